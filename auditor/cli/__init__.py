@@ -1,0 +1,73 @@
+"""The `auditor` command line: a thin root that registers one module per command family."""
+
+from __future__ import annotations
+
+import sys
+
+import click
+
+from auditor import __version__
+from auditor.cli.context import AppContext
+from auditor.errors import AuditorError
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="auditor")
+@click.option(
+    "--workspace",
+    "workspace",
+    envvar="AUDITOR_WORKSPACE",
+    default="auditor-workspace",
+    show_default=True,
+    type=click.Path(file_okay=False),
+    help="Workspace directory holding the DuckDB file and the evidence store (env AUDITOR_WORKSPACE).",
+)
+@click.option(
+    "--config",
+    "config_path",
+    envvar="AUDITOR_CONFIG",
+    default=None,
+    type=click.Path(dir_okay=False),
+    help="Config file (default: config/auditor.yaml when present; the tool works with none).",
+)
+@click.pass_context
+def cli(ctx: click.Context, workspace: str, config_path: str | None) -> None:
+    """Audit who can reach restricted source code and whether anyone is pulling it out in bulk.
+
+    \b
+    Example:
+      auditor demo --out ./demo-out
+      auditor --workspace ./ws import audit-log.ndjson signins.json --json
+    """
+    ctx.obj = AppContext(workspace_dir=workspace, config_path=config_path)
+
+
+def _register() -> None:
+    """Explicit command registry (no magic discovery)."""
+    from auditor.cli.demo import demo
+    from auditor.cli.detecting import detect, findings
+    from auditor.cli.importing import import_cmd
+    from auditor.cli.sandbox import sandbox
+
+    for command in (import_cmd, detect, findings, sandbox, demo):
+        cli.add_command(command)
+
+
+_register()
+
+
+def main() -> None:
+    """Entry point: run the CLI and turn AuditorError into a message on stderr and exit code 2."""
+    try:
+        cli.main(standalone_mode=False)
+    except click.exceptions.Abort:
+        click.echo("Aborted.", err=True)
+        sys.exit(1)
+    except click.ClickException as exc:
+        exc.show()
+        sys.exit(2 if exc.exit_code in (1, 2) else exc.exit_code)
+    except AuditorError as exc:
+        click.echo(f"error: {exc}", err=True)
+        sys.exit(exc.exit_code)
+    except click.exceptions.Exit as exc:
+        sys.exit(exc.exit_code)

@@ -1,0 +1,8 @@
+"""Placeholder until the demo lands."""
+
+import click
+
+
+@click.command("demo")
+def demo() -> None:
+    """Demo."""

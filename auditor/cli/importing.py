@@ -1,0 +1,67 @@
+"""`auditor import`: vendor export files into the workspace."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from auditor.cli.context import AppContext
+from auditor.cli.output import console, echo_json
+
+
+@click.command("import")
+@click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option("--format", "format_name", default=None, help="Force a format instead of auto-detecting.")
+@click.option("--json", "as_json", is_flag=True, help="Print the summary as one JSON object.")
+@click.pass_obj
+def import_cmd(app: AppContext, paths: tuple[Path, ...], format_name: str | None, as_json: bool) -> None:
+    """Import GitHub, GitLab and Entra export files (format auto-detected).
+
+    Each file is kept in the evidence store by SHA-256; re-importing adds nothing. Malformed
+    lines are counted and kept aside with file:line. A file of no known format stops the run
+    with exit code 2 and leaves the workspace unchanged.
+
+    \b
+    Formats: github-audit (NDJSON, JSON array, CSV), gitlab-audit, gitlab-api-log,
+    entra-signin-diagnostic, entra-signin-loganalytics, entra-signin-graph, entra-signin-csv,
+    entra-users.
+
+    \b
+    Example:
+      auditor import audit-log.ndjson signins.json users.json --json
+    """
+    from auditor.importers.pipeline import import_files
+    from auditor.importers.registry import get_format
+
+    forced = get_format(format_name) if format_name else None
+    ws = app.workspace()
+    out = console(stderr=True)
+    if as_json:
+        summary = import_files(ws, list(paths), forced)
+        echo_json(summary.to_json())
+        return
+    with out.status("importing…") as status:
+        summary = import_files(ws, list(paths), forced, progress=lambda msg: status.update(msg))
+    _print_table(summary)
+
+
+def _print_table(summary: object) -> None:
+    from rich.table import Table
+
+    from auditor.importers.pipeline import ImportSummary
+
+    assert isinstance(summary, ImportSummary)
+    table = Table(title="Import")
+    for col in ("file", "format", "events", "duplicates", "rejected"):
+        table.add_column(col, justify="right" if col in ("events", "duplicates", "rejected") else "left")
+    for f in summary.files:
+        note = " (already imported)" if f.already_imported else ""
+        table.add_row(f.path + note, f.format, str(f.events), str(f.duplicates), str(f.rejected))
+    table.add_row("total", "", str(summary.imported), str(summary.duplicates), str(summary.rejected))
+    console().print(table)
+    if summary.rejected:
+        console().print(
+            f"[yellow]{summary.rejected} line(s) rejected and kept aside; "
+            "see the rejected_lines table (file:line and reason).[/yellow]"
+        )

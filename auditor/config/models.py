@@ -1,0 +1,165 @@
+"""Config models. Unknown keys are errors; secrets are references (env var or file), never values."""
+
+from __future__ import annotations
+
+import os
+from datetime import datetime
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, model_validator
+
+from auditor.errors import ConfigError
+
+Platform = Literal["github", "gitlab", "entra"]
+Purpose = Literal["ci", "backup", "mirror", "migration", "scanner"]
+
+
+class Strict(BaseModel):
+    """Base for every config section: unknown keys are an error, values are not coerced silently."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class SecretRef(Strict):
+    """Where a secret lives: an environment variable or a file. The YAML never holds the value."""
+
+    env: str | None = None
+    file: Path | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _no_literal_secret(cls, data: object) -> object:
+        if isinstance(data, str):
+            raise ValueError(
+                "secrets are never read from the config file; write {env: VARIABLE} or {file: PATH}"
+            )
+        return data
+
+    @model_validator(mode="after")
+    def _exactly_one(self) -> SecretRef:
+        if (self.env is None) == (self.file is None):
+            raise ValueError("give exactly one of 'env' or 'file'")
+        return self
+
+    def resolve(self, what: str) -> SecretStr:
+        """Read the secret now; a missing variable or file is a ConfigError naming it (not the value)."""
+        if self.env is not None:
+            value = os.environ.get(self.env)
+            if not value:
+                raise ConfigError(f"{what}: environment variable {self.env} is not set")
+            return SecretStr(value)
+        assert self.file is not None
+        try:
+            return SecretStr(self.file.read_text(encoding="utf-8").strip())
+        except OSError as exc:
+            raise ConfigError(f"{what}: cannot read secret file {self.file}: {exc.strerror}") from exc
+
+
+class Company(Strict):
+    """Shown on reports."""
+
+    name: str = "Your company"
+    logo: Path | None = None
+
+
+class TierRule(Strict):
+    """A repository matching any of these is restricted with this sensitivity tier (1 = most sensitive)."""
+
+    tier: int = Field(ge=1, le=5)
+    name_patterns: list[str] = []
+    topics: list[str] = []
+    repos: list[str] = []
+
+
+class Restriction(Strict):
+    """Which repositories are restricted. Default: every private or internal repository (tier 2)."""
+
+    visibilities: list[Literal["private", "internal", "public"]] = ["private", "internal"]
+    name_patterns: list[str] = []
+    topics: list[str] = []
+    repos: list[str] = []
+    exclude_patterns: list[str] = []
+    default_tier: int = Field(default=2, ge=1, le=5)
+    tiers: list[TierRule] = []
+    unknown_visibility_is_restricted: bool = True
+
+
+class AccountClassRules(Strict):
+    """How account classes are derived from IdP attributes, with behaviour as the fallback."""
+
+    developer_departments: list[str] = ["Engineering", "Platform", "Security", "Data", "R&D", "IT"]
+    developer_title_patterns: list[str] = [
+        "*engineer*", "*developer*", "*sre*", "*devops*", "*architect*", "*programmer*",
+    ]
+    contractor_employee_types: list[str] = ["Contractor", "Vendor", "Consultant", "Temp"]
+    privileged_logins: list[str] = []
+    service_login_patterns: list[str] = ["*-bot", "*[bot]", "svc-*", "*-svc"]
+    behaviour_window_days: int = Field(default=90, ge=1)
+
+
+class ApprovedAutomation(Strict):
+    """Known CI, backup, mirroring or migration traffic: its findings are kept but marked suppressed."""
+
+    name: str
+    actors: list[str] = Field(min_length=1)
+    platforms: list[Platform] = ["github", "gitlab"]
+    purpose: Purpose
+    not_before: datetime | None = None
+    not_after: datetime | None = None
+    repos: list[str] = []
+
+
+class DetectionSettings(Strict):
+    """Thresholds of the first bulk-download detection."""
+
+    bulk_window_minutes: int = Field(default=30, ge=1, le=1440)
+    bulk_min_restricted_repos: int = Field(default=10, ge=2)
+
+
+class GitHubSource(Strict):
+    """One GitHub org or enterprise (live connector, later issue)."""
+
+    base_url: str = "https://api.github.com"
+    org: str | None = None
+    enterprise: str | None = None
+    token: SecretRef | None = None
+
+
+class GitLabSource(Strict):
+    """One GitLab instance and its top-level groups (live connector, later issue)."""
+
+    base_url: str = "https://gitlab.com"
+    groups: list[str] = []
+    instance: bool = False
+    token: SecretRef | None = None
+
+
+class EntraSource(Strict):
+    """One Entra tenant through Microsoft Graph (live connector, later issue)."""
+
+    graph_url: str = "https://graph.microsoft.com"
+    tenant_id: str
+    client_id: str | None = None
+    client_secret: SecretRef | None = None
+    certificate_file: Path | None = None
+
+
+class Sources(Strict):
+    """Live sources per platform."""
+
+    github: list[GitHubSource] = []
+    gitlab: list[GitLabSource] = []
+    entra: list[EntraSource] = []
+
+
+class AuditorConfig(Strict):
+    """The whole config file. Every section is optional; an empty file means the defaults."""
+
+    version: Literal[1] = 1
+    company: Company = Company()
+    restriction: Restriction = Restriction()
+    account_classes: AccountClassRules = AccountClassRules()
+    approved_automation: list[ApprovedAutomation] = []
+    detection: DetectionSettings = DetectionSettings()
+    sources: Sources = Sources()

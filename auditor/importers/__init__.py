@@ -1,0 +1,1 @@
+"""Importers for vendor-native export files: sniff the format, stage columnar, normalise in SQL."""

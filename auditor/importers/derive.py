@@ -1,0 +1,61 @@
+"""Tables derived from events after each import: accounts, repos, account links, log sources."""
+
+from __future__ import annotations
+
+import duckdb
+
+# Accounts seen acting on code platforms (Entra actors are identities, not accounts).
+_ACCOUNTS = """
+INSERT OR REPLACE INTO accounts
+SELECT e.platform, e.actor, any_value(e.actor_id), max(e.actor_email),
+       bool_or(e.actor LIKE '%[bot]' OR e.actor LIKE '%-bot'), min(e.ts), max(e.ts),
+       a.account_class, a.class_rule
+FROM events e LEFT JOIN accounts a ON a.platform = e.platform AND a.login = e.actor
+WHERE e.platform IN ('github', 'gitlab') AND e.actor IS NOT NULL AND e.actor <> ''
+GROUP BY e.platform, e.actor, a.account_class, a.class_rule
+"""
+
+# Repositories seen in events; the latest stated visibility wins.
+_REPOS = """
+INSERT OR REPLACE INTO repos
+SELECT e.platform, e.repo, NULL,
+       coalesce(arg_max(e.repo_visibility, e.ts) FILTER (WHERE e.repo_visibility IS NOT NULL), r.visibility),
+       r.archived, r.topics, r.restricted, r.tier, r.restriction_reason, min(e.ts), max(e.ts)
+FROM events e LEFT JOIN repos r ON r.platform = e.platform AND r.full_name = e.repo
+WHERE e.repo IS NOT NULL AND e.repo <> '' AND e.platform IN ('github', 'gitlab')
+GROUP BY e.platform, e.repo, r.visibility, r.archived, r.topics, r.restricted, r.tier, r.restriction_reason
+"""
+
+# Identity linking, strongest evidence first: SAML NameID carried by GitHub events, then the
+# author e-mail a GitLab event carries matched to a UPN or mail. Never display names.
+_LINKS_SAML = """
+INSERT OR REPLACE INTO account_links
+SELECT 'github', e.actor, any_value(i.identity_id), lower(arg_max(e.identity, e.ts)), 'saml_nameid', 0.95
+FROM events e LEFT JOIN identities i ON lower(i.upn) = lower(e.identity)
+WHERE e.platform = 'github' AND e.identity IS NOT NULL AND e.actor IS NOT NULL
+GROUP BY e.actor
+"""
+
+_LINKS_EMAIL = """
+INSERT OR REPLACE INTO account_links
+SELECT e.platform, e.actor, any_value(i.identity_id), any_value(i.upn), 'email_match', 0.7
+FROM events e JOIN identities i
+  ON lower(i.upn) = lower(e.actor_email) OR lower(i.mail) = lower(e.actor_email)
+WHERE e.platform = 'gitlab' AND e.actor_email IS NOT NULL AND e.actor IS NOT NULL
+  AND NOT EXISTS (SELECT 1 FROM account_links l WHERE l.platform = e.platform AND l.login = e.actor
+                  AND l.confidence > 0.7)
+GROUP BY e.platform, e.actor
+"""
+
+# What each log source holds in the workspace; retention and streaming come from connectors later.
+_LOG_SOURCES = """
+INSERT OR REPLACE INTO log_sources
+SELECT platform, source_format, NULL, NULL, min(ts), max(ts), count(*)
+FROM events GROUP BY platform, source_format
+"""
+
+
+def refresh_derived(con: duckdb.DuckDBPyConnection) -> None:
+    """Recompute derived tables inside the caller's transaction (set-based; no per-row Python)."""
+    for statement in (_ACCOUNTS, _REPOS, _LINKS_SAML, _LINKS_EMAIL, _LOG_SOURCES):
+        con.execute(statement)

@@ -1,0 +1,1 @@
+"""The DuckDB workspace: schema, migrations, the evidence store and transactions."""

@@ -1,0 +1,79 @@
+"""Workspace tables (design vocabulary) and the ordered migrations that create and evolve them."""
+
+from __future__ import annotations
+
+SCHEMA_VERSION = 1
+
+# Each migration is (version, statements). Never edit a released migration; append a new one.
+MIGRATIONS: list[tuple[int, list[str]]] = [
+    (
+        1,
+        [
+            """CREATE TABLE snapshots (
+                snapshot_id VARCHAR PRIMARY KEY, kind VARCHAR NOT NULL, platform VARCHAR,
+                source VARCHAR, created_at TIMESTAMP NOT NULL, tool_version VARCHAR)""",
+            """CREATE TABLE evidence (
+                sha256 VARCHAR PRIMARY KEY, kind VARCHAR NOT NULL, source VARCHAR NOT NULL,
+                stored_path VARCHAR NOT NULL, bytes BIGINT NOT NULL, received_at TIMESTAMP NOT NULL)""",
+            """CREATE TABLE imports (
+                import_id VARCHAR PRIMARY KEY, snapshot_id VARCHAR NOT NULL, path VARCHAR NOT NULL,
+                sha256 VARCHAR NOT NULL, format VARCHAR NOT NULL, platform VARCHAR NOT NULL,
+                records BIGINT NOT NULL, events BIGINT NOT NULL, duplicates BIGINT NOT NULL,
+                rejected BIGINT NOT NULL, first_event_at TIMESTAMP, last_event_at TIMESTAMP,
+                imported_at TIMESTAMP NOT NULL)""",
+            """CREATE TABLE rejected_lines (
+                import_id VARCHAR NOT NULL, evidence_sha256 VARCHAR NOT NULL, path VARCHAR NOT NULL,
+                line_no BIGINT NOT NULL, reason VARCHAR NOT NULL, excerpt VARCHAR)""",
+            """CREATE TABLE events (
+                event_uid VARCHAR NOT NULL, platform VARCHAR NOT NULL, source_format VARCHAR NOT NULL,
+                ts TIMESTAMP NOT NULL, action VARCHAR NOT NULL, category VARCHAR NOT NULL,
+                actor VARCHAR, actor_id VARCHAR, actor_email VARCHAR, identity VARCHAR, org VARCHAR,
+                repo VARCHAR, repo_visibility VARCHAR,
+                ip VARCHAR, country VARCHAR, city VARCHAR, latitude DOUBLE, longitude DOUBLE,
+                user_agent VARCHAR, credential_type VARCHAR, credential_id VARCHAR, token_scopes VARCHAR,
+                app_id VARCHAR, app_name VARCHAR, route VARCHAR, http_method VARCHAR, status_code INTEGER,
+                outcome VARCHAR, risk_level VARCHAR, target VARCHAR, bytes BIGINT,
+                evidence_sha256 VARCHAR NOT NULL, line_no BIGINT NOT NULL, import_id VARCHAR NOT NULL)""",
+            """CREATE TABLE identities (
+                identity_id VARCHAR PRIMARY KEY, upn VARCHAR, mail VARCHAR, display_name VARCHAR,
+                department VARCHAR, job_title VARCHAR, employee_type VARCHAR, user_type VARCHAR,
+                account_enabled BOOLEAN, created_at TIMESTAMP, source_sha256 VARCHAR, line_no BIGINT)""",
+            """CREATE TABLE accounts (
+                platform VARCHAR NOT NULL, login VARCHAR NOT NULL, account_id VARCHAR, email VARCHAR,
+                is_bot BOOLEAN, first_seen TIMESTAMP, last_seen TIMESTAMP,
+                account_class VARCHAR, class_rule VARCHAR, PRIMARY KEY (platform, login))""",
+            """CREATE TABLE account_links (
+                platform VARCHAR NOT NULL, login VARCHAR NOT NULL, identity_id VARCHAR, upn VARCHAR,
+                linked_by VARCHAR NOT NULL, confidence DOUBLE NOT NULL, PRIMARY KEY (platform, login))""",
+            """CREATE TABLE repos (
+                platform VARCHAR NOT NULL, full_name VARCHAR NOT NULL, repo_id VARCHAR,
+                visibility VARCHAR, archived BOOLEAN, topics VARCHAR[], restricted BOOLEAN,
+                tier INTEGER, restriction_reason VARCHAR, first_seen TIMESTAMP, last_seen TIMESTAMP,
+                PRIMARY KEY (platform, full_name))""",
+            """CREATE TABLE grants (
+                snapshot_id VARCHAR NOT NULL, platform VARCHAR NOT NULL, account VARCHAR NOT NULL,
+                repo VARCHAR NOT NULL, role VARCHAR NOT NULL, via VARCHAR[] NOT NULL)""",
+            """CREATE TABLE credentials (
+                snapshot_id VARCHAR, platform VARCHAR NOT NULL, kind VARCHAR NOT NULL,
+                credential_id VARCHAR NOT NULL, owner VARCHAR, scopes VARCHAR[], created_at TIMESTAMP,
+                last_used_at TIMESTAMP, expires_at TIMESTAMP, source VARCHAR)""",
+            """CREATE TABLE apps (
+                snapshot_id VARCHAR, platform VARCHAR NOT NULL, app_id VARCHAR NOT NULL, name VARCHAR,
+                kind VARCHAR, permissions VARCHAR, reach VARCHAR, first_seen TIMESTAMP,
+                source VARCHAR)""",
+            """CREATE TABLE log_sources (
+                platform VARCHAR NOT NULL, source VARCHAR NOT NULL, retention_days INTEGER,
+                streaming VARCHAR, first_event_at TIMESTAMP, last_event_at TIMESTAMP, events BIGINT,
+                PRIMARY KEY (platform, source))""",
+            """CREATE TABLE findings (
+                id VARCHAR PRIMARY KEY, analytic VARCHAR NOT NULL, severity VARCHAR NOT NULL,
+                score INTEGER NOT NULL, platform VARCHAR, actor VARCHAR, identity VARCHAR,
+                repos VARCHAR[] NOT NULL, first_seen TIMESTAMP NOT NULL, last_seen TIMESTAMP NOT NULL,
+                reasons VARCHAR[] NOT NULL, evidence VARCHAR[], suppressed BOOLEAN NOT NULL,
+                suppression_reason VARCHAR, run_id VARCHAR NOT NULL, detected_at TIMESTAMP NOT NULL)""",
+            """CREATE TABLE coverage_gaps (
+                platform VARCHAR NOT NULL, source VARCHAR NOT NULL, needs VARCHAR NOT NULL,
+                consequence VARCHAR NOT NULL, snapshot_id VARCHAR, recorded_at TIMESTAMP NOT NULL)""",
+        ],
+    ),
+]

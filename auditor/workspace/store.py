@@ -1,0 +1,93 @@
+"""Open the workspace DuckDB file, apply migrations, and run work inside one transaction."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from auditor.errors import WorkspaceError
+from auditor.workspace.schema import MIGRATIONS, SCHEMA_VERSION
+
+if TYPE_CHECKING:
+    import duckdb
+
+DB_FILE = "auditor.duckdb"
+
+
+def utcnow() -> datetime:
+    """Naive UTC now, the convention for every TIMESTAMP column."""
+    return datetime.now(UTC).replace(tzinfo=None)
+
+
+@dataclass
+class Workspace:
+    """A workspace directory: `auditor.duckdb` plus `evidence/` (content-addressed raw inputs)."""
+
+    root: Path
+    con: duckdb.DuckDBPyConnection
+
+    @classmethod
+    def open(cls, root: Path) -> Workspace:
+        """Create the directory if needed, connect, and migrate to the current schema version."""
+        import duckdb
+
+        try:
+            root.mkdir(parents=True, exist_ok=True)
+            con = duckdb.connect(str(root / DB_FILE))
+        except (OSError, duckdb.Error) as exc:
+            raise WorkspaceError(f"cannot open workspace: {exc}", str(root)) from exc
+        con.execute("SET TimeZone = 'UTC'")
+        ws = cls(root=root, con=con)
+        ws._migrate()
+        return ws
+
+    @property
+    def evidence_dir(self) -> Path:
+        return self.root / "evidence"
+
+    def schema_version(self) -> int:
+        row = self.con.execute(
+            "SELECT count(*) FROM information_schema.tables WHERE table_name = 'schema_version'"
+        ).fetchone()
+        if not row or row[0] == 0:
+            return 0
+        got = self.con.execute("SELECT max(version) FROM schema_version").fetchone()
+        return int(got[0]) if got and got[0] is not None else 0
+
+    def _migrate(self) -> None:
+        current = self.schema_version()
+        if current > SCHEMA_VERSION:
+            raise WorkspaceError(
+                f"workspace schema {current} is newer than this tool ({SCHEMA_VERSION}); upgrade auditor",
+                str(self.root),
+            )
+        if current == SCHEMA_VERSION:
+            return
+        with self.transaction():
+            self.con.execute(
+                "CREATE TABLE IF NOT EXISTS schema_version (version INTEGER, applied_at TIMESTAMP)"
+            )
+            for version, statements in MIGRATIONS:
+                if version <= current:
+                    continue
+                for statement in statements:
+                    self.con.execute(statement)
+                self.con.execute("INSERT INTO schema_version VALUES (?, ?)", [version, utcnow()])
+
+    @contextlib.contextmanager
+    def transaction(self) -> Iterator[duckdb.DuckDBPyConnection]:
+        """Everything inside commits together or not at all."""
+        self.con.execute("BEGIN TRANSACTION")
+        try:
+            yield self.con
+        except BaseException:
+            self.con.execute("ROLLBACK")
+            raise
+        self.con.execute("COMMIT")
+
+    def close(self) -> None:
+        self.con.close()
