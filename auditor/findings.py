@@ -62,9 +62,19 @@ def load_findings(ws: Workspace, include_suppressed: bool = True) -> list[Findin
     ).fetchall()
     return [
         Finding(
-            id=r[0], analytic=r[1], severity=r[2], score=int(r[3]), platform=r[4], actor=r[5],
-            identity=r[6], repos=list(r[7] or []), first_seen=r[8], last_seen=r[9],
-            reasons=list(r[10] or []), evidence=list(r[11] or []), suppressed=bool(r[12]),
+            id=r[0],
+            analytic=r[1],
+            severity=r[2],
+            score=int(r[3]),
+            platform=r[4],
+            actor=r[5],
+            identity=r[6],
+            repos=list(r[7] or []),
+            first_seen=r[8],
+            last_seen=r[9],
+            reasons=list(r[10] or []),
+            evidence=list(r[11] or []),
+            suppressed=bool(r[12]),
             suppression_reason=r[13],
         )
         for r in rows

@@ -26,11 +26,8 @@ class AppContext:
         if self._config is None:
             from auditor.config.loader import load_config
 
-            path: Path | None
-            if self.config_path:
-                path = Path(self.config_path)
-            else:
-                path = DEFAULT_CONFIG if DEFAULT_CONFIG.is_file() else None
+            default = DEFAULT_CONFIG if DEFAULT_CONFIG.is_file() else None
+            path = Path(self.config_path) if self.config_path else default
             self._config = load_config(path)
         return self._config
 

@@ -34,9 +34,7 @@ def detect(app: AppContext, as_json: bool) -> None:
 
 
 @click.command("findings")
-@click.option(
-    "--format", "fmt", type=click.Choice(["json", "csv", "table"]), default="table", show_default=True
-)
+@click.option("--format", "fmt", type=click.Choice(["json", "csv", "table"]), default="table", show_default=True)
 @click.option("--open-only", is_flag=True, help="Leave out suppressed findings.")
 @click.pass_obj
 def findings(app: AppContext, fmt: str, open_only: bool) -> None:
@@ -64,7 +62,12 @@ def findings(app: AppContext, fmt: str, open_only: bool) -> None:
             table.add_column(col)
         for f in items:
             table.add_row(
-                f.severity, str(f.score), f.actor or "", f.identity or "", str(len(f.repos)),
-                f.first_seen.isoformat(timespec="minutes"), "yes" if f.suppressed else "",
+                f.severity,
+                str(f.score),
+                f.actor or "",
+                f.identity or "",
+                str(len(f.repos)),
+                f.first_seen.isoformat(timespec="minutes"),
+                "yes" if f.suppressed else "",
             )
         console().print(table)

@@ -31,9 +31,7 @@ class SecretRef(Strict):
     @classmethod
     def _no_literal_secret(cls, data: object) -> object:
         if isinstance(data, str):
-            raise ValueError(
-                "secrets are never read from the config file; write {env: VARIABLE} or {file: PATH}"
-            )
+            raise ValueError("secrets are never read from the config file; write {env: VARIABLE} or {file: PATH}")
         return data
 
     @model_validator(mode="after")
@@ -90,7 +88,12 @@ class AccountClassRules(Strict):
 
     developer_departments: list[str] = ["Engineering", "Platform", "Security", "Data", "R&D", "IT"]
     developer_title_patterns: list[str] = [
-        "*engineer*", "*developer*", "*sre*", "*devops*", "*architect*", "*programmer*",
+        "*engineer*",
+        "*developer*",
+        "*sre*",
+        "*devops*",
+        "*architect*",
+        "*programmer*",
     ]
     contractor_employee_types: list[str] = ["Contractor", "Vendor", "Consultant", "Temp"]
     privileged_logins: list[str] = []

@@ -33,8 +33,7 @@ EVENT_COLUMNS = (
     "risk_level, target, bytes"
 )
 IDENTITY_COLUMNS = (
-    "identity_id, upn, mail, display_name, department, job_title, employee_type, user_type, "
-    "account_enabled, created_at"
+    "identity_id, upn, mail, display_name, department, job_title, employee_type, user_type, account_enabled, created_at"
 )
 
 
@@ -53,8 +52,13 @@ class FileResult:
 
     def to_json(self) -> dict[str, object]:
         return {
-            "path": self.path, "format": self.format, "sha256": self.sha256, "records": self.records,
-            "events": self.events, "duplicates": self.duplicates, "rejected": self.rejected,
+            "path": self.path,
+            "format": self.format,
+            "sha256": self.sha256,
+            "records": self.records,
+            "events": self.events,
+            "duplicates": self.duplicates,
+            "rejected": self.rejected,
             "already_imported": self.already_imported,
         }
 
@@ -79,7 +83,9 @@ class ImportSummary:
 
     def to_json(self) -> dict[str, object]:
         return {
-            "imported": self.imported, "duplicates": self.duplicates, "rejected": self.rejected,
+            "imported": self.imported,
+            "duplicates": self.duplicates,
+            "rejected": self.rejected,
             "files": [f.to_json() for f in self.files],
         }
 
@@ -149,9 +155,7 @@ def _source(con: duckdb.DuckDBPyConnection, sn: Sniffed, sc: Scanned) -> Source:
     return ndjson_exact(sn.fmt)
 
 
-def _import_one(
-    con: duckdb.DuckDBPyConnection, path: Path, sn: Sniffed, sc: Scanned, snapshot_id: str
-) -> FileResult:
+def _import_one(con: duckdb.DuckDBPyConnection, path: Path, sn: Sniffed, sc: Scanned, snapshot_id: str) -> FileResult:
     result = FileResult(str(path), sn.fmt.name, sc.sha256)
     previous = _previous(con, sc.sha256)
     if previous is not None:
@@ -244,19 +248,21 @@ def _dedupe_within(con: duckdb.DuckDBPyConnection, import_id: str) -> None:
 
 
 def _record_import(
-    con: duckdb.DuckDBPyConnection, result: FileResult, path: Path, sn: Sniffed, sc: Scanned,
-    import_id: str, snapshot_id: str, fast: bool,
+    con: duckdb.DuckDBPyConnection,
+    result: FileResult,
+    path: Path,
+    sn: Sniffed,
+    sc: Scanned,
+    import_id: str,
+    snapshot_id: str,
+    fast: bool,
 ) -> None:
     """Count what happened and write the imports and evidence rows."""
     table = "events" if sn.fmt.target == "events" else "identities"
     if table == "events":
-        row = con.execute(
-            "SELECT count(*), min(ts), max(ts) FROM events WHERE import_id = ?", [import_id]
-        ).fetchone()
+        row = con.execute("SELECT count(*), min(ts), max(ts) FROM events WHERE import_id = ?", [import_id]).fetchone()
     else:
-        row = con.execute(
-            "SELECT count(*), NULL, NULL FROM identities WHERE source_sha256 = ?", [sc.sha256]
-        ).fetchone()
+        row = con.execute("SELECT count(*), NULL, NULL FROM identities WHERE source_sha256 = ?", [sc.sha256]).fetchone()
     assert row is not None
     result.events = int(row[0])
     rej = con.execute("SELECT count(*) FROM rejected_lines WHERE import_id = ?", [import_id]).fetchone()
@@ -272,8 +278,21 @@ def _record_import(
     con.execute("UPDATE rejected_lines SET path = ? WHERE import_id = ?", [str(path), import_id])
     con.execute(
         "INSERT INTO imports VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        [import_id, snapshot_id, str(path), sc.sha256, sn.fmt.name, sn.fmt.platform, result.records,
-         result.events, result.duplicates, result.rejected, row[1], row[2], utcnow()],
+        [
+            import_id,
+            snapshot_id,
+            str(path),
+            sc.sha256,
+            sn.fmt.name,
+            sn.fmt.platform,
+            result.records,
+            result.events,
+            result.duplicates,
+            result.rejected,
+            row[1],
+            row[2],
+            utcnow(),
+        ],
     )
     con.execute(
         "INSERT OR IGNORE INTO evidence VALUES (?, 'import', ?, ?, ?, ?)",

@@ -67,7 +67,4 @@ def _spaces_only_line(window: bytes) -> bool:
     """True if a line made only of spaces or tabs appears (rare; checked cheaply first)."""
     if b"\n " not in window and b"\n\t" not in window:
         return False
-    for line in window.split(b"\n")[1:-1]:
-        if line and not line.strip():
-            return True
-    return False
+    return any(line and not line.strip() for line in window.split(b"\n")[1:-1])

@@ -7,7 +7,6 @@ from dataclasses import dataclass
 import duckdb
 
 from auditor.importers.formats.base import Container, Format
-from auditor.importers.scan import Scanned
 
 MAX_OBJECT = 64 << 20
 
@@ -40,24 +39,26 @@ def stage_lines(con: duckdb.DuckDBPyConnection, evidence: str) -> None:
     """Exact path: every physical line with its number into temp table `staged_lines`."""
     con.execute("DROP TABLE IF EXISTS staged_lines")
     con.execute(
-        "CREATE TEMP TABLE staged_lines AS SELECT row_number() OVER () AS line_no, raw "
+        "CREATE TEMP TABLE staged_lines AS SELECT line_no, raw, "
+        "CASE WHEN raw IS NULL OR trim(raw) = '' THEN 'blank' WHEN NOT json_valid(raw) THEN 'not valid JSON' "
+        "WHEN json_type(raw) <> 'OBJECT' THEN 'not a JSON object' ELSE 'ok' END AS state "
+        "FROM (SELECT row_number() OVER () AS line_no, raw "
         f"FROM read_csv({sql_str(evidence)}, columns={{'raw': 'VARCHAR'}}, delim=chr(1), quote='', "
         f"escape='', header=false, auto_detect=false, max_line_size={MAX_OBJECT}, "
-        "strict_mode=false, null_padding=true)"
+        "strict_mode=false, null_padding=true))"
     )
 
 
 def ndjson_exact(fmt: Format) -> Source:
     """Line-accurate read over `staged_lines`: invalid JSON or non-objects are rejected with a reason."""
-    valid = "raw IS NOT NULL AND trim(raw) <> '' AND json_valid(raw) AND json_type(raw) = 'OBJECT'"
+    # The CASE keeps from_json away from unusable lines even if the planner evaluates it early.
     src = (
-        f"SELECT line_no, raw AS _raw, unnest(from_json(raw, {sql_str(fmt.from_json_spec())})) "
-        f"FROM staged_lines WHERE {valid}"
+        "SELECT line_no, raw AS _raw, unnest(from_json(CASE WHEN state = 'ok' THEN raw ELSE '{}' END, "
+        f"{sql_str(fmt.from_json_spec())})) FROM staged_lines WHERE state = 'ok'"
     )
     invalid = (
-        "SELECT line_no, CASE WHEN NOT json_valid(raw) THEN 'not valid JSON' "
-        "ELSE 'not a JSON object' END AS reason, left(raw, 200) AS excerpt "
-        f"FROM staged_lines WHERE raw IS NOT NULL AND trim(raw) <> '' AND NOT ({valid})"
+        "SELECT line_no, state AS reason, left(raw, 200) AS excerpt "
+        "FROM staged_lines WHERE state NOT IN ('ok', 'blank')"
     )
     return Source(src, invalid, True)
 
@@ -85,14 +86,14 @@ def _csv_expr(key: str, typ: str, header: dict[str, str]) -> str:
     if typ.startswith("STRUCT("):
         subs = [(h, path.split(".", 1)[1]) for path, h in header.items() if path.startswith(key + ".")]
         if not subs:
-            return f"NULL::{typ} AS \"{key}\""
+            return f'NULL::{typ} AS "{key}"'
         inner = typ[len("STRUCT(") : -1]
         fields = []
         for part in _split_struct_fields(inner):
             name = part.split(" ", 1)[0].strip('"')
             col = next((h for h, sub in subs if sub == name), None)
             fields.append(f'"{name}" := ' + (f'"{col}"' if col else "NULL"))
-        return f"CAST(struct_pack({', '.join(fields)}) AS {typ}) AS \"{key}\""
+        return f'CAST(struct_pack({", ".join(fields)}) AS {typ}) AS "{key}"'
     col = header.get(key)
     return f'"{col}" AS "{key}"' if col else f'NULL::VARCHAR AS "{key}"'
 

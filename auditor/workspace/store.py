@@ -68,9 +68,7 @@ class Workspace:
         if current == SCHEMA_VERSION:
             return
         with self.transaction():
-            self.con.execute(
-                "CREATE TABLE IF NOT EXISTS schema_version (version INTEGER, applied_at TIMESTAMP)"
-            )
+            self.con.execute("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER, applied_at TIMESTAMP)")
             for version, statements in MIGRATIONS:
                 if version <= current:
                     continue

@@ -23,7 +23,7 @@ AUDIT_SPEC: dict[str, str] = {
     "details": (
         "STRUCT(event_name VARCHAR, custom_message VARCHAR, author_name VARCHAR, author_email VARCHAR, "
         "author_username VARCHAR, ip_address VARCHAR, entity_path VARCHAR, target_details VARCHAR, "
-        "target_type VARCHAR, \"change\" VARCHAR, \"from\" VARCHAR, \"to\" VARCHAR, \"as\" VARCHAR)"
+        'target_type VARCHAR, "change" VARCHAR, "from" VARCHAR, "to" VARCHAR, "as" VARCHAR)'
     ),
     "meta.user": "VARCHAR",
     "meta.remote_ip": "VARCHAR",
@@ -124,7 +124,8 @@ API_NORMALISE = rf"""
 SELECT
     CASE WHEN correlation_id IS NOT NULL AND correlation_id <> ''
          THEN 'gitlab:api:' || correlation_id || ':' || coalesce(time, '')
-         ELSE 'gitlab:h:' || sha256(coalesce(_raw, concat_ws('|', time, method, path, remote_ip, user_id, token_id, status)))
+         ELSE 'gitlab:h:' || sha256(coalesce(_raw,
+              concat_ws('|', time, method, path, remote_ip, user_id, token_id, status)))
     END AS event_uid,
     'gitlab' AS platform,
     $format AS source_format,

@@ -1,0 +1,64 @@
+-- AN0732, first stage: bursts of restricted-repository downloads per actor.
+-- Portable SQL (SQLGlot parses it for the DuckDB and Spark dialects); parameters are
+-- :window_minutes and :min_repos, substituted as integers before execution.
+
+WITH downloads AS (
+    SELECT e.platform, e.actor, e.ts, e.repo, r.tier, e.credential_type, e.ip, e.country,
+           e.user_agent, e.app_id, e.identity, e.evidence_sha256, e.line_no
+    FROM events e
+    JOIN repos r ON r.platform = e.platform AND r.full_name = e.repo
+    WHERE e.category = 'download' AND r.restricted AND e.actor IS NOT NULL
+),
+anchored AS (
+    -- For each download, the distinct restricted repos the same actor pulled in the next window.
+    SELECT platform, actor, ts,
+           count(DISTINCT repo) OVER (
+               PARTITION BY platform, actor ORDER BY ts
+               RANGE BETWEEN CURRENT ROW AND INTERVAL (:window_minutes) MINUTE FOLLOWING
+           ) AS repos_in_window
+    FROM downloads
+),
+bursts AS (
+    SELECT platform, actor, ts AS burst_start, ts + INTERVAL (:window_minutes) MINUTE AS burst_end
+    FROM anchored
+    WHERE repos_in_window >= :min_repos
+),
+islands AS (
+    -- Overlapping bursts of one actor merge into one episode (gaps-and-islands).
+    SELECT platform, actor, burst_start, burst_end,
+           CASE WHEN burst_start <= max(burst_end) OVER (
+                    PARTITION BY platform, actor ORDER BY burst_start
+                    ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING)
+                THEN 0 ELSE 1 END AS is_new
+    FROM bursts
+),
+episodes AS (
+    SELECT platform, actor, min(burst_start) AS episode_start, max(burst_end) AS episode_end
+    FROM (
+        SELECT platform, actor, burst_start, burst_end,
+               sum(is_new) OVER (PARTITION BY platform, actor ORDER BY burst_start
+                                 ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS episode_no
+        FROM islands
+    ) numbered
+    GROUP BY platform, actor, episode_no
+)
+SELECT ep.platform,
+       ep.actor,
+       min(d.ts) AS first_seen,
+       max(d.ts) AS last_seen,
+       count(*) AS downloads,
+       count(DISTINCT d.repo) AS distinct_repos,
+       list(DISTINCT d.repo ORDER BY d.repo) AS repos,
+       list(DISTINCT d.repo ORDER BY d.repo) FILTER (WHERE d.tier = 1) AS tier1_repos,
+       list(DISTINCT d.credential_type) FILTER (WHERE d.credential_type IS NOT NULL) AS credential_types,
+       list(DISTINCT d.ip) FILTER (WHERE d.ip IS NOT NULL) AS ips,
+       list(DISTINCT d.country) FILTER (WHERE d.country IS NOT NULL) AS countries,
+       list(DISTINCT d.app_id) FILTER (WHERE d.app_id IS NOT NULL) AS app_ids,
+       max(d.identity) AS event_identity,
+       list(DISTINCT d.evidence_sha256 || ':' || CAST(d.line_no AS VARCHAR)) AS evidence
+FROM episodes ep
+JOIN downloads d
+  ON d.platform = ep.platform AND d.actor = ep.actor
+ AND d.ts >= ep.episode_start AND d.ts <= ep.episode_end
+GROUP BY ep.platform, ep.actor, ep.episode_start
+ORDER BY first_seen

@@ -1,0 +1,282 @@
+"""Everything a report shows, read from the workspace with SQL into plain, typed, immutable data.
+
+Templates only lay this data out; they never query or compute. Keeping the numbers here makes them
+testable without rendering, and keeps the HTML page and the PDF telling exactly the same story.
+Strings from events (actors, repos, reasons) are kept as they are: escaping is the template's job.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from typing import TYPE_CHECKING, Any
+
+from auditor import __version__
+from auditor.findings import SEVERITIES, Finding, iso_utc, load_findings
+from auditor.workspace.store import utcnow
+
+if TYPE_CHECKING:
+    from auditor.config.models import AuditorConfig
+    from auditor.workspace.store import Workspace
+
+TITLE = "Restricted source code: access and exfiltration (AN0732)"
+SEVERITY_ORDER = tuple(reversed(SEVERITIES))  # critical first
+KNOWN_PLATFORMS = ("github", "gitlab", "entra")
+REPOS_SHOWN = 5
+MAX_FILLED_DAYS = 400  # beyond this the per-day chart only shows days that have events
+
+
+def fmt_ts(value: datetime | None) -> str:
+    """Display form of a naive-UTC timestamp; "unknown" rather than an empty cell."""
+    return "unknown" if value is None else value.strftime("%Y-%m-%d %H:%M UTC")
+
+
+@dataclass(frozen=True)
+class PlatformEvents:
+    platform: str
+    events: int
+    first: str
+    last: str
+
+
+@dataclass(frozen=True)
+class ImportsSummary:
+    files: int
+    formats: tuple[tuple[str, int], ...]
+    records: int
+    events: int
+    duplicates: int
+    rejected: int
+
+
+@dataclass(frozen=True)
+class LogSourceView:
+    platform: str
+    source: str
+    retention_days: int | None
+    streaming: str | None
+    first: str
+    last: str
+    events: int | None
+
+
+@dataclass(frozen=True)
+class GapView:
+    platform: str
+    source: str
+    needs: str
+    consequence: str
+
+
+@dataclass(frozen=True)
+class FindingView:
+    """A finding ready for display: repos pre-truncated, times formatted (ISO kept for sorting)."""
+
+    id: str
+    analytic: str
+    severity: str
+    severity_rank: int  # 0 = critical; used to sort the HTML table
+    score: int
+    platform: str | None
+    actor: str | None
+    identity: str | None
+    repos: tuple[str, ...]
+    repos_shown: tuple[str, ...]
+    repos_more: int
+    first_seen: str
+    last_seen: str
+    first_seen_iso: str
+    last_seen_iso: str
+    reasons: tuple[str, ...]
+    suppression_reason: str | None
+
+
+@dataclass(frozen=True)
+class ReportContext:
+    """The whole content of the demo report. `top_limit` bounds the findings printed in the PDF."""
+
+    title: str
+    company: str
+    generated_at: str
+    tool_version: str
+    span_first: str | None
+    span_last: str | None
+    events_total: int
+    events_by_platform: tuple[PlatformEvents, ...]
+    events_per_day: tuple[tuple[str, int], ...]
+    imports: ImportsSummary
+    rejected_lines: int
+    rejected_reasons: tuple[tuple[str, int], ...]
+    repos_total: int
+    repos_restricted: int
+    accounts: int
+    linked_accounts: int
+    inventory: tuple[tuple[str, int], ...]
+    open_by_severity: tuple[tuple[str, int], ...]
+    open_total: int
+    suppressed_total: int
+    posture: str
+    open_findings: tuple[FindingView, ...]
+    suppressed_findings: tuple[FindingView, ...]
+    log_sources: tuple[LogSourceView, ...]
+    coverage_gaps: tuple[GapView, ...]
+    platforms_without_events: tuple[str, ...]
+    logo_data_uri: str | None
+    top_limit: int = 10
+
+    @property
+    def top_findings(self) -> tuple[FindingView, ...]:
+        return self.open_findings[: self.top_limit]
+
+    @property
+    def more_open(self) -> int:
+        return max(len(self.open_findings) - self.top_limit, 0)
+
+    @property
+    def inventory_collected(self) -> bool:
+        return any(count for _, count in self.inventory)
+
+
+def _rows(ws: Workspace, sql: str) -> list[tuple[Any, ...]]:
+    return ws.con.execute(sql).fetchall()
+
+
+def _int(ws: Workspace, sql: str) -> int:
+    row = ws.con.execute(sql).fetchone()
+    return int(row[0]) if row and row[0] is not None else 0
+
+
+def _view(finding: Finding) -> FindingView:
+    rank = SEVERITY_ORDER.index(finding.severity) if finding.severity in SEVERITY_ORDER else len(SEVERITIES)
+    repos = tuple(finding.repos)
+    return FindingView(
+        id=finding.id, analytic=finding.analytic, severity=finding.severity, severity_rank=rank,
+        score=finding.score, platform=finding.platform, actor=finding.actor, identity=finding.identity,
+        repos=repos, repos_shown=repos[:REPOS_SHOWN], repos_more=max(len(repos) - REPOS_SHOWN, 0),
+        first_seen=fmt_ts(finding.first_seen), last_seen=fmt_ts(finding.last_seen),
+        first_seen_iso=iso_utc(finding.first_seen), last_seen_iso=iso_utc(finding.last_seen),
+        reasons=tuple(finding.reasons), suppression_reason=finding.suppression_reason,
+    )  # fmt: skip
+
+
+def _per_day(ws: Workspace) -> tuple[tuple[str, int], ...]:
+    """Events per UTC day; missing days inside the span are filled with zeros (gaps stay visible)."""
+    counts: dict[date, int] = {
+        row[0]: int(row[1]) for row in _rows(ws, "SELECT CAST(ts AS DATE), count(*) FROM events GROUP BY 1")
+    }
+    if not counts:
+        return ()
+    first, last = min(counts), max(counts)
+    if (last - first).days >= MAX_FILLED_DAYS:
+        days = sorted(counts)
+    else:
+        days = [first + timedelta(days=i) for i in range((last - first).days + 1)]
+    return tuple((day.isoformat(), counts.get(day, 0)) for day in days)
+
+
+def _imports(ws: Workspace) -> ImportsSummary:
+    """Totals over every imported file, so rejected and duplicate lines are shown, not hidden."""
+    files, records, events, duplicates, rejected = _rows(
+        ws, "SELECT count(*), sum(records), sum(events), sum(duplicates), sum(rejected) FROM imports"
+    )[0]
+    formats = _pairs(ws, "SELECT format, count(*) FROM imports GROUP BY format ORDER BY 2 DESC, 1")
+    return ImportsSummary(
+        files=int(files), formats=formats, records=int(records or 0), events=int(events or 0),
+        duplicates=int(duplicates or 0), rejected=int(rejected or 0),
+    )  # fmt: skip
+
+
+def _log_sources(ws: Workspace) -> tuple[LogSourceView, ...]:
+    rows = _rows(
+        ws,
+        "SELECT platform, source, retention_days, streaming, first_event_at, last_event_at, events "
+        "FROM log_sources ORDER BY platform, source",
+    )
+    return tuple(
+        LogSourceView(p, s, days, streaming, fmt_ts(first), fmt_ts(last), None if n is None else int(n))
+        for p, s, days, streaming, first, last, n in rows
+    )
+
+
+def _pairs(ws: Workspace, sql: str) -> tuple[tuple[str, int], ...]:
+    """(label, count) rows of a two-column query."""
+    return tuple((str(label), int(count)) for label, count in _rows(ws, sql))
+
+
+def posture_line(open_by_severity: tuple[tuple[str, int], ...], events_total: int, suppressed: int) -> str:
+    """One honest sentence: what is open, or that nothing is — and whether anything was analysed."""
+    open_total = sum(n for _, n in open_by_severity)
+    if open_total == 0:
+        if events_total == 0:
+            return "No findings, but also no events in this workspace: nothing has been analysed yet."
+        line = f"No open findings in the {events_total:,} events covered."
+    else:
+        parts = ", ".join(f"{n} {severity}" for severity, n in open_by_severity if n)
+        line = f"{open_total:,} open finding{'s' if open_total != 1 else ''} ({parts}) need triage."
+    if suppressed:
+        line += f" {suppressed:,} more matched approved automation and are listed as suppressed."
+    return line
+
+
+def build_context(
+    ws: Workspace, config: AuditorConfig, logo_data_uri: str | None = None, now: datetime | None = None
+) -> ReportContext:
+    """Query the workspace once for everything the demo report shows."""
+    by_platform = tuple(
+        PlatformEvents(r[0], int(r[1]), fmt_ts(r[2]), fmt_ts(r[3]))
+        for r in _rows(
+            ws, "SELECT platform, count(*), min(ts), max(ts) FROM events GROUP BY platform ORDER BY 2 DESC, 1"
+        )
+    )
+    span = _rows(ws, "SELECT min(ts), max(ts), count(*) FROM events")[0]
+    severity_counts = dict(
+        _pairs(ws, "SELECT severity, count(*) FROM findings WHERE NOT suppressed GROUP BY 1")
+    )
+    open_by_severity = tuple((s, severity_counts.pop(s, 0)) for s in SEVERITY_ORDER)
+    open_by_severity += tuple(sorted(severity_counts.items()))  # unknown severities are still shown
+    findings = load_findings(ws)
+    suppressed_total = _int(ws, "SELECT count(*) FROM findings WHERE suppressed")
+    events_total = int(span[2])
+    seen_platforms = {p.platform for p in by_platform}
+    return ReportContext(
+        title=TITLE,
+        company=config.company.name,
+        generated_at=fmt_ts(now or utcnow()),
+        tool_version=__version__,
+        span_first=fmt_ts(span[0]) if span[0] else None,
+        span_last=fmt_ts(span[1]) if span[1] else None,
+        events_total=events_total,
+        events_by_platform=by_platform,
+        events_per_day=_per_day(ws),
+        imports=_imports(ws),
+        rejected_lines=_int(ws, "SELECT count(*) FROM rejected_lines"),
+        rejected_reasons=_pairs(
+            ws, "SELECT reason, count(*) FROM rejected_lines GROUP BY reason ORDER BY 2 DESC, 1 LIMIT 5"
+        ),
+        repos_total=_int(ws, "SELECT count(*) FROM repos"),
+        repos_restricted=_int(ws, "SELECT count(*) FROM repos WHERE restricted"),
+        accounts=_int(ws, "SELECT count(*) FROM accounts"),
+        linked_accounts=_int(
+            ws, "SELECT count(*) FROM account_links WHERE identity_id IS NOT NULL OR upn IS NOT NULL"
+        ),
+        inventory=tuple(
+            (table, _int(ws, f"SELECT count(*) FROM {table}")) for table in ("grants", "credentials", "apps")
+        ),
+        open_by_severity=open_by_severity,
+        open_total=sum(n for _, n in open_by_severity),
+        suppressed_total=suppressed_total,
+        posture=posture_line(open_by_severity, events_total, suppressed_total),
+        open_findings=tuple(_view(f) for f in findings if not f.suppressed),
+        suppressed_findings=tuple(_view(f) for f in findings if f.suppressed),
+        log_sources=_log_sources(ws),
+        coverage_gaps=tuple(
+            GapView(*r)
+            for r in _rows(
+                ws,
+                "SELECT DISTINCT platform, source, needs, consequence FROM coverage_gaps "
+                "ORDER BY platform, source, needs",
+            )
+        ),
+        platforms_without_events=tuple(p for p in KNOWN_PLATFORMS if p not in seen_platforms),
+        logo_data_uri=logo_data_uri,
+    )
