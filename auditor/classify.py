@@ -13,7 +13,7 @@ writes AS (
     SELECT platform, actor, count(*) AS n FROM events, horizon
     WHERE category IN ('push', 'merge') AND ts >= since GROUP BY platform, actor
 )
-SELECT a.platform, a.login, i.department, i.job_title, i.employee_type, i.user_type, i.account_enabled,
+SELECT a.platform, a.login, i.department, i.job_title, i.employee_type, i.user_type, i.identity_id,
        coalesce(w.n, 0) AS code_writes
 FROM accounts a
 LEFT JOIN writes w ON w.platform = a.platform AND w.actor = a.login
@@ -62,8 +62,8 @@ def classify_accounts(ws: Workspace, rules: AccountClassRules) -> None:
     """Write accounts.account_class and class_rule for every account."""
     rows = ws.con.execute(_ACCOUNTS, {"days": rules.behaviour_window_days}).fetchall()
     updates = []
-    for platform, login, dept, title, emp, utype, enabled, writes in rows:
-        linked = enabled is not None
+    for platform, login, dept, title, emp, utype, identity_id, writes in rows:
+        linked = identity_id is not None
         cls, rule = class_of(rules, login, dept, title, emp, utype, linked, int(writes or 0))
         updates.append((cls, rule, platform, login))
     if updates:

@@ -1,0 +1,131 @@
+"""The first AN0732 detection on labelled synthetic activity, and the findings contract."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from datetime import datetime
+from pathlib import Path
+
+from auditor.config.loader import parse_config
+from auditor.config.models import AuditorConfig
+from auditor.detect.bulk import run_detection
+from auditor.findings import findings_csv, findings_json, load_findings
+from auditor.importers.pipeline import import_files
+from auditor.workspace.store import Workspace
+from tests.helpers import gh_event, write_ndjson
+
+T0 = 1_759_000_000_000  # 2025-09-27T19:06:40Z
+MIN = 60_000
+
+
+def _burst(actor: str, n: int, start: int, step_ms: int, public: bool = False, prefix: str = "r") -> list[dict]:
+    return [
+        gh_event(
+            hash((actor, i, start)) & 0xFFFFFFF, actor=actor, repo=f"acme/{prefix}{i}", ts_ms=start + i * step_ms,
+            repository_public=public, visibility="public" if public else "private",
+            programmatic_access_type="Personal access token", token_id="77",
+        )
+        for i in range(n)
+    ]
+
+
+def _run(ws: Workspace, tmp_path: Path, records: list[dict], cfg: AuditorConfig | None = None) -> None:
+    import_files(ws, [write_ndjson(tmp_path / "gh.ndjson", records)])
+    run_detection(ws, cfg or AuditorConfig())
+
+
+def test_bulk_clone_of_restricted_repos_is_a_finding(ws: Workspace, tmp_path: Path) -> None:
+    _run(ws, tmp_path, _burst("mallory", 25, T0, MIN) + _burst("dev", 3, T0, MIN))
+    (f,) = load_findings(ws)
+    assert f.actor == "mallory" and f.analytic == "AN0732" and not f.suppressed
+    assert len(f.repos) == 25
+    assert f.first_seen == datetime(2025, 9, 27, 19, 6, 40)
+    assert any("25 restricted repositories" in r for r in f.reasons)
+    assert any("Personal access token" in r for r in f.reasons)
+    assert f.evidence and all(":" in e for e in f.evidence)
+
+
+def test_public_repos_and_slow_pulls_do_not_count(ws: Workspace, tmp_path: Path) -> None:
+    records = _burst("reader", 30, T0, MIN, public=True) + _burst("slow", 30, T0, 10 * MIN, prefix="s")
+    _run(ws, tmp_path, records)
+    assert load_findings(ws) == []
+
+
+def test_threshold_comes_from_config(ws: Workspace, tmp_path: Path) -> None:
+    cfg = parse_config("detection:\n  bulk_min_restricted_repos: 3\n  bulk_window_minutes: 5\n", "c")
+    _run(ws, tmp_path, _burst("dev", 4, T0, MIN), cfg)
+    assert [f.actor for f in load_findings(ws)] == ["dev"]
+
+
+def test_two_separate_bursts_are_two_findings(ws: Workspace, tmp_path: Path) -> None:
+    records = _burst("m", 12, T0, MIN) + _burst("m", 12, T0 + 24 * 60 * MIN, MIN, prefix="q")
+    _run(ws, tmp_path, records)
+    assert len(load_findings(ws)) == 2
+
+
+def test_tier1_and_non_developer_raise_the_score(ws: Workspace, tmp_path: Path) -> None:
+    users = tmp_path / "users.json"
+    users.write_text(json.dumps({"value": [
+        {"id": "u1", "userPrincipalName": "fin@acme.example", "department": "Finance", "jobTitle": "Analyst"},
+    ]}))
+    records = [
+        {**r, "external_identity_nameid": "fin@acme.example"} for r in _burst("fin", 12, T0, MIN, prefix="payments-")
+    ] + _burst("eng", 12, T0, MIN)
+    import_files(ws, [users])
+    cfg = parse_config("restriction:\n  tiers:\n    - {tier: 1, name_patterns: ['acme/payments-*']}\n", "c")
+    _run(ws, tmp_path, records, cfg)
+    by_actor = {f.actor: f for f in load_findings(ws)}
+    assert by_actor["fin"].score > by_actor["eng"].score
+    assert by_actor["fin"].identity == "fin@acme.example"
+    assert any("non_developer" in r and "Finance" in r for r in by_actor["fin"].reasons)
+    assert any("tier-1" in r for r in by_actor["fin"].reasons)
+
+
+def test_approved_automation_is_suppressed_not_hidden(ws: Workspace, tmp_path: Path) -> None:
+    cfg = parse_config(
+        "approved_automation:\n  - {name: backup, actors: ['*-backup-bot'], platforms: [github], purpose: backup}\n",
+        "c",
+    )
+    _run(ws, tmp_path, _burst("acme-backup-bot", 40, T0, 10_000), cfg)
+    (f,) = load_findings(ws)
+    assert f.suppressed and f.suppression_reason == "approved automation 'backup' (backup)"
+    assert load_findings(ws, include_suppressed=False) == []
+
+
+def test_approval_window_limits_suppression(ws: Workspace, tmp_path: Path) -> None:
+    cfg = parse_config(
+        "approved_automation:\n  - {name: mig, actors: [mover], platforms: [github], purpose: migration,\n"
+        "     not_before: '2020-01-01T00:00:00Z', not_after: '2020-01-02T00:00:00Z'}\n",
+        "c",
+    )
+    _run(ws, tmp_path, _burst("mover", 15, T0, MIN), cfg)
+    (f,) = load_findings(ws)
+    assert not f.suppressed
+
+
+def test_rerun_replaces_findings_with_stable_ids(ws: Workspace, tmp_path: Path) -> None:
+    _run(ws, tmp_path, _burst("m", 15, T0, MIN))
+    first = [f.id for f in load_findings(ws)]
+    run_detection(ws, AuditorConfig())
+    assert [f.id for f in load_findings(ws)] == first
+
+
+def test_findings_json_contract(ws: Workspace, tmp_path: Path) -> None:
+    _run(ws, tmp_path, _burst("m", 15, T0, MIN))
+    (item,) = json.loads(findings_json(load_findings(ws)))
+    required = {"id", "analytic", "severity", "score", "actor", "identity", "repos", "first_seen",
+                "last_seen", "reasons", "suppressed"}
+    assert required <= set(item)
+    assert item["severity"] in {"info", "low", "medium", "high", "critical"}
+    assert isinstance(item["score"], int) and 0 <= item["score"] <= 100
+    assert isinstance(item["repos"], list) and isinstance(item["reasons"], list)
+    assert item["first_seen"].endswith("Z") and datetime.fromisoformat(item["first_seen"][:-1])
+    assert item["identity"] is None and item["suppressed"] is False
+
+
+def test_findings_csv_neutralises_formula_cells(ws: Workspace, tmp_path: Path) -> None:
+    _run(ws, tmp_path, _burst("=HYPERLINK(1)", 15, T0, MIN))
+    rows = list(csv.DictReader(io.StringIO(findings_csv(load_findings(ws)))))
+    assert rows[0]["actor"] == "'=HYPERLINK(1)"

@@ -1,0 +1,45 @@
+"""Workspace: vocabulary tables, schema version and migration on open."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from auditor.errors import WorkspaceError
+from auditor.workspace.schema import SCHEMA_VERSION
+from auditor.workspace.store import Workspace
+
+TABLES = {
+    "accounts", "identities", "account_links", "repos", "grants", "credentials", "apps", "log_sources",
+    "events", "findings", "snapshots", "imports", "coverage_gaps", "evidence", "rejected_lines",
+    "schema_version",
+}
+
+
+def test_new_workspace_has_the_vocabulary_tables(ws: Workspace) -> None:
+    names = {r[0] for r in ws.con.execute("SELECT table_name FROM information_schema.tables").fetchall()}
+    assert names >= TABLES
+    assert ws.schema_version() == SCHEMA_VERSION
+
+
+def test_reopen_does_not_migrate_twice(tmp_path: Path) -> None:
+    Workspace.open(tmp_path / "w").close()
+    again = Workspace.open(tmp_path / "w")
+    assert again.con.execute("SELECT count(*) FROM schema_version").fetchone() == (1,)
+    again.close()
+
+
+def test_workspace_from_a_newer_tool_is_refused(tmp_path: Path) -> None:
+    ws = Workspace.open(tmp_path / "w")
+    ws.con.execute("INSERT INTO schema_version VALUES (999, now())")
+    ws.close()
+    with pytest.raises(WorkspaceError, match="newer than this tool"):
+        Workspace.open(tmp_path / "w")
+
+
+def test_transaction_rolls_back_on_error(ws: Workspace) -> None:
+    with pytest.raises(RuntimeError), ws.transaction() as con:
+        con.execute("INSERT INTO snapshots VALUES ('s1', 'import', NULL, NULL, now(), '0')")
+        raise RuntimeError("boom")
+    assert ws.con.execute("SELECT count(*) FROM snapshots").fetchone() == (0,)
