@@ -5,7 +5,7 @@ from __future__ import annotations
 from fnmatch import fnmatchcase
 
 from auditor.config.models import AccountClassRules
-from auditor.workspace.store import Workspace
+from auditor.workspace.store import Workspace, json_rows
 
 _ACCOUNTS = """
 WITH horizon AS (SELECT max(ts) - to_days(CAST($days AS INTEGER)) AS since FROM events),
@@ -61,12 +61,16 @@ def class_of(
 def classify_accounts(ws: Workspace, rules: AccountClassRules) -> None:
     """Write accounts.account_class and class_rule for every account."""
     rows = ws.con.execute(_ACCOUNTS, {"days": rules.behaviour_window_days}).fetchall()
-    updates = []
+    updates: list[tuple[object, ...]] = []
     for platform, login, dept, title, emp, utype, identity_id, writes in rows:
         linked = identity_id is not None
         cls, rule = class_of(rules, login, dept, title, emp, utype, linked, int(writes or 0))
         updates.append((cls, rule, platform, login))
     if updates:
-        ws.con.executemany(
-            "UPDATE accounts SET account_class = ?, class_rule = ? WHERE platform = ? AND login = ?", updates
+        cols = {"cls": "VARCHAR", "rule": "VARCHAR", "platform": "VARCHAR", "login": "VARCHAR"}
+        sql, params = json_rows(cols, updates)
+        ws.con.execute(
+            f"UPDATE accounts SET account_class = u.cls, class_rule = u.rule FROM ({sql}) u "
+            "WHERE accounts.platform = u.platform AND accounts.login = u.login",
+            params,
         )

@@ -5,7 +5,7 @@ from __future__ import annotations
 from fnmatch import fnmatchcase
 
 from auditor.config.models import Restriction
-from auditor.workspace.store import Workspace
+from auditor.workspace.store import Workspace, json_rows
 
 
 def _matches(name: str, patterns: list[str]) -> bool:
@@ -52,13 +52,16 @@ def classify_repo(
 def apply_restriction(ws: Workspace, rules: Restriction) -> int:
     """Recompute repos.restricted/tier/reason for every repository; returns how many are restricted."""
     rows = ws.con.execute("SELECT platform, full_name, visibility, topics FROM repos").fetchall()
-    updates = []
+    updates: list[tuple[object, ...]] = []
     for platform, name, visibility, topics in rows:
         restricted, tier, reason = classify_repo(rules, name, visibility, list(topics or []))
         updates.append((restricted, tier, reason, platform, name))
     if updates:
-        ws.con.executemany(
-            "UPDATE repos SET restricted = ?, tier = ?, restriction_reason = ? WHERE platform = ? AND full_name = ?",
-            updates,
+        cols = {"restricted": "BOOLEAN", "tier": "INTEGER", "reason": "VARCHAR", "platform": "VARCHAR"}
+        sql, params = json_rows({**cols, "name": "VARCHAR"}, updates)
+        ws.con.execute(
+            "UPDATE repos SET restricted = u.restricted, tier = u.tier, restriction_reason = u.reason "
+            f"FROM ({sql}) u WHERE repos.platform = u.platform AND repos.full_name = u.name",
+            params,
         )
     return sum(1 for u in updates if u[0])

@@ -7,6 +7,7 @@ import io
 import json
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 from auditor.config.loader import parse_config
 from auditor.config.models import AuditorConfig
@@ -20,18 +21,25 @@ T0 = 1_759_000_000_000  # 2025-09-27T19:06:40Z
 MIN = 60_000
 
 
-def _burst(actor: str, n: int, start: int, step_ms: int, public: bool = False, prefix: str = "r") -> list[dict]:
+def _burst(
+    actor: str, n: int, start: int, step_ms: int, public: bool = False, prefix: str = "r"
+) -> list[dict[str, Any]]:
     return [
         gh_event(
-            hash((actor, i, start)) & 0xFFFFFFF, actor=actor, repo=f"acme/{prefix}{i}", ts_ms=start + i * step_ms,
-            repository_public=public, visibility="public" if public else "private",
-            programmatic_access_type="Personal access token", token_id="77",
+            hash((actor, i, start)) & 0xFFFFFFF,
+            actor=actor,
+            repo=f"acme/{prefix}{i}",
+            ts_ms=start + i * step_ms,
+            repository_public=public,
+            visibility="public" if public else "private",
+            programmatic_access_type="Personal access token",
+            token_id="77",
         )
         for i in range(n)
     ]
 
 
-def _run(ws: Workspace, tmp_path: Path, records: list[dict], cfg: AuditorConfig | None = None) -> None:
+def _run(ws: Workspace, tmp_path: Path, records: list[dict[str, Any]], cfg: AuditorConfig | None = None) -> None:
     import_files(ws, [write_ndjson(tmp_path / "gh.ndjson", records)])
     run_detection(ws, cfg or AuditorConfig())
 
@@ -67,9 +75,20 @@ def test_two_separate_bursts_are_two_findings(ws: Workspace, tmp_path: Path) -> 
 
 def test_tier1_and_non_developer_raise_the_score(ws: Workspace, tmp_path: Path) -> None:
     users = tmp_path / "users.json"
-    users.write_text(json.dumps({"value": [
-        {"id": "u1", "userPrincipalName": "fin@acme.example", "department": "Finance", "jobTitle": "Analyst"},
-    ]}))
+    users.write_text(
+        json.dumps(
+            {
+                "value": [
+                    {
+                        "id": "u1",
+                        "userPrincipalName": "fin@acme.example",
+                        "department": "Finance",
+                        "jobTitle": "Analyst",
+                    },
+                ]
+            }
+        )
+    )
     records = [
         {**r, "external_identity_nameid": "fin@acme.example"} for r in _burst("fin", 12, T0, MIN, prefix="payments-")
     ] + _burst("eng", 12, T0, MIN)
@@ -115,8 +134,19 @@ def test_rerun_replaces_findings_with_stable_ids(ws: Workspace, tmp_path: Path) 
 def test_findings_json_contract(ws: Workspace, tmp_path: Path) -> None:
     _run(ws, tmp_path, _burst("m", 15, T0, MIN))
     (item,) = json.loads(findings_json(load_findings(ws)))
-    required = {"id", "analytic", "severity", "score", "actor", "identity", "repos", "first_seen",
-                "last_seen", "reasons", "suppressed"}
+    required = {
+        "id",
+        "analytic",
+        "severity",
+        "score",
+        "actor",
+        "identity",
+        "repos",
+        "first_seen",
+        "last_seen",
+        "reasons",
+        "suppressed",
+    }
     assert required <= set(item)
     assert item["severity"] in {"info", "low", "medium", "high", "critical"}
     assert isinstance(item["score"], int) and 0 <= item["score"] <= 100

@@ -103,9 +103,7 @@ def populate(ws: Workspace) -> None:
     repos = [f"acme/secret-{i}" for i in range(14)]
     add_finding(ws, "f1", "mallory-top-actor", "critical", 97, repos)
     add_finding(ws, "f2", HOSTILE_ACTOR, "high", 70, [HOSTILE_REPO])
-    add_finding(
-        ws, "f3", "ci-backup-bot", "medium", 50, suppressed=True, reason="approved automation: nightly backup"
-    )
+    add_finding(ws, "f3", "ci-backup-bot", "medium", 50, suppressed=True, reason="approved automation: nightly backup")
 
 
 def render(ws: Workspace, out: Path, company: str = "Acme Robotics GmbH") -> ReportPaths:
@@ -234,9 +232,7 @@ def test_templates_dir_override(monkeypatch: pytest.MonkeyPatch, tmp_path: Path)
         templates_dir()
 
 
-def test_weasyprint_never_fetches_outside_the_templates(
-    tmp_path: Path, caplog: pytest.LogCaptureFixture
-) -> None:
+def test_weasyprint_never_fetches_outside_the_templates(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
     """Even markup that asks for remote or local files gets nothing: the fetcher refuses, the PDF renders."""
     from weasyprint import HTML
 

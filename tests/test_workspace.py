@@ -11,8 +11,21 @@ from auditor.workspace.schema import SCHEMA_VERSION
 from auditor.workspace.store import Workspace
 
 TABLES = {
-    "accounts", "identities", "account_links", "repos", "grants", "credentials", "apps", "log_sources",
-    "events", "findings", "snapshots", "imports", "coverage_gaps", "evidence", "rejected_lines",
+    "accounts",
+    "identities",
+    "account_links",
+    "repos",
+    "grants",
+    "credentials",
+    "apps",
+    "log_sources",
+    "events",
+    "findings",
+    "snapshots",
+    "imports",
+    "coverage_gaps",
+    "evidence",
+    "rejected_lines",
     "schema_version",
 }
 

@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import click
 
 from auditor.cli.context import AppContext
 from auditor.cli.output import console, echo_json
+
+if TYPE_CHECKING:
+    from auditor.findings import Finding
 
 
 @click.command("detect")
@@ -35,13 +40,15 @@ def detect(app: AppContext, as_json: bool) -> None:
 
 @click.command("findings")
 @click.option("--format", "fmt", type=click.Choice(["json", "csv", "table"]), default="table", show_default=True)
-@click.option("--open-only", is_flag=True, help="Leave out suppressed findings.")
+@click.option("--open-only", is_flag=True, help="Leave out suppressed findings (JSON and CSV include them by default).")
+@click.option("--all", "show_all", is_flag=True, help="Table: list suppressed findings too, not just their count.")
 @click.pass_obj
-def findings(app: AppContext, fmt: str, open_only: bool) -> None:
+def findings(app: AppContext, fmt: str, open_only: bool, show_all: bool) -> None:
     """Print findings (detections and failed checks).
 
     JSON fields: id, analytic, severity, score, actor, identity, repos, first_seen, last_seen,
-    reasons, suppressed (plus platform, evidence, suppression_reason).
+    reasons, suppressed (plus platform, evidence, suppression_reason). JSON and CSV list every
+    finding; the table lists open ones and counts the suppressed (approved automation).
 
     \b
     Example:
@@ -55,19 +62,28 @@ def findings(app: AppContext, fmt: str, open_only: bool) -> None:
     elif fmt == "csv":
         click.echo(findings_csv(items), nl=False)
     else:
-        from rich.table import Table
+        _table(items, show_all)
 
-        table = Table(title=f"Findings ({len(items)})")
-        for col in ("severity", "score", "actor", "identity", "repos", "first seen", "suppressed"):
-            table.add_column(col)
-        for f in items:
-            table.add_row(
-                f.severity,
-                str(f.score),
-                f.actor or "",
-                f.identity or "",
-                str(len(f.repos)),
-                f.first_seen.isoformat(timespec="minutes"),
-                "yes" if f.suppressed else "",
-            )
-        console().print(table)
+
+def _table(items: list[Finding], show_all: bool) -> None:
+    from rich.table import Table
+
+    shown = items if show_all else [f for f in items if not f.suppressed]
+    hidden = len(items) - len(shown)
+    table = Table(title=f"Findings ({len(shown)} shown)")
+    for col in ("severity", "score", "actor", "identity", "repos", "first seen (UTC)", "suppressed"):
+        table.add_column(col)
+    for f in shown:
+        table.add_row(
+            f.severity,
+            str(f.score),
+            f.actor or "",
+            f.identity or "",
+            str(len(f.repos)),
+            f.first_seen.isoformat(sep=" ", timespec="minutes"),
+            f.suppression_reason or "",
+        )
+    out = console()
+    out.print(table)
+    if hidden:
+        out.print(f"{hidden} suppressed finding(s) of approved automation not listed (use --all).")

@@ -13,9 +13,27 @@ from auditor.classify import classify_accounts
 from auditor.config.models import AuditorConfig
 from auditor.detect.suppress import approval_for
 from auditor.restriction import apply_restriction
-from auditor.workspace.store import Workspace, utcnow
+from auditor.workspace.store import Workspace, json_rows, utcnow
 
 ANALYTIC = "AN0732"
+FINDING_COLUMNS = {
+    "id": "VARCHAR",
+    "analytic": "VARCHAR",
+    "severity": "VARCHAR",
+    "score": "INTEGER",
+    "platform": "VARCHAR",
+    "actor": "VARCHAR",
+    "identity": "VARCHAR",
+    "repos": '["VARCHAR"]',
+    "first_seen": "TIMESTAMP",
+    "last_seen": "TIMESTAMP",
+    "reasons": '["VARCHAR"]',
+    "evidence": '["VARCHAR"]',
+    "suppressed": "BOOLEAN",
+    "suppression_reason": "VARCHAR",
+    "run_id": "VARCHAR",
+    "detected_at": "TIMESTAMP",
+}
 EVIDENCE_CAP = 50
 
 
@@ -142,6 +160,7 @@ def run_detection(ws: Workspace, cfg: AuditorConfig) -> DetectionResult:
         episodes = [dict(zip(names, r, strict=True)) for r in cur.fetchall()]
         ctx = _context(ws)
         con.execute("DELETE FROM findings WHERE analytic = ?", [ANALYTIC])
+        rows: list[tuple[object, ...]] = []
         for row in episodes:
             c = ctx.get((row["platform"], row["actor"]), {})
             repos = list(row["repos"])
@@ -156,9 +175,8 @@ def run_detection(ws: Workspace, cfg: AuditorConfig) -> DetectionResult:
             )
             key = f"{ANALYTIC}|{row['platform']}|{row['actor']}|{row['first_seen'].isoformat()}"
             fid = "AN0732-" + hashlib.sha256(key.encode()).hexdigest()[:12]
-            con.execute(
-                "INSERT INTO findings VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                [
+            rows.append(
+                (
                     fid,
                     ANALYTIC,
                     severity_for(score),
@@ -175,10 +193,13 @@ def run_detection(ws: Workspace, cfg: AuditorConfig) -> DetectionResult:
                     f"approved automation '{approval.name}' ({approval.purpose})" if approval else None,
                     result.run_id,
                     now,
-                ],
+                )
             )
             result.findings += 1
             result.suppressed += approval is not None
+        if rows:
+            sql_rows, params = json_rows(FINDING_COLUMNS, rows)
+            con.execute(f"INSERT INTO findings {sql_rows}", params)
         dl = con.execute("SELECT count(*) FROM events WHERE category = 'download'").fetchone()
         result.download_events = int(dl[0]) if dl else 0
     result.open = result.findings - result.suppressed

@@ -4,15 +4,29 @@ from __future__ import annotations
 
 import duckdb
 
-# Accounts seen acting on code platforms (Entra actors are identities, not accounts).
+# GitLab audit events name their author by display name only; API and instance logs carry the
+# username with the same numeric user id. Name every event by username so one person is one actor.
+_GITLAB_USERNAMES = """
+UPDATE events SET actor = m.login
+FROM (
+    SELECT actor_id, arg_max(actor, ts) AS login FROM events
+    WHERE platform = 'gitlab' AND source_format = 'gitlab-api-log' AND actor IS NOT NULL
+      AND try_cast(actor_id AS BIGINT) > 0
+    GROUP BY actor_id
+) m
+WHERE events.platform = 'gitlab' AND events.source_format = 'gitlab-audit'
+  AND events.actor_id = m.actor_id AND events.actor IS DISTINCT FROM m.login
+"""
+
+# Accounts seen acting on code platforms (Entra actors are identities, not accounts); rebuilt
+# each time because classes are recomputed by detection.
 _ACCOUNTS = """
-INSERT OR REPLACE INTO accounts
-SELECT e.platform, e.actor, any_value(e.actor_id), max(e.actor_email),
-       bool_or(e.actor LIKE '%[bot]' OR e.actor LIKE '%-bot'), min(e.ts), max(e.ts),
-       a.account_class, a.class_rule
-FROM events e LEFT JOIN accounts a ON a.platform = e.platform AND a.login = e.actor
-WHERE e.platform IN ('github', 'gitlab') AND e.actor IS NOT NULL AND e.actor <> ''
-GROUP BY e.platform, e.actor, a.account_class, a.class_rule
+INSERT INTO accounts
+SELECT platform, actor, any_value(actor_id), max(actor_email),
+       bool_or(actor LIKE '%[bot]' OR actor LIKE '%-bot'), min(ts), max(ts), NULL, NULL
+FROM events
+WHERE platform IN ('github', 'gitlab') AND actor IS NOT NULL AND actor <> ''
+GROUP BY platform, actor
 """
 
 # Repositories seen in events; the latest stated visibility wins.
@@ -57,5 +71,7 @@ FROM events GROUP BY platform, source_format
 
 def refresh_derived(con: duckdb.DuckDBPyConnection) -> None:
     """Recompute derived tables inside the caller's transaction (set-based; no per-row Python)."""
+    con.execute(_GITLAB_USERNAMES)
+    con.execute("DELETE FROM accounts")
     for statement in (_ACCOUNTS, _REPOS, _LINKS_SAML, _LINKS_EMAIL, _LOG_SOURCES):
         con.execute(statement)

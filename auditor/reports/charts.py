@@ -102,8 +102,7 @@ def daily_columns(days: Sequence[tuple[str, int]], title: str, width: int = 360,
     parts.append(f'<text x="0" y="{height - 4}" fill="#475569">{_text(days[0][0], 12)}</text>')
     if len(days) > 1:
         parts.append(
-            f'<text x="{width}" y="{height - 4}" text-anchor="end" fill="#475569">'
-            f"{_text(days[-1][0], 12)}</text>"
+            f'<text x="{width}" y="{height - 4}" text-anchor="end" fill="#475569">{_text(days[-1][0], 12)}</text>'
         )
     parts.append("</svg>")
     return "".join(parts)

@@ -229,9 +229,7 @@ def build_context(
         )
     )
     span = _rows(ws, "SELECT min(ts), max(ts), count(*) FROM events")[0]
-    severity_counts = dict(
-        _pairs(ws, "SELECT severity, count(*) FROM findings WHERE NOT suppressed GROUP BY 1")
-    )
+    severity_counts = dict(_pairs(ws, "SELECT severity, count(*) FROM findings WHERE NOT suppressed GROUP BY 1"))
     open_by_severity = tuple((s, severity_counts.pop(s, 0)) for s in SEVERITY_ORDER)
     open_by_severity += tuple(sorted(severity_counts.items()))  # unknown severities are still shown
     findings = load_findings(ws)
@@ -256,9 +254,7 @@ def build_context(
         repos_total=_int(ws, "SELECT count(*) FROM repos"),
         repos_restricted=_int(ws, "SELECT count(*) FROM repos WHERE restricted"),
         accounts=_int(ws, "SELECT count(*) FROM accounts"),
-        linked_accounts=_int(
-            ws, "SELECT count(*) FROM account_links WHERE identity_id IS NOT NULL OR upn IS NOT NULL"
-        ),
+        linked_accounts=_int(ws, "SELECT count(*) FROM account_links WHERE identity_id IS NOT NULL OR upn IS NOT NULL"),
         inventory=tuple(
             (table, _int(ws, f"SELECT count(*) FROM {table}")) for table in ("grants", "credentials", "apps")
         ),

@@ -195,9 +195,7 @@ def render_html(ctx: ReportContext, root: Path) -> str:
         "img-src data:; base-uri 'none'; form-action 'none'"
     )
     template = make_env(root).get_template("demo.html.j2")
-    return template.render(
-        r=ctx, charts=_charts(ctx), css=_ours(css), script=_ours(script), csp=csp, pdf_name=PDF_FILE
-    )
+    return template.render(r=ctx, charts=_charts(ctx), css=_ours(css), script=_ours(script), csp=csp, pdf_name=PDF_FILE)
 
 
 def render_pdf_bytes(ctx: ReportContext, root: Path) -> bytes:

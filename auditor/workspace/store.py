@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import json
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -89,3 +90,16 @@ class Workspace:
 
     def close(self) -> None:
         self.con.close()
+
+
+def json_rows(columns: dict[str, str], rows: list[tuple[object, ...]]) -> tuple[str, list[str]]:
+    """(SQL, params) selecting `rows` as a relation in one statement.
+
+    DuckDB binds executemany row by row; passing all rows as one JSON document keeps bulk
+    writes of findings and classifications set-based. `columns` maps name -> from_json type
+    (e.g. "VARCHAR", "INTEGER", "TIMESTAMP", ["VARCHAR"] as '["VARCHAR"]').
+    """
+    structure = {k: json.loads(v) if v.startswith("[") else v for k, v in columns.items()}
+    spec = json.dumps([structure])
+    payload = json.dumps([dict(zip(columns, row, strict=True)) for row in rows], default=str)
+    return f"SELECT unnest(from_json(?::VARCHAR, '{spec}'), recursive := true)", [payload]
