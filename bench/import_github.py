@@ -69,7 +69,7 @@ def main() -> None:
     print(f"input: {path} ({lines:,} lines, {size_mb:,.0f} MB)")
 
     count_sql = f"SELECT count(*) FROM read_json('{path}', format='newline_delimited')"
-    ref_cmd = [sys.executable, "-c", f"import duckdb; print(duckdb.sql({count_sql!r}).fetchone()[0])"]
+    ref_cmd = [sys.executable, "-c", f"import duckdb; print(duckdb.sql({count_sql!r}).fetchall()[0][0])"]
     ref_wall, ref_rss, ref_out = timed(ref_cmd)
 
     ws = OUT / "workspace"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -91,6 +92,7 @@ class ImportSummary:
 
 
 Progress = Callable[[str], None]
+PENDING_SHA = "pending"
 
 
 def import_files(
@@ -104,36 +106,35 @@ def import_files(
         sniffed.append((path, sniff(path, forced)))
     con = ws.con
     install_macros(con)
-    scanned: list[Scanned] = []
+    scanned: list[Future[Scanned]] = []
     summary = ImportSummary()
     try:
-        for path, _ in sniffed:
-            if progress:
-                progress(f"hashing {path.name}")
-            scanned.append(scan_file(path, ws.evidence_dir))
-        snapshot_id = "import-" + uuid.uuid4().hex[:12]
-        with ws.transaction():
-            con.execute(
-                "INSERT INTO snapshots VALUES (?, 'import', NULL, ?, ?, ?)",
-                [snapshot_id, ", ".join(str(p) for p in paths), utcnow(), __version__],
-            )
-            seen_in_run: set[str] = set()
-            for (path, sn), sc in zip(sniffed, scanned, strict=True):
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="evidence") as pool:
+            # Hashing and copying into the evidence store overlap with DuckDB's columnar load.
+            scanned = [pool.submit(scan_file, path, ws.evidence_dir) for path, _ in sniffed]
+            snapshot_id = "import-" + uuid.uuid4().hex[:12]
+            with ws.transaction():
+                con.execute(
+                    "INSERT INTO snapshots VALUES (?, 'import', NULL, ?, ?, ?)",
+                    [snapshot_id, ", ".join(str(p) for p in paths), utcnow(), __version__],
+                )
+                seen_in_run: set[str] = set()
+                for (path, sn), scan in zip(sniffed, scanned, strict=True):
+                    if progress:
+                        progress(f"importing {path.name} ({sn.fmt.name})")
+                    result = _import_one(con, path, sn, scan, snapshot_id, seen_in_run)
+                    seen_in_run.add(result.sha256)
+                    summary.files.append(result)
                 if progress:
-                    progress(f"importing {path.name} ({sn.fmt.name})")
-                if sc.sha256 in seen_in_run:
-                    summary.files.append(FileResult(str(path), sn.fmt.name, sc.sha256, already_imported=True))
-                    continue
-                seen_in_run.add(sc.sha256)
-                summary.files.append(_import_one(con, path, sn, sc, snapshot_id))
-            if progress:
-                progress("deriving accounts, repos and links")
-            refresh_derived(con)
+                    progress("deriving accounts, repos and links")
+                refresh_derived(con)
     except BaseException:
-        for sc in scanned:
-            if sc.evidence_is_new:
-                sc.evidence.chmod(0o644)
-                sc.evidence.unlink(missing_ok=True)
+        for future in scanned:
+            if future.done() and future.exception() is None:
+                sc = future.result()
+                if sc.evidence_is_new:
+                    sc.evidence.chmod(0o644)
+                    sc.evidence.unlink(missing_ok=True)
         raise
     return summary
 
@@ -149,58 +150,88 @@ def _source(con: duckdb.DuckDBPyConnection, sn: Sniffed, sc: Scanned) -> Source:
         return csv_source(con, sn.fmt, evidence)
     if sn.container is not Container.NDJSON:
         return json_document(sn.fmt, evidence, sn.container)
-    if not sc.has_blank_lines:
-        return ndjson_fast(sn.fmt, evidence)
     stage_lines(con, evidence)
     return ndjson_exact(sn.fmt)
 
 
-def _import_one(con: duckdb.DuckDBPyConnection, path: Path, sn: Sniffed, sc: Scanned, snapshot_id: str) -> FileResult:
-    result = FileResult(str(path), sn.fmt.name, sc.sha256)
-    previous = _previous(con, sc.sha256)
-    if previous is not None:
-        result.already_imported = True
-        result.records = result.duplicates = previous
-        return result
+def _discard(con: duckdb.DuckDBPyConnection, import_id: str) -> None:
+    con.execute("DELETE FROM events WHERE import_id = ?", [import_id])
+    con.execute("DELETE FROM rejected_lines WHERE import_id = ?", [import_id])
+
+
+def _import_one(
+    con: duckdb.DuckDBPyConnection,
+    path: Path,
+    sn: Sniffed,
+    scan: Future[Scanned],
+    snapshot_id: str,
+    seen_in_run: set[str],
+) -> FileResult:
+    """Load one file. NDJSON is loaded optimistically from the original path while it is hashed;
+    a re-import, a blank line, a malformed line or a record without an id redoes it exactly."""
     import_id = "imp-" + uuid.uuid4().hex[:16]
-    source = _source(con, sn, sc)
-    fast = sn.container is Container.NDJSON and source.invalid_sql is None
+    fast = sn.container is Container.NDJSON and sn.fmt.target == "events"
     try:
-        try:
-            _load(con, sn.fmt, source, import_id, sc.sha256)
-            redo = fast and _has_content_hashed(con, import_id)
-        except duckdb.InvalidInputException:
-            if not fast:
-                raise
-            redo = True  # a line the columnar reader refused (malformed JSON, odd types)
-        if redo:
-            # Line by line, with each raw line at hand for rejects and content hashes.
-            con.execute("DELETE FROM events WHERE import_id = ?", [import_id])
-            con.execute("DELETE FROM rejected_lines WHERE import_id = ?", [import_id])
-            stage_lines(con, str(sc.evidence))
-            source = ndjson_exact(sn.fmt)
+        loaded = _load_fast(con, sn.fmt, path, import_id) if fast else 0
+        sc = scan.result()
+        result = FileResult(str(path), sn.fmt.name, sc.sha256)
+        previous = _previous(con, sc.sha256)
+        if previous is not None or sc.sha256 in seen_in_run:
+            _discard(con, import_id)
+            result.already_imported = True
+            result.records = result.duplicates = previous or 0
+            return result
+        # Every line must have become an event with a platform id; anything else (a blank or
+        # malformed line, a reject, a record without id) goes down the exact path.
+        if fast and (sc.has_blank_lines or loaded != sc.lines):
             fast = False
-            _load(con, sn.fmt, source, import_id, sc.sha256)
+        if fast:
+            con.execute("UPDATE events SET evidence_sha256 = ? WHERE import_id = ?", [sc.sha256, import_id])
+            _drop_known(con, sn.fmt.platform, import_id)
+        else:
+            # Exact path: line by line from the evidence copy, with each raw line at hand.
+            _discard(con, import_id)
+            _load(con, sn.fmt, _source(con, sn, sc), import_id, sc.sha256)
     except duckdb.Error as exc:
         raise InputError(f"cannot read as {sn.fmt.name}: {exc}", str(path)) from exc
     _record_import(con, result, path, sn, sc, import_id, snapshot_id, fast)
     return result
 
 
-def _has_content_hashed(con: duckdb.DuckDBPyConnection, import_id: str) -> bool:
-    """True if some event had no platform id, so its identity must come from its raw line."""
+def _load_fast(con: duckdb.DuckDBPyConnection, fmt: Format, path: Path, import_id: str) -> int:
+    """Columnar load of every line that yields an event with a platform id; returns rows inserted.
+
+    Dedupe is done afterwards, set-based (_drop_known); the caller compares the count with the
+    file's line count to decide whether the exact path is needed.
+    """
+    norm = _norm_sql(fmt, ndjson_fast(fmt, str(path)))
     row = con.execute(
-        "SELECT count(*) FROM events WHERE import_id = ? AND event_uid LIKE '%:h:%'", [import_id]
+        f"INSERT INTO events SELECT {EVENT_COLUMNS}, $sha, line_no, $import_id FROM ({norm}) n "
+        "WHERE reject_reason IS NULL AND event_uid IS NOT NULL",
+        {"sha": PENDING_SHA, "import_id": import_id},
     ).fetchone()
-    return bool(row and row[0])
+    return int(row[0]) if row else 0
+
+
+def _drop_known(con: duckdb.DuckDBPyConnection, platform: str, import_id: str) -> None:
+    """Remove rows of this import already in the workspace from earlier imports, then in-file repeats."""
+    con.execute(
+        "DELETE FROM events WHERE import_id = $id AND event_uid IN ("
+        "  SELECT event_uid FROM events WHERE platform = $platform AND import_id <> $id)",
+        {"id": import_id, "platform": platform},
+    )
+    _dedupe_within(con, import_id)
+
+
+def _norm_sql(fmt: Format, source: Source) -> str:
+    """The format's normalising SELECT over `src`; fmt.name is one of our constants, so it is inlined."""
+    return f"WITH src AS ({source.src_sql}) {fmt.normalise_sql}".replace("$format", f"'{fmt.name}'")
 
 
 def _load(con: duckdb.DuckDBPyConnection, fmt: Format, source: Source, import_id: str, sha: str) -> None:
     """Normalise `src` and insert usable rows and rejected lines for one file."""
     params = {"import_id": import_id, "sha": sha}
-    # fmt.name is one of our constants, so it can be inlined where a view allows no parameters.
-    norm = f"WITH src AS ({source.src_sql}) {fmt.normalise_sql}".replace("$format", f"'{fmt.name}'")
-    con.execute(f"CREATE OR REPLACE TEMP VIEW norm AS {norm}")
+    con.execute(f"CREATE OR REPLACE TEMP VIEW norm AS {_norm_sql(fmt, source)}")
     if fmt.target == "events":
         con.execute(
             f"INSERT INTO events SELECT {EVENT_COLUMNS}, $sha, line_no, $import_id FROM norm n "

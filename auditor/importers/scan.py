@@ -1,9 +1,10 @@
-"""One pass over an input file: SHA-256, a copy into the evidence store, and line statistics."""
+"""One pass over an input file (SHA-256 and line statistics), then a kernel-side copy into the evidence store."""
 
 from __future__ import annotations
 
 import hashlib
 import os
+import shutil
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -12,6 +13,7 @@ from auditor.errors import InputError
 from auditor.workspace.evidence import blob_path
 
 CHUNK = 8 << 20
+NL = ord("\n")
 
 
 @dataclass(frozen=True)
@@ -27,44 +29,58 @@ class Scanned:
     evidence_is_new: bool
 
 
-def scan_file(path: Path, evidence_dir: Path) -> Scanned:
-    """Hash and copy `path` into the content-addressed store; blank lines make NDJSON take the exact path."""
-    evidence_dir.mkdir(parents=True, exist_ok=True)
+def _hash_and_count(path: Path) -> tuple[str, int, int, bool]:
+    """(sha256, size, lines, has_blank_lines) reading into one reused buffer."""
     digest = hashlib.sha256()
-    lines = 0
+    buf = bytearray(CHUNK)
+    view = memoryview(buf)
+    size = lines = 0
     blank = False
-    prev_tail = b"\n"  # a blank first line counts as blank
-    size = 0
-    fd, tmp_name = tempfile.mkstemp(dir=evidence_dir, suffix=".partial")
+    last = NL  # a blank first line counts as blank
+    with path.open("rb", buffering=0) as fh:
+        while n := fh.readinto(buf):
+            digest.update(view[:n])
+            size += n
+            lines += buf.count(b"\n", 0, n)
+            if not blank:
+                blank = (
+                    (last == NL and buf[0] in b"\r\n") or buf.find(b"\n\n", 0, n) >= 0 or buf.find(b"\n\r\n", 0, n) >= 0
+                )
+                if not blank and (buf.find(b"\n ", 0, n) >= 0 or buf.find(b"\n\t", 0, n) >= 0):
+                    blank = _spaces_only_line(bytes(view[:n]))
+            last = buf[n - 1]
+    if size and last != NL:
+        lines += 1
+    return digest.hexdigest(), size, lines, blank
+
+
+def scan_file(path: Path, evidence_dir: Path) -> Scanned:
+    """Hash `path` and keep a copy in the content-addressed store (nothing copied if already there)."""
     try:
-        with path.open("rb") as src, os.fdopen(fd, "wb") as dst:
-            while chunk := src.read(CHUNK):
-                digest.update(chunk)
-                dst.write(chunk)
-                size += len(chunk)
-                lines += chunk.count(b"\n")
-                if not blank:
-                    window = prev_tail + chunk
-                    blank = b"\n\n" in window or b"\n\r\n" in window or _spaces_only_line(window)
-                prev_tail = chunk[-2:]
-        if size and not prev_tail.endswith(b"\n"):
-            lines += 1
+        sha, size, lines, blank = _hash_and_count(path)
     except OSError as exc:
-        Path(tmp_name).unlink(missing_ok=True)
         raise InputError(f"cannot read: {exc.strerror}", str(path)) from exc
-    sha = digest.hexdigest()
     target = blob_path(evidence_dir, sha)
     if target.exists():
-        Path(tmp_name).unlink()
         return Scanned(path, sha, size, lines, blank, target, False)
     target.parent.mkdir(parents=True, exist_ok=True)
-    os.chmod(tmp_name, 0o444)
-    os.replace(tmp_name, target)
+    fd, tmp_name = tempfile.mkstemp(dir=target.parent, suffix=".partial")
+    os.close(fd)
+    try:
+        shutil.copyfile(path, tmp_name)  # sendfile/copy_file_range: no copy through Python
+        if Path(tmp_name).stat().st_size != size:
+            raise InputError("the file changed while it was being imported", str(path))
+        os.chmod(tmp_name, 0o444)
+        os.replace(tmp_name, target)
+    except OSError as exc:
+        Path(tmp_name).unlink(missing_ok=True)
+        raise InputError(f"cannot copy into the evidence store: {exc.strerror}", str(path)) from exc
+    except InputError:
+        Path(tmp_name).unlink(missing_ok=True)
+        raise
     return Scanned(path, sha, size, lines, blank, target, True)
 
 
 def _spaces_only_line(window: bytes) -> bool:
-    """True if a line made only of spaces or tabs appears (rare; checked cheaply first)."""
-    if b"\n " not in window and b"\n\t" not in window:
-        return False
+    """True if a line made only of spaces or tabs appears (rare; only checked when one might)."""
     return any(line and not line.strip() for line in window.split(b"\n")[1:-1])

@@ -25,12 +25,20 @@ class Source:
     exact_lines: bool
 
 
-def ndjson_fast(fmt: Format, evidence: str) -> Source:
-    """Columnar read: valid when every line is a JSON object (strict mode raises otherwise)."""
+def _read_ndjson(fmt: Format, path: str, spec: str) -> str:
+    return (
+        f"read_json({sql_str(path)}, format='newline_delimited', records='true', ignore_errors=true, "
+        f"maximum_object_size={MAX_OBJECT}, columns={spec})"
+    )
+
+
+def ndjson_fast(fmt: Format, path: str) -> Source:
+    """Columnar read numbered WITH ORDINALITY. An unusable line becomes an all-NULL row, so the
+    ordinality stays the line number; lacking the raw line, a record without platform id gets no
+    event_uid (the caller then takes the exact path)."""
     src = (
-        f"SELECT ordinality AS line_no, NULL::VARCHAR AS _raw, * FROM read_json({sql_str(evidence)}, "
-        f"format='newline_delimited', records='true', maximum_object_size={MAX_OBJECT}, "
-        f"columns={fmt.spec_literal()}) WITH ORDINALITY"
+        f"SELECT ordinality AS line_no, NULL::VARCHAR AS _raw, * "
+        f"FROM {_read_ndjson(fmt, path, fmt.spec_literal())} WITH ORDINALITY"
     )
     return Source(src, None, True)
 
@@ -120,5 +128,5 @@ def csv_source(con: duckdb.DuckDBPyConnection, fmt: Format, evidence: str) -> So
     mapping = fmt.csv_columns or {name: name for name in names}
     header = {path: name for name, path in mapping.items() if name in names}
     cols = ", ".join(_csv_expr(key, typ, header) for key, typ in fmt.spec.items())
-    src = f"SELECT row_number() OVER () + 1 AS line_no, NULL::VARCHAR AS _raw, {cols} FROM {reader}"
+    src = f"SELECT row_number() OVER () + 1 AS line_no, CAST(to_json(r) AS VARCHAR) AS _raw, {cols} FROM {reader} r"
     return Source(src, None, False)

@@ -13,7 +13,13 @@ if TYPE_CHECKING:
 AUDITOR_TS = r"""
 CREATE OR REPLACE TEMP MACRO auditor_ts(s) AS (
     CASE
-        WHEN s IS NULL OR trim(s) = '' THEN NULL
+        WHEN s IS NULL THEN NULL
+        -- epoch digits (the common case: GitHub's @timestamp) without any regex
+        WHEN try_cast(s AS BIGINT) IS NOT NULL AND NOT contains(s, '.') AND NOT contains(lower(s), 'e') THEN
+            CASE WHEN abs(try_cast(s AS BIGINT)) >= 100000000000
+                 THEN make_timestamp(try_cast(s AS BIGINT) * 1000)
+                 ELSE make_timestamp(try_cast(s AS BIGINT) * 1000000) END
+        WHEN trim(s) = '' THEN NULL
         WHEN regexp_full_match(trim(s), '-?\d{1,18}') THEN
             CASE WHEN abs(try_cast(trim(s) AS BIGINT)) >= 100000000000
                  THEN make_timestamp(try_cast(trim(s) AS BIGINT) * 1000)

@@ -42,6 +42,9 @@ class Workspace:
         except (OSError, duckdb.Error) as exc:
             raise WorkspaceError(f"cannot open workspace: {exc}", str(root)) from exc
         con.execute("SET TimeZone = 'UTC'")
+        # Rows carry their own line numbers and ids; not preserving scan order lets bulk
+        # loads run in parallel (WITH ORDINALITY still numbers lines in file order).
+        con.execute("SET preserve_insertion_order = false")
         ws = cls(root=root, con=con)
         ws._migrate()
         return ws

@@ -90,10 +90,10 @@ PORTAL_CSV_COLUMNS: dict[str, str] = {
 _COMMON = """
 SELECT
     'entra:' || coalesce(sign_category, 'signin') || ':' || coalesce(nullif(sid, ''),
-        sha256(coalesce(_raw, concat_ws('|', created, upn, app_id, ip, error_code, corr)))) AS event_uid,
+        'h:' || sha256(_raw)) AS event_uid,
     'entra' AS platform,
     $format AS source_format,
-    auditor_ts(created) AS ts,
+    _ts AS ts,
     coalesce(sign_category, 'SignInLogs') AS action,
     'signin' AS category,
     coalesce(nullif(upn, ''), nullif(sp_name, ''), nullif(app_name, '')) AS actor,
@@ -124,9 +124,9 @@ SELECT
     line_no,
     CASE
         WHEN created IS NULL THEN 'missing createdDateTime and time'
-        WHEN auditor_ts(created) IS NULL THEN 'unparseable timestamp'
+        WHEN _ts IS NULL THEN 'unparseable timestamp'
     END AS reject_reason
-FROM ({shape}) s
+FROM (SELECT *, auditor_ts(created) AS _ts FROM ({shape})) s
 """
 
 

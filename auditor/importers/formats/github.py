@@ -43,13 +43,11 @@ CONTENT_ROUTE = r"/(contents|tarball|zipball|git/blobs|git/trees|raw|archive)(/|
 NORMALISE = rf"""
 SELECT
     CASE WHEN _document_id IS NOT NULL AND _document_id <> '' THEN 'github:' || _document_id
-         ELSE 'github:h:' || sha256(coalesce(_raw, concat_ws('|', "@timestamp", created_at, action, actor, actor_ip,
-              repo, repository, org, "user", team, permission, route, token_id, hashed_token,
-              user_agent, oauth_application_id, integration)))
+         ELSE 'github:h:' || sha256(_raw)
     END AS event_uid,
     'github' AS platform,
     $format AS source_format,
-    auditor_ts(coalesce("@timestamp", created_at)) AS ts,
+    _ts AS ts,
     action,
     CASE
         WHEN action IN ('git.clone', 'git.fetch', 'repo.download_zip') THEN 'download'
@@ -98,10 +96,10 @@ SELECT
     CASE
         WHEN action IS NULL OR action = '' THEN 'missing action'
         WHEN coalesce("@timestamp", created_at) IS NULL THEN 'missing @timestamp and created_at'
-        WHEN auditor_ts(coalesce("@timestamp", created_at)) IS NULL THEN 'unparseable timestamp'
+        WHEN _ts IS NULL THEN 'unparseable timestamp'
     END AS reject_reason,
     NULL::VARCHAR AS actor_email
-FROM src
+FROM (SELECT *, auditor_ts(coalesce("@timestamp", created_at)) AS _ts FROM src) src
 """
 
 

@@ -45,13 +45,11 @@ _AUDIT_ACTION = """coalesce(
 AUDIT_NORMALISE = f"""
 SELECT
     CASE WHEN id IS NOT NULL AND id <> '' THEN 'gitlab:audit:' || id
-         ELSE 'gitlab:h:' || sha256(coalesce(_raw, concat_ws('|', created_at, time, author_id, entity_id, entity_type,
-              target_id, target_details, "change", "from", "to", "with", correlation_id, event_type,
-              details.custom_message, ip_address)))
+         ELSE 'gitlab:h:' || sha256(_raw)
     END AS event_uid,
     'gitlab' AS platform,
     $format AS source_format,
-    auditor_ts(coalesce(created_at, time)) AS ts,
+    _ts AS ts,
     {_AUDIT_ACTION} AS action,
     CASE
         WHEN {_AUDIT_ACTION} = 'repository_git_operation'
@@ -94,10 +92,10 @@ SELECT
     line_no,
     CASE
         WHEN coalesce(created_at, time) IS NULL THEN 'missing created_at and time'
-        WHEN auditor_ts(coalesce(created_at, time)) IS NULL THEN 'unparseable timestamp'
+        WHEN _ts IS NULL THEN 'unparseable timestamp'
     END AS reject_reason,
     details.author_email AS actor_email
-FROM src
+FROM (SELECT *, auditor_ts(coalesce(created_at, time)) AS _ts FROM src) src
 """
 
 API_SPEC: dict[str, str] = {
@@ -124,12 +122,11 @@ API_NORMALISE = rf"""
 SELECT
     CASE WHEN correlation_id IS NOT NULL AND correlation_id <> ''
          THEN 'gitlab:api:' || correlation_id || ':' || coalesce(time, '')
-         ELSE 'gitlab:h:' || sha256(coalesce(_raw,
-              concat_ws('|', time, method, path, remote_ip, user_id, token_id, status)))
+         ELSE 'gitlab:h:' || sha256(_raw)
     END AS event_uid,
     'gitlab' AS platform,
     $format AS source_format,
-    auditor_ts(time) AS ts,
+    _ts AS ts,
     'api.request' AS action,
     CASE WHEN regexp_matches(coalesce(route, path, ''), '{CONTENT_ROUTE}') THEN 'download'
          ELSE 'api_request' END AS category,
@@ -160,11 +157,11 @@ SELECT
     line_no,
     CASE
         WHEN time IS NULL THEN 'missing time'
-        WHEN auditor_ts(time) IS NULL THEN 'unparseable timestamp'
+        WHEN _ts IS NULL THEN 'unparseable timestamp'
         WHEN method IS NULL AND path IS NULL THEN 'missing method and path'
     END AS reject_reason,
     NULL::VARCHAR AS actor_email
-FROM src
+FROM (SELECT *, auditor_ts(time) AS _ts FROM src) src
 """
 
 
