@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from fnmatch import fnmatchcase
-
 from auditor.config.models import AccountClassRules
+from auditor.patterns import any_match
 from auditor.workspace.store import Workspace, json_rows
 
 _ACCOUNTS = """
@@ -22,10 +21,6 @@ LEFT JOIN identities i ON i.identity_id = l.identity_id OR (l.identity_id IS NUL
 """
 
 
-def _any(value: str | None, patterns: list[str]) -> bool:
-    return value is not None and any(fnmatchcase(value.lower(), p.lower()) for p in patterns)
-
-
 def class_of(
     rules: AccountClassRules,
     login: str,
@@ -39,7 +34,7 @@ def class_of(
     """(account_class, the rule that decided it) — the rule text is shown to analysts as evidence."""
     if login in rules.privileged_logins:
         return "privileged", "listed in account_classes.privileged_logins"
-    if _any(login, rules.service_login_patterns):
+    if any_match(login, rules.service_login_patterns):
         return "service", "login matches account_classes.service_login_patterns"
     if linked:
         if user_type and user_type.lower() == "guest":
@@ -48,7 +43,7 @@ def class_of(
             return "contractor", f"IdP employeeType is {employee_type}"
         if department and department.lower() in {d.lower() for d in rules.developer_departments}:
             return "developer", f"IdP department is {department}"
-        if _any(title, rules.developer_title_patterns):
+        if any_match(title, rules.developer_title_patterns):
             return "developer", f"IdP jobTitle is {title}"
         if department or title:
             return "non_developer", f"IdP department {department or '-'} / jobTitle {title or '-'}"

@@ -2,30 +2,24 @@
 
 from __future__ import annotations
 
-from fnmatch import fnmatchcase
-
 from auditor.config.models import Restriction
+from auditor.patterns import any_match
 from auditor.workspace.store import Workspace, json_rows
-
-
-def _matches(name: str, patterns: list[str]) -> bool:
-    lowered = name.lower()
-    return any(fnmatchcase(lowered, p.lower()) for p in patterns)
 
 
 def classify_repo(
     rules: Restriction, full_name: str, visibility: str | None, topics: list[str]
 ) -> tuple[bool, int | None, str]:
     """(restricted, tier, reason) for one repository; explicit rules win over visibility."""
-    if _matches(full_name, rules.exclude_patterns):
+    if any_match(full_name, rules.exclude_patterns):
         return False, None, "excluded by restriction.exclude_patterns"
-    explicit = full_name in rules.repos or _matches(full_name, rules.name_patterns)
+    explicit = full_name in rules.repos or any_match(full_name, rules.name_patterns)
     by_topic = bool(set(topics) & set(rules.topics))
     tier_rule = next(
         (
             t
             for t in rules.tiers
-            if full_name in t.repos or _matches(full_name, t.name_patterns) or set(topics) & set(t.topics)
+            if full_name in t.repos or any_match(full_name, t.name_patterns) or set(topics) & set(t.topics)
         ),
         None,
     )

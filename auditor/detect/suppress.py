@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from fnmatch import fnmatchcase
 
 from auditor.config.models import ApprovedAutomation
+from auditor.patterns import any_match
 
 
 def _naive_utc(value: datetime | None) -> datetime | None:
@@ -26,14 +26,14 @@ def approval_for(
     for rule in rules:
         if platform not in rule.platforms:
             continue
-        if not any(fnmatchcase(actor.lower(), pattern.lower()) for pattern in rule.actors):
+        if not any_match(actor, rule.actors):
             continue
         not_before, not_after = _naive_utc(rule.not_before), _naive_utc(rule.not_after)
         if not_before is not None and first_seen < not_before:
             continue
         if not_after is not None and last_seen > not_after:
             continue
-        if rule.repos and not all(any(fnmatchcase(r, p) for p in rule.repos) for r in repos):
+        if rule.repos and not all(any_match(r, rule.repos) for r in repos):
             continue
         return rule
     return None
