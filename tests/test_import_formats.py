@@ -240,3 +240,30 @@ def test_json_array_that_does_not_parse_is_an_error_and_rolls_back(ws: Workspace
     assert str(broken) in str(err.value)
     assert ws.con.execute("SELECT count(*) FROM events").fetchone() == (0,)
     assert not [p for p in ws.evidence_dir.rglob("*") if p.is_file()]
+
+
+def test_crlf_and_byte_order_marks_are_accepted(ws: Workspace, tmp_path: Path) -> None:
+    crlf = tmp_path / "crlf.ndjson"
+    crlf.write_bytes(b"".join(json.dumps(gh_event(i)).encode() + b"\r\n" for i in range(3)))
+    bom_nd = tmp_path / "bom.ndjson"
+    bom_nd.write_bytes("\ufeff".encode() + b"".join(json.dumps(gh_event(i + 10)).encode() + b"\n" for i in range(3)))
+    bom_json = tmp_path / "bom.json"
+    bom_json.write_bytes("\ufeff".encode() + json.dumps([gh_event(i + 20) for i in range(3)]).encode())
+    bom_csv = tmp_path / "bom.csv"
+    bom_csv.write_bytes("\ufeffaction,actor,created_at,repo\ngit.clone,bob,2026-09-01T10:00:00Z,acme/x\n".encode())
+    summary = import_files(ws, [crlf, bom_nd, bom_json, bom_csv])
+    assert [(f.events, f.rejected) for f in summary.files] == [(3, 0), (3, 0), (3, 0), (1, 0)]
+
+
+def test_missing_signals_are_recorded_as_coverage_gaps(ws: Workspace, tmp_path: Path) -> None:
+    path = write_ndjson(tmp_path / "web-only.ndjson", [gh_event(1, action="repo.create")])
+    import_files(ws, [path])
+    gaps = {r[0] for r in ws.con.execute("SELECT needs FROM coverage_gaps").fetchall()}
+    assert any("GitHub Git events" in g for g in gaps)
+    assert any("api.request" in g for g in gaps)
+    assert any("Entra ID sign-in logs" in g for g in gaps)
+    assert any("Entra users" in g for g in gaps)
+    clones = write_ndjson(tmp_path / "git.ndjson", [gh_event(2), gh_event(3, action="api.request")])
+    import_files(ws, [clones])
+    gaps = {r[0] for r in ws.con.execute("SELECT needs FROM coverage_gaps").fetchall()}
+    assert not any("GitHub Git events" in g or "api.request" in g for g in gaps)

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import duckdb
 
+from auditor.importers.coverage import refresh_import_gaps
+
 # GitLab audit events name their author by display name only; API and instance logs carry the
 # username with the same numeric user id. Name every event by username so one person is one actor.
 _GITLAB_USERNAMES = """
@@ -75,3 +77,4 @@ def refresh_derived(con: duckdb.DuckDBPyConnection) -> None:
     con.execute("DELETE FROM accounts")
     for statement in (_ACCOUNTS, _REPOS, _LINKS_SAML, _LINKS_EMAIL, _LOG_SOURCES):
         con.execute(statement)
+    refresh_import_gaps(con)

@@ -76,7 +76,8 @@ def json_document(fmt: Format, evidence: str, container: Container) -> Source:
     path = "$[*]" if container is Container.JSON_ARRAY else "$.value[*]"
     arr = (
         f"SELECT unnest(arr) AS elem, unnest(range(1, len(arr) + 1)) AS line_no FROM "
-        f"(SELECT json_extract(content, {sql_str(path)}) AS arr FROM read_text({sql_str(evidence)}))"
+        f"(SELECT json_extract(ltrim(content, chr(65279)), {sql_str(path)}) AS arr "
+        f"FROM read_text({sql_str(evidence)}))"
     )
     src = (
         f"SELECT line_no, elem::VARCHAR AS _raw, unnest(from_json(elem, {sql_str(fmt.from_json_spec())})) "
