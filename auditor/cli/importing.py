@@ -44,6 +44,9 @@ def import_cmd(app: AppContext, paths: tuple[Path, ...], format_name: str | None
     with out.status("importing…") as status:
         summary = import_files(ws, list(paths), forced, progress=lambda msg: status.update(msg))
     _print_table(summary)
+    gaps = ws.con.execute("SELECT platform, needs, consequence FROM coverage_gaps ORDER BY platform").fetchall()
+    for platform, needs, consequence in gaps:
+        out.print(f"[yellow]coverage gap ({platform}):[/yellow] {consequence}. Needs: {needs}.")
 
 
 def _print_table(summary: object) -> None:
@@ -57,7 +60,7 @@ def _print_table(summary: object) -> None:
         table.add_column(col, justify="right" if col in ("events", "duplicates", "rejected") else "left")
     for f in summary.files:
         note = " (already imported)" if f.already_imported else ""
-        table.add_row(f.path + note, f.format, str(f.events), str(f.duplicates), str(f.rejected))
+        table.add_row(Path(f.path).name + note, f.format, str(f.events), str(f.duplicates), str(f.rejected))
     table.add_row("total", "", str(summary.imported), str(summary.duplicates), str(summary.rejected))
     console().print(table)
     if summary.rejected:
