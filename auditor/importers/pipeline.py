@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import uuid
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -12,6 +13,7 @@ import duckdb
 
 from auditor import __version__
 from auditor.errors import InputError
+from auditor.importers.chunks import plan_lines, remove_chunks, write_chunks
 from auditor.importers.derive import refresh_derived
 from auditor.importers.formats.base import Container, Format
 from auditor.importers.scan import Scanned, scan_file
@@ -93,6 +95,7 @@ class ImportSummary:
 
 Progress = Callable[[str], None]
 PENDING_SHA = "pending"
+PARALLEL_SCANS = min(8, max(2, os.cpu_count() or 2))  # numbered NDJSON scans run side by side
 
 
 def import_files(
@@ -122,7 +125,7 @@ def import_files(
                 for (path, sn), scan in zip(sniffed, scanned, strict=True):
                     if progress:
                         progress(f"importing {path.name} ({sn.fmt.name})")
-                    result = _import_one(con, path, sn, scan, snapshot_id, seen_in_run)
+                    result = _import_one(con, path, sn, scan, snapshot_id, seen_in_run, ws.root / "tmp")
                     seen_in_run.add(result.sha256)
                     summary.files.append(result)
                 if progress:
@@ -166,13 +169,23 @@ def _import_one(
     scan: Future[Scanned],
     snapshot_id: str,
     seen_in_run: set[str],
+    tmp_dir: Path,
 ) -> FileResult:
     """Load one file. NDJSON is loaded optimistically from the original path while it is hashed;
     a re-import, a blank line, a malformed line or a record without an id redoes it exactly."""
     import_id = "imp-" + uuid.uuid4().hex[:16]
     fast = sn.container is Container.NDJSON and sn.fmt.target == "events"
+    lines = 0
     try:
-        loaded = _load_fast(con, sn.fmt, path, import_id) if fast else 0
+        loaded = 0
+        if fast:
+            plan = plan_lines(path, PARALLEL_SCANS)
+            lines = plan.lines
+            chunks = write_chunks(path, plan, tmp_dir / import_id)
+            try:
+                loaded = _load_fast(con, sn.fmt, list(zip(map(str, chunks), plan.line_offsets, strict=True)), import_id)
+            finally:
+                remove_chunks(chunks, path)
         sc = scan.result()
         result = FileResult(str(path), sn.fmt.name, sc.sha256)
         previous = _previous(con, sc.sha256)
@@ -183,7 +196,7 @@ def _import_one(
             return result
         # Every line must have become an event with a platform id; anything else (a blank or
         # malformed line, a reject, a record without id) goes down the exact path.
-        if fast and (sc.has_blank_lines or loaded != sc.lines):
+        if fast and loaded != lines:
             fast = False
         if fast:
             con.execute("UPDATE events SET evidence_sha256 = ? WHERE import_id = ?", [sc.sha256, import_id])
@@ -194,17 +207,17 @@ def _import_one(
             _load(con, sn.fmt, _source(con, sn, sc), import_id, sc.sha256)
     except duckdb.Error as exc:
         raise InputError(f"cannot read as {sn.fmt.name}: {exc}", str(path)) from exc
-    _record_import(con, result, path, sn, sc, import_id, snapshot_id, fast)
+    _record_import(con, result, path, sn, sc, import_id, snapshot_id, lines if fast else None)
     return result
 
 
-def _load_fast(con: duckdb.DuckDBPyConnection, fmt: Format, path: Path, import_id: str) -> int:
+def _load_fast(con: duckdb.DuckDBPyConnection, fmt: Format, chunks: list[tuple[str, int]], import_id: str) -> int:
     """Columnar load of every line that yields an event with a platform id; returns rows inserted.
 
     Dedupe is done afterwards, set-based (_drop_known); the caller compares the count with the
     file's line count to decide whether the exact path is needed.
     """
-    norm = _norm_sql(fmt, ndjson_fast(fmt, str(path)))
+    norm = _norm_sql(fmt, ndjson_fast(fmt, chunks))
     row = con.execute(
         f"INSERT INTO events SELECT {EVENT_COLUMNS}, $sha, line_no, $import_id FROM ({norm}) n "
         "WHERE reject_reason IS NULL AND event_uid IS NOT NULL",
@@ -286,7 +299,7 @@ def _record_import(
     sc: Scanned,
     import_id: str,
     snapshot_id: str,
-    fast: bool,
+    fast_lines: int | None,
 ) -> None:
     """Count what happened and write the imports and evidence rows."""
     table = "events" if sn.fmt.target == "events" else "identities"
@@ -298,9 +311,9 @@ def _record_import(
     result.events = int(row[0])
     rej = con.execute("SELECT count(*) FROM rejected_lines WHERE import_id = ?", [import_id]).fetchone()
     result.rejected = int(rej[0]) if rej else 0
-    if fast:
+    if fast_lines is not None:
         # Every line is a record on the columnar path, so the line count is the record count.
-        usable_n = sc.lines - result.rejected
+        usable_n = fast_lines - result.rejected
     else:
         usable = con.execute("SELECT count(*) FROM norm WHERE reject_reason IS NULL").fetchone()
         usable_n = int(usable[0]) if usable else 0

@@ -1,4 +1,4 @@
-"""One pass over an input file (SHA-256 and line statistics), then a kernel-side copy into the evidence store."""
+"""The evidence copy of an input file: SHA-256 in one read, then a kernel-side copy into the store."""
 
 from __future__ import annotations
 
@@ -13,56 +13,40 @@ from auditor.errors import InputError
 from auditor.workspace.evidence import blob_path
 
 CHUNK = 8 << 20
-NL = ord("\n")
 
 
 @dataclass(frozen=True)
 class Scanned:
-    """A file read once: its hash, its evidence copy, and whether every line holds a record."""
+    """A file as received: its hash, size and content-addressed evidence copy."""
 
     path: Path
     sha256: str
     size: int
-    lines: int
-    has_blank_lines: bool
     evidence: Path
     evidence_is_new: bool
 
 
-def _hash_and_count(path: Path) -> tuple[str, int, int, bool]:
-    """(sha256, size, lines, has_blank_lines) reading into one reused buffer."""
+def _sha256(path: Path) -> tuple[str, int]:
     digest = hashlib.sha256()
     buf = bytearray(CHUNK)
     view = memoryview(buf)
-    size = lines = 0
-    blank = False
-    last = NL  # a blank first line counts as blank
+    size = 0
     with path.open("rb", buffering=0) as fh:
         while n := fh.readinto(buf):
             digest.update(view[:n])
             size += n
-            lines += buf.count(b"\n", 0, n)
-            if not blank:
-                blank = (
-                    (last == NL and buf[0] in b"\r\n") or buf.find(b"\n\n", 0, n) >= 0 or buf.find(b"\n\r\n", 0, n) >= 0
-                )
-                if not blank and (buf.find(b"\n ", 0, n) >= 0 or buf.find(b"\n\t", 0, n) >= 0):
-                    blank = _spaces_only_line(bytes(view[:n]))
-            last = buf[n - 1]
-    if size and last != NL:
-        lines += 1
-    return digest.hexdigest(), size, lines, blank
+    return digest.hexdigest(), size
 
 
 def scan_file(path: Path, evidence_dir: Path) -> Scanned:
     """Hash `path` and keep a copy in the content-addressed store (nothing copied if already there)."""
     try:
-        sha, size, lines, blank = _hash_and_count(path)
+        sha, size = _sha256(path)
     except OSError as exc:
         raise InputError(f"cannot read: {exc.strerror}", str(path)) from exc
     target = blob_path(evidence_dir, sha)
     if target.exists():
-        return Scanned(path, sha, size, lines, blank, target, False)
+        return Scanned(path, sha, size, target, False)
     target.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp_name = tempfile.mkstemp(dir=target.parent, suffix=".partial")
     os.close(fd)
@@ -78,9 +62,4 @@ def scan_file(path: Path, evidence_dir: Path) -> Scanned:
     except InputError:
         Path(tmp_name).unlink(missing_ok=True)
         raise
-    return Scanned(path, sha, size, lines, blank, target, True)
-
-
-def _spaces_only_line(window: bytes) -> bool:
-    """True if a line made only of spaces or tabs appears (rare; only checked when one might)."""
-    return any(line and not line.strip() for line in window.split(b"\n")[1:-1])
+    return Scanned(path, sha, size, target, True)

@@ -32,15 +32,18 @@ def _read_ndjson(fmt: Format, path: str, spec: str) -> str:
     )
 
 
-def ndjson_fast(fmt: Format, path: str) -> Source:
-    """Columnar read numbered WITH ORDINALITY. An unusable line becomes an all-NULL row, so the
-    ordinality stays the line number; lacking the raw line, a record without platform id gets no
-    event_uid (the caller then takes the exact path)."""
-    src = (
-        f"SELECT ordinality AS line_no, NULL::VARCHAR AS _raw, * "
+def ndjson_fast(fmt: Format, chunks: list[tuple[str, int]]) -> Source:
+    """Columnar read of NDJSON chunk files, each numbered WITH ORDINALITY plus the lines before it.
+
+    An unusable line becomes an all-NULL row, so numbering stays aligned with lines; lacking the raw
+    line, a record without platform id gets no event_uid (the caller then takes the exact path).
+    """
+    parts = [
+        f"SELECT ordinality + {int(offset)} AS line_no, NULL::VARCHAR AS _raw, * EXCLUDE (ordinality) "
         f"FROM {_read_ndjson(fmt, path, fmt.spec_literal())} WITH ORDINALITY"
-    )
-    return Source(src, None, True)
+        for path, offset in chunks
+    ]
+    return Source(" UNION ALL ".join(parts), None, True)
 
 
 def stage_lines(con: duckdb.DuckDBPyConnection, evidence: str) -> None:
