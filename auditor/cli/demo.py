@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 import click
 
 from auditor.cli.context import AppContext
-from auditor.cli.output import console, echo_json
+from auditor.cli.output import console, echo_json, findings_table
 
 if TYPE_CHECKING:
     from auditor.findings import Finding
@@ -103,21 +103,8 @@ def demo(app: AppContext, out_dir: Path, seed: int, as_json: bool) -> None:
 
 
 def _print_summary(findings: list[Finding], events: int, open_: int, suppressed: int) -> None:
-    from rich.table import Table
-
-    table = Table(
-        title=f"AN0732 on the sandbox: {events:,} events, {open_} open findings, "
+    title = (
+        f"AN0732 on the sandbox: {events:,} events, {open_} open findings, "
         f"{suppressed} suppressed (approved automation)"
     )
-    for col in ("severity", "score", "actor", "identity", "repos", "first seen (UTC)"):
-        table.add_column(col)
-    for f in findings[:10]:
-        table.add_row(
-            f.severity,
-            str(f.score),
-            f.actor or "",
-            f.identity or "",
-            str(len(f.repos)),
-            f.first_seen.isoformat(sep=" ", timespec="minutes"),
-        )
-    console().print(table)
+    console().print(findings_table(findings[:10], title, suppression_column=False))

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 import click
 
 from auditor.cli.context import AppContext
-from auditor.cli.output import console, echo_json
+from auditor.cli.output import console, echo_json, findings_table
 
 if TYPE_CHECKING:
     from auditor.findings import Finding
@@ -66,24 +66,9 @@ def findings(app: AppContext, fmt: str, open_only: bool, show_all: bool) -> None
 
 
 def _table(items: list[Finding], show_all: bool) -> None:
-    from rich.table import Table
-
     shown = items if show_all else [f for f in items if not f.suppressed]
     hidden = len(items) - len(shown)
-    table = Table(title=f"Findings ({len(shown)} shown)")
-    for col in ("severity", "score", "actor", "identity", "repos", "first seen (UTC)", "suppressed"):
-        table.add_column(col)
-    for f in shown:
-        table.add_row(
-            f.severity,
-            str(f.score),
-            f.actor or "",
-            f.identity or "",
-            str(len(f.repos)),
-            f.first_seen.isoformat(sep=" ", timespec="minutes"),
-            f.suppression_reason or "",
-        )
     out = console()
-    out.print(table)
+    out.print(findings_table(shown, f"Findings ({len(shown)} shown)", suppression_column=True))
     if hidden:
         out.print(f"{hidden} suppressed finding(s) of approved automation not listed (use --all).")

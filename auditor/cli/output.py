@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import json
-from typing import Any
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
 
 import click
+
+if TYPE_CHECKING:
+    from auditor.findings import Finding
 
 
 def echo_json(data: Any) -> None:
@@ -18,3 +22,24 @@ def console(stderr: bool = False) -> Any:
     from rich.console import Console
 
     return Console(stderr=stderr, highlight=False)
+
+
+def findings_table(findings: Sequence[Finding], title: str, suppression_column: bool) -> Any:
+    """A rich Table of findings, most severe first (as given)."""
+    from rich.table import Table
+
+    table = Table(title=title)
+    columns = ["severity", "score", "actor", "identity", "repos", "first seen (UTC)"]
+    for col in columns + (["suppressed"] if suppression_column else []):
+        table.add_column(col)
+    for f in findings:
+        row = [
+            f.severity,
+            str(f.score),
+            f.actor or "",
+            f.identity or "",
+            str(len(f.repos)),
+            f.first_seen.isoformat(sep=" ", timespec="minutes"),
+        ]
+        table.add_row(*row, *([f.suppression_reason or ""] if suppression_column else []))
+    return table
