@@ -14,7 +14,16 @@ from click.testing import CliRunner
 from auditor.cli import cli
 from tests.helpers import gh_event, write_ndjson
 
-COMMANDS = [["import"], ["detect"], ["findings"], ["demo"], ["sandbox", "generate"]]
+COMMANDS = [
+    ["import"],
+    ["detect"],
+    ["findings"],
+    ["demo"],
+    ["sandbox", "generate"],
+    ["collect"],
+    ["collect", "entra"],
+    ["coverage"],
+]
 
 
 def _auditor(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from auditor.errors import WorkspaceError
-from auditor.workspace.schema import SCHEMA_VERSION
+from auditor.workspace.schema import MIGRATIONS, SCHEMA_VERSION
 from auditor.workspace.store import Workspace
 
 TABLES = {
@@ -39,7 +39,7 @@ def test_new_workspace_has_the_vocabulary_tables(ws: Workspace) -> None:
 def test_reopen_does_not_migrate_twice(tmp_path: Path) -> None:
     Workspace.open(tmp_path / "w").close()
     again = Workspace.open(tmp_path / "w")
-    assert again.con.execute("SELECT count(*) FROM schema_version").fetchone() == (1,)
+    assert again.con.execute("SELECT count(*) FROM schema_version").fetchone() == (len(MIGRATIONS),)
     again.close()
 
 
@@ -56,3 +56,21 @@ def test_transaction_rolls_back_on_error(ws: Workspace) -> None:
         con.execute("INSERT INTO snapshots VALUES ('s1', 'import', NULL, NULL, now(), '0')")
         raise RuntimeError("boom")
     assert ws.con.execute("SELECT count(*) FROM snapshots").fetchone() == (0,)
+
+
+def test_a_version_1_workspace_is_migrated_on_open(tmp_path: Path) -> None:
+    import duckdb
+
+    root = tmp_path / "old"
+    root.mkdir()
+    con = duckdb.connect(str(root / "auditor.duckdb"))
+    con.execute("CREATE TABLE schema_version (version INTEGER, applied_at TIMESTAMP)")
+    for statement in MIGRATIONS[0][1]:
+        con.execute(statement)
+    con.execute("INSERT INTO schema_version VALUES (1, now())")
+    con.execute("INSERT INTO identities (identity_id, upn) VALUES ('u1', 'a@b.example')")
+    con.close()
+    ws = Workspace.open(root)
+    assert ws.schema_version() == SCHEMA_VERSION
+    assert ws.con.execute("SELECT upn, manager_id FROM identities").fetchall() == [("a@b.example", None)]
+    ws.close()

@@ -139,13 +139,28 @@ class GitLabSource(Strict):
 
 
 class EntraSource(Strict):
-    """One Entra tenant through Microsoft Graph (live connector, later issue)."""
+    """One Entra tenant through Microsoft Graph. Auth: client secret, certificate, or a bearer token
+    in AUDITOR_GRAPH_TOKEN. `graph_url` is the Graph root without /v1.0 (national clouds differ)."""
 
     graph_url: str = "https://graph.microsoft.com"
+    arm_url: str = "https://management.azure.com"
+    authority_host: str | None = None
     tenant_id: str
     client_id: str | None = None
     client_secret: SecretRef | None = None
     certificate_file: Path | None = None
+    groups: list[str] = []
+    signins_initial_days: int = Field(default=30, ge=1, le=365)
+    non_interactive_signins: bool = True
+    max_concurrency: int = Field(default=4, ge=1, le=16)
+
+    @model_validator(mode="after")
+    def _one_auth(self) -> EntraSource:
+        if self.client_secret is not None and self.certificate_file is not None:
+            raise ValueError("give client_secret or certificate_file, not both")
+        if (self.client_secret is not None or self.certificate_file is not None) and not self.client_id:
+            raise ValueError("client_id is required with client_secret or certificate_file")
+        return self
 
 
 class Sources(Strict):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import uuid
 from collections.abc import Callable, Sequence
@@ -99,9 +100,14 @@ PARALLEL_SCANS = min(8, max(2, os.cpu_count() or 2))  # numbered NDJSON scans ru
 
 
 def import_files(
-    ws: Workspace, paths: Sequence[Path], forced: Format | None = None, progress: Progress | None = None
+    ws: Workspace,
+    paths: Sequence[Path],
+    forced: Format | None = None,
+    progress: Progress | None = None,
+    own_transaction: bool = True,
 ) -> ImportSummary:
-    """Sniff every file first (unknown format: error, nothing written), then import all in one transaction."""
+    """Sniff every file first (unknown format: error, nothing written), then import all in one transaction
+    (the caller's, when `own_transaction` is False: connectors load pages and imports together)."""
     sniffed: list[tuple[Path, Sniffed]] = []
     for path in paths:
         if not path.is_file():
@@ -116,7 +122,7 @@ def import_files(
             # Hashing and copying into the evidence store overlap with DuckDB's columnar load.
             scanned = [pool.submit(scan_file, path, ws.evidence_dir) for path, _ in sniffed]
             snapshot_id = "import-" + uuid.uuid4().hex[:12]
-            with ws.transaction():
+            with ws.transaction() if own_transaction else contextlib.nullcontext(ws.con):
                 con.execute(
                     "INSERT INTO snapshots VALUES (?, 'import', NULL, ?, ?, ?)",
                     [snapshot_id, ", ".join(str(p) for p in paths), utcnow(), __version__],
@@ -255,7 +261,8 @@ def _load(con: duckdb.DuckDBPyConnection, fmt: Format, source: Source, import_id
         _dedupe_within(con, import_id)
     else:
         con.execute(
-            f"INSERT OR REPLACE INTO identities SELECT {IDENTITY_COLUMNS}, $sha, line_no "
+            f"INSERT OR REPLACE INTO identities ({IDENTITY_COLUMNS}, source_sha256, line_no) "
+            f"SELECT {IDENTITY_COLUMNS}, $sha, line_no "
             "FROM norm WHERE reject_reason IS NULL",
             {"sha": sha},
         )

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 # Each migration is (version, statements). Never edit a released migration; append a new one.
 MIGRATIONS: list[tuple[int, list[str]]] = [
@@ -74,6 +74,26 @@ MIGRATIONS: list[tuple[int, list[str]]] = [
             """CREATE TABLE coverage_gaps (
                 platform VARCHAR NOT NULL, source VARCHAR NOT NULL, needs VARCHAR NOT NULL,
                 consequence VARCHAR NOT NULL, snapshot_id VARCHAR, recorded_at TIMESTAMP NOT NULL)""",
+        ],
+    ),
+    (
+        2,
+        [
+            "ALTER TABLE identities ADD COLUMN manager_id VARCHAR",
+            "ALTER TABLE identities ADD COLUMN last_sign_in TIMESTAMP",
+            "ALTER TABLE identities ADD COLUMN last_non_interactive_sign_in TIMESTAMP",
+            """CREATE TABLE identity_roles (
+                snapshot_id VARCHAR NOT NULL, identity_id VARCHAR NOT NULL, role VARCHAR NOT NULL,
+                role_template_id VARCHAR, assignment VARCHAR NOT NULL, scope VARCHAR)""",
+            """CREATE TABLE identity_groups (
+                snapshot_id VARCHAR NOT NULL, identity_id VARCHAR NOT NULL, group_id VARCHAR NOT NULL,
+                group_name VARCHAR NOT NULL)""",
+            """CREATE TABLE identity_risk (
+                snapshot_id VARCHAR NOT NULL, identity_id VARCHAR, upn VARCHAR, kind VARCHAR NOT NULL,
+                risk_level VARCHAR, risk_state VARCHAR, event_type VARCHAR, detected_at TIMESTAMP,
+                ip VARCHAR, country VARCHAR)""",
+            """CREATE TABLE collect_state (
+                source VARCHAR PRIMARY KEY, high_water TIMESTAMP, updated_at TIMESTAMP NOT NULL)""",
         ],
     ),
 ]

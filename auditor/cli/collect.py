@@ -1,0 +1,117 @@
+"""`auditor collect`: live connectors (Entra now; GitHub and GitLab in their own issues)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import click
+
+from auditor.cli.context import AppContext
+from auditor.cli.output import console, echo_json
+from auditor.errors import ConfigError
+
+OVERLAP = timedelta(minutes=5)
+
+
+@click.group("collect", invoke_without_command=True)
+@click.option("--json", "as_json", is_flag=True, help="Print the summaries as JSON.")
+@click.pass_context
+def collect(ctx: click.Context, as_json: bool) -> None:
+    """Collect from every source in the config (or one platform with a subcommand).
+
+    Each run is a snapshot; every page is kept in the evidence store; what a permission, licence
+    or plan hides is recorded as a coverage gap (see `auditor coverage`).
+
+    \b
+    Example:
+      auditor --config config/auditor.yaml collect
+      AUDITOR_GRAPH_TOKEN=... auditor collect entra --tenant contoso.onmicrosoft.com
+    """
+    if ctx.invoked_subcommand is not None:
+        return
+    app: AppContext = ctx.obj
+    sources = app.config().sources
+    if not sources.entra:
+        raise ConfigError("no sources configured: add sources.entra (GitHub and GitLab come later) or use a subcommand")
+    results = [_collect_entra(app, source, None) for source in sources.entra]
+    _report(results, as_json)
+
+
+@collect.command("entra")
+@click.option("--graph-url", default=None, help="Graph root without /v1.0 (default https://graph.microsoft.com).")
+@click.option("--arm-url", default=None, help="Azure Resource Manager root (diagnostic settings).")
+@click.option("--tenant", "tenant", default=None, help="Tenant id or domain (needed without a config file).")
+@click.option("--since", default=None, help="Collect sign-ins from this ISO 8601 UTC time (default: high-water mark).")
+@click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
+@click.pass_obj
+def collect_entra(
+    app: AppContext, graph_url: str | None, arm_url: str | None, tenant: str | None, since: str | None, as_json: bool
+) -> None:
+    """Collect users, groups, roles, sign-ins, consents, apps and risk from Microsoft Entra ID.
+
+    Auth: client_id with a client secret or certificate from the config, or a bearer token in
+    AUDITOR_GRAPH_TOKEN. Sign-ins are incremental from the last run's high-water mark.
+
+    \b
+    Example:
+      AUDITOR_GRAPH_TOKEN=... auditor collect entra --graph-url https://graph.microsoft.com --tenant ID --json
+    """
+    from auditor.config.models import EntraSource
+
+    configured = app.config().sources.entra
+    chosen = [s for s in configured if tenant in (None, s.tenant_id)]
+    if not chosen:
+        if tenant is None:
+            raise ConfigError("no Entra source configured: pass --tenant (and --graph-url for a national cloud)")
+        chosen = [EntraSource(tenant_id=tenant)]
+    overrides = {k: v for k, v in (("graph_url", graph_url), ("arm_url", arm_url)) if v}
+    start = _parse_since(since) if since else None
+    results = [_collect_entra(app, s.model_copy(update=overrides), start) for s in chosen]
+    _report(results, as_json)
+
+
+def _parse_since(text: str) -> datetime:
+    try:
+        value = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        raise click.BadParameter(f"not an ISO 8601 time: {text!r}", param_hint="--since") from None
+    return value.astimezone(UTC).replace(tzinfo=None) if value.tzinfo else value
+
+
+def _collect_entra(app: AppContext, source: object, since: datetime | None) -> dict[str, object]:
+    from auditor.config.models import EntraSource
+    from auditor.connectors.entra.auth import build_credential
+    from auditor.connectors.entra.collect import collect as run_collect
+    from auditor.connectors.entra.load import SOURCE_PREFIX, load_collected
+    from auditor.importers.sqlfuncs import install_macros
+
+    assert isinstance(source, EntraSource)
+    credential = build_credential(source)
+    ws = app.workspace()
+    if since is None:
+        row = ws.con.execute(
+            "SELECT high_water FROM collect_state WHERE source = ?", [f"{SOURCE_PREFIX}{source.tenant_id}:signins"]
+        ).fetchone()
+        now = datetime.now(UTC).replace(tzinfo=None)
+        since = row[0] - OVERLAP if row and row[0] else now - timedelta(days=source.signins_initial_days)
+    with console(stderr=True).status(f"collecting Entra tenant {source.tenant_id}…"):
+        collected = run_collect(source, credential, since)
+        install_macros(ws.con)
+        summary = load_collected(ws, source.tenant_id, collected, since)
+    return summary.to_json()
+
+
+def _report(results: list[dict[str, object]], as_json: bool) -> None:
+    if as_json:
+        echo_json(results[0] if len(results) == 1 else results)
+        return
+    out = console()
+    for result in results:
+        counts = result["counts"]
+        assert isinstance(counts, dict)
+        shown = ", ".join(f"{k} {v}" for k, v in counts.items())
+        out.print(f"Entra {result['tenant']}: {shown}; {result['signins_imported']} new sign-ins imported.")
+        gaps = result["coverage_gaps"]
+        assert isinstance(gaps, list)
+        for gap in gaps:
+            out.print(f"[yellow]coverage gap:[/yellow] {gap['source']}: {gap['consequence']}. Needs: {gap['needs']}.")
