@@ -4,7 +4,10 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from auditor.classify import class_of
+import pytest
+
+from auditor.classify import AccountFacts, decide
+from auditor.config.loader import parse_config
 from auditor.config.models import AccountClassRules, ApprovedAutomation, Restriction, TierRule
 from auditor.detect.suppress import approval_for
 from auditor.patterns import glob_match
@@ -39,16 +42,67 @@ def test_tier_rules_and_exclusions() -> None:
     assert classify_repo(rules, "o/public-but-secret", "public", [])[0]
 
 
-def test_account_classes_from_idp_then_behaviour() -> None:
-    rules = AccountClassRules()
-    assert class_of(rules, "x", "Finance", "Analyst", "Employee", "Member", True, 0)[0] == "non_developer"
-    assert class_of(rules, "x", "Finance", "Analyst", "Contractor", "Member", True, 0)[0] == "contractor"
-    assert class_of(rules, "x", None, None, None, "Guest", True, 0)[0] == "external"
-    assert class_of(rules, "x", "Sales", "Staff Software Engineer", None, "Member", True, 0)[0] == "developer"
-    assert class_of(rules, "ci-bot", None, None, None, None, False, 50)[0] == "service"
-    assert class_of(rules, "x", None, None, None, None, False, 3)[0] == "developer"
-    cls, rule = class_of(rules, "x", None, None, None, None, False, 0)
-    assert cls == "non_developer" and "no push or merge" in rule
+def _facts(**kw: object) -> AccountFacts:
+    base: dict[str, object] = {
+        "platform": "github",
+        "login": "x",
+        "is_bot": False,
+        "identity_id": "u1",
+        "department": None,
+        "job_title": None,
+        "employee_type": None,
+        "user_type": "Member",
+        "roles": (),
+        "groups": (),
+        "admin_grant": None,
+        "code_writes": 0,
+    }
+    base.update(kw)
+    return AccountFacts(**base)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    ("facts", "expected_class", "expected_rule", "evidence_part"),
+    [
+        ({"roles": ("Global Administrator (active)",)}, "privileged", "privileged-role", "Global Administrator"),
+        (
+            {"admin_grant": "org.update_member by root at 2026-08-01T10:00Z"},
+            "privileged",
+            "privileged-role",
+            "org.update_member",
+        ),
+        ({"login": "acme-ci-bot"}, "service", "automation", "acme-ci-bot"),
+        ({"login": "dependabot[bot]", "identity_id": None}, "service", "automation", "[bot]"),
+        ({"is_bot": True}, "service", "automation", "marks the account as a bot"),
+        ({"user_type": "Guest", "department": "Engineering"}, "external", "guest", "Guest"),
+        ({"employee_type": "Contractor", "department": "Engineering"}, "contractor", "contractor", "Contractor"),
+        ({"department": "Platform"}, "developer", "engineering", "department is Platform"),
+        ({"department": "Sales", "job_title": "Staff Software Engineer"}, "developer", "engineering", "jobTitle"),
+        ({"groups": ("Engineering",)}, "developer", "engineering", "group"),
+        ({"identity_id": None, "code_writes": 4}, "developer", "engineering", "4 push/merge"),
+        ({"department": "Finance", "job_title": "Analyst"}, "non_developer", "everyone-else", "Finance"),
+        ({"identity_id": None}, "non_developer", "everyone-else", "not linked"),
+    ],
+)
+def test_each_default_rule_decides_with_evidence(
+    facts: dict[str, object], expected_class: str, expected_rule: str, evidence_part: str
+) -> None:
+    cls, rule, evidence = decide(AccountClassRules(), _facts(**facts))
+    assert (cls, rule) == (expected_class, expected_rule)
+    assert evidence_part in evidence
+
+
+def test_rule_order_comes_from_config_first_match_wins() -> None:
+    rules = parse_config(
+        "account_classes:\n  rules:\n"
+        "    - {name: contractors-first, account_class: contractor, when: {employee_types: [Contractor]}}\n"
+        "    - {name: all-devs, account_class: developer, when: {always: true}}\n",
+        "c.yaml",
+    ).account_classes
+    assert decide(rules, _facts(employee_type="Contractor", roles=("Global Administrator (active)",)))[1] == (
+        "contractors-first"
+    )
+    assert decide(rules, _facts())[:2] == ("developer", "all-devs")
 
 
 def test_approval_must_fit_actor_platform_window_and_repos() -> None:

@@ -83,21 +83,74 @@ class Restriction(Strict):
     unknown_visibility_is_restricted: bool = True
 
 
-class AccountClassRules(Strict):
-    """How account classes are derived from IdP attributes, with behaviour as the fallback."""
+AccountClass = Literal["privileged", "service", "contractor", "external", "developer", "non_developer"]
 
-    developer_departments: list[str] = ["Engineering", "Platform", "Security", "Data", "R&D", "IT"]
-    developer_title_patterns: list[str] = [
-        "*engineer*",
-        "*developer*",
-        "*sre*",
-        "*devops*",
-        "*architect*",
-        "*programmer*",
-    ]
-    contractor_employee_types: list[str] = ["Contractor", "Vendor", "Consultant", "Temp"]
-    privileged_logins: list[str] = []
-    service_login_patterns: list[str] = ["*-bot", "*[bot]", "svc-*", "*-svc"]
+
+class ClassConditions(Strict):
+    """Any one condition that holds makes the rule match (and becomes the evidence shown)."""
+
+    logins: list[str] = []
+    login_patterns: list[str] = []
+    bot_accounts: bool = False
+    entra_role_patterns: list[str] = []
+    admin_grant_in_audit: bool = False
+    user_types: list[str] = []
+    employee_types: list[str] = []
+    departments: list[str] = []
+    title_patterns: list[str] = []
+    groups: list[str] = []
+    code_activity: bool = False
+    always: bool = False
+
+
+class ClassRule(Strict):
+    """One ordered rule: the first rule with a matching condition decides the account's class."""
+
+    name: str
+    account_class: AccountClass
+    when: ClassConditions
+
+
+DEFAULT_CLASS_RULES: list[ClassRule] = [
+    ClassRule(
+        name="privileged-role",
+        account_class="privileged",
+        when=ClassConditions(
+            entra_role_patterns=["Global Administrator", "Privileged Role Administrator", "*Administrator"],
+            admin_grant_in_audit=True,
+        ),
+    ),
+    ClassRule(
+        name="automation",
+        account_class="service",
+        when=ClassConditions(
+            login_patterns=["*-bot", "*[bot]", "svc-*", "*-svc"], bot_accounts=True, employee_types=["Service"]
+        ),
+    ),
+    ClassRule(name="guest", account_class="external", when=ClassConditions(user_types=["Guest"])),
+    ClassRule(
+        name="contractor",
+        account_class="contractor",
+        when=ClassConditions(employee_types=["Contractor", "Vendor", "Consultant", "Temp"]),
+    ),
+    ClassRule(
+        name="engineering",
+        account_class="developer",
+        when=ClassConditions(
+            departments=["Engineering", "Platform", "Security", "Data", "R&D", "IT"],
+            title_patterns=["*engineer*", "*developer*", "*sre*", "*devops*", "*architect*", "*programmer*"],
+            groups=["Engineering", "Developers"],
+            code_activity=True,
+        ),
+    ),
+    ClassRule(name="everyone-else", account_class="non_developer", when=ClassConditions(always=True)),
+]
+
+
+class AccountClassRules(Strict):
+    """Ordered classification rules (first match wins); the shipped defaults apply when none are given."""
+
+    rules: list[ClassRule] = Field(default_factory=lambda: list(DEFAULT_CLASS_RULES))
     behaviour_window_days: int = Field(default=90, ge=1)
 
 

@@ -129,7 +129,7 @@ def _reasons(row: dict[str, Any], cfg: AuditorConfig, ctx: dict[str, Any]) -> li
 
 def _context(ws: Workspace) -> dict[tuple[str, str], dict[str, Any]]:
     rows = ws.con.execute(
-        "SELECT a.platform, a.login, a.account_class, a.class_rule, l.upn FROM accounts a "
+        "SELECT a.platform, a.login, a.account_class, a.class_evidence, l.upn FROM accounts a "
         "LEFT JOIN account_links l ON l.platform = a.platform AND l.login = a.login"
     ).fetchall()
     return {(r[0], r[1]): {"account_class": r[2], "class_rule": r[3], "upn": r[4]} for r in rows}

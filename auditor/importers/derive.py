@@ -23,7 +23,7 @@ WHERE events.platform = 'gitlab' AND events.source_format = 'gitlab-audit'
 # Accounts seen acting on code platforms (Entra actors are identities, not accounts); rebuilt
 # each time because classes are recomputed by detection.
 _ACCOUNTS = """
-INSERT INTO accounts
+INSERT INTO accounts (platform, login, account_id, email, is_bot, first_seen, last_seen, account_class, class_rule)
 SELECT platform, actor, any_value(actor_id), max(actor_email),
        bool_or(actor LIKE '%[bot]' OR actor LIKE '%-bot'), min(ts), max(ts), NULL, NULL
 FROM events
@@ -45,16 +45,18 @@ GROUP BY e.platform, e.repo, r.visibility, r.archived, r.topics, r.restricted, r
 # Identity linking, strongest evidence first: SAML NameID carried by GitHub events, then the
 # author e-mail a GitLab event carries matched to a UPN or mail. Never display names.
 _LINKS_SAML = """
-INSERT OR REPLACE INTO account_links
-SELECT 'github', e.actor, any_value(i.identity_id), lower(arg_max(e.identity, e.ts)), 'saml_nameid', 0.95
+INSERT OR REPLACE INTO account_links (platform, login, identity_id, upn, linked_by, confidence, evidence)
+SELECT 'github', e.actor, any_value(i.identity_id), lower(arg_max(e.identity, e.ts)), 'saml_nameid', 0.95,
+       'SAML NameID ' || arg_max(e.identity, e.ts) || ' in GitHub audit events (external_identity_nameid)'
 FROM events e LEFT JOIN identities i ON lower(i.upn) = lower(e.identity)
 WHERE e.platform = 'github' AND e.identity IS NOT NULL AND e.actor IS NOT NULL
 GROUP BY e.actor
 """
 
 _LINKS_EMAIL = """
-INSERT OR REPLACE INTO account_links
-SELECT e.platform, e.actor, any_value(i.identity_id), any_value(i.upn), 'email_match', 0.7
+INSERT OR REPLACE INTO account_links (platform, login, identity_id, upn, linked_by, confidence, evidence)
+SELECT e.platform, e.actor, any_value(i.identity_id), any_value(i.upn), 'email_match', 0.7,
+       'author e-mail ' || any_value(e.actor_email) || ' in GitLab audit events is the IdP mail or UPN'
 FROM events e JOIN identities i
   ON lower(i.upn) = lower(e.actor_email) OR lower(i.mail) = lower(e.actor_email)
 WHERE e.platform = 'gitlab' AND e.actor_email IS NOT NULL AND e.actor IS NOT NULL

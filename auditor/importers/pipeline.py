@@ -34,7 +34,7 @@ EVENT_COLUMNS = (
     "event_uid, platform, source_format, ts, action, category, actor, actor_id, actor_email, identity, "
     "org, repo, repo_visibility, ip, country, city, latitude, longitude, user_agent, credential_type, "
     "credential_id, token_scopes, app_id, app_name, route, http_method, status_code, outcome, "
-    "risk_level, target, bytes"
+    "risk_level, target, bytes, permission"
 )
 IDENTITY_COLUMNS = (
     "identity_id, upn, mail, display_name, department, job_title, employee_type, user_type, account_enabled, created_at"
@@ -225,7 +225,8 @@ def _load_fast(con: duckdb.DuckDBPyConnection, fmt: Format, chunks: list[tuple[s
     """
     norm = _norm_sql(fmt, ndjson_fast(fmt, chunks))
     row = con.execute(
-        f"INSERT INTO events SELECT {EVENT_COLUMNS}, $sha, line_no, $import_id FROM ({norm}) n "
+        f"INSERT INTO events ({EVENT_COLUMNS}, evidence_sha256, line_no, import_id) "
+        f"SELECT {EVENT_COLUMNS}, $sha, line_no, $import_id FROM ({norm}) n "
         "WHERE reject_reason IS NULL AND event_uid IS NOT NULL",
         {"sha": PENDING_SHA, "import_id": import_id},
     ).fetchone()
@@ -253,7 +254,8 @@ def _load(con: duckdb.DuckDBPyConnection, fmt: Format, source: Source, import_id
     con.execute(f"CREATE OR REPLACE TEMP VIEW norm AS {_norm_sql(fmt, source)}")
     if fmt.target == "events":
         con.execute(
-            f"INSERT INTO events SELECT {EVENT_COLUMNS}, $sha, line_no, $import_id FROM norm n "
+            f"INSERT INTO events ({EVENT_COLUMNS}, evidence_sha256, line_no, import_id) "
+            f"SELECT {EVENT_COLUMNS}, $sha, line_no, $import_id FROM norm n "
             f"WHERE reject_reason IS NULL AND NOT EXISTS (SELECT 1 FROM events e "
             f"WHERE e.platform = '{fmt.platform}' AND e.event_uid = n.event_uid)",
             params,

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 
 # Each migration is (version, statements). Never edit a released migration; append a new one.
 MIGRATIONS: list[tuple[int, list[str]]] = [
@@ -94,6 +94,14 @@ MIGRATIONS: list[tuple[int, list[str]]] = [
                 ip VARCHAR, country VARCHAR)""",
             """CREATE TABLE collect_state (
                 source VARCHAR PRIMARY KEY, high_water TIMESTAMP, updated_at TIMESTAMP NOT NULL)""",
+        ],
+    ),
+    (
+        3,
+        [
+            "ALTER TABLE events ADD COLUMN permission VARCHAR",
+            "ALTER TABLE accounts ADD COLUMN class_evidence VARCHAR",
+            "ALTER TABLE account_links ADD COLUMN evidence VARCHAR",
         ],
     ),
 ]

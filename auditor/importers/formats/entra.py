@@ -121,6 +121,7 @@ SELECT
     lower(nullif(risk, '')) AS risk_level,
     resource AS target,
     NULL::BIGINT AS bytes,
+    NULL::VARCHAR AS permission,
     line_no,
     CASE
         WHEN created IS NULL THEN 'missing createdDateTime and time'

@@ -92,6 +92,7 @@ SELECT
     NULL::VARCHAR AS risk_level,
     coalesce("user", team) AS target,
     NULL::BIGINT AS bytes,
+    permission,
     line_no,
     CASE
         WHEN action IS NULL OR action = '' THEN 'missing action'

@@ -89,6 +89,7 @@ SELECT
     NULL::VARCHAR AS risk_level,
     coalesce(target_details, details.target_details) AS target,
     NULL::BIGINT AS bytes,
+    details."as" AS permission,
     line_no,
     CASE
         WHEN coalesce(created_at, time) IS NULL THEN 'missing created_at and time'
@@ -154,6 +155,7 @@ SELECT
     NULL::VARCHAR AS risk_level,
     path AS target,
     NULL::BIGINT AS bytes,
+    NULL::VARCHAR AS permission,
     line_no,
     CASE
         WHEN time IS NULL THEN 'missing time'
