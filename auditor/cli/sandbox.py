@@ -121,3 +121,126 @@ def _print_table(summary: SandboxSummary) -> None:
         f"{summary.scenarios} labelled scenarios (ground_truth.json), window "
         f"{summary.start:%Y-%m-%d} to {summary.end:%Y-%m-%d} UTC"
     )
+
+
+@sandbox.group("serve")
+def serve() -> None:
+    """Serve the tenant over a platform's own HTTP API on 127.0.0.1, for the real connectors and demos."""
+
+
+@serve.command("graph")
+@click.option(
+    "--dir",
+    "sandbox_dir",
+    default=None,
+    type=click.Path(exists=True, file_okay=False, path_type=Path),
+    help="A directory written by `auditor sandbox generate` (default: generate the default tenant into a "
+    "temporary directory first).",
+)
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option("--port", default=8765, show_default=True, type=click.IntRange(0, 65535), help="0 picks a free port.")
+@click.option("--token", default="sandbox-token", show_default=True, help="The bearer token every request must carry.")
+@click.option(
+    "--licence",
+    default="p2",
+    show_default=True,
+    type=click.Choice(["none", "p1", "p2"]),
+    help="Entra ID licence: sign-ins and signInActivity need p1, PIM and Identity Protection p2.",
+)
+@click.option(
+    "--fault-429-every",
+    default=0,
+    type=click.IntRange(min=0),
+    metavar="N",
+    help="Answer every Nth request with 429 and Retry-After: 1 (0: never; N >= 2).",
+)
+@click.option(
+    "--forbid",
+    multiple=True,
+    metavar="PATH_PREFIX",
+    help="Answer requests under this path with 403, as if a permission were missing (repeatable).",
+)
+@click.option("--quiet", is_flag=True, help="Do not print one line per request.")
+def serve_graph_cmd(
+    sandbox_dir: Path | None,
+    host: str,
+    port: int,
+    token: str,
+    licence: str,
+    fault_429_every: int,
+    forbid: tuple[str, ...],
+    quiet: bool,
+) -> None:
+    """Serve the tenant as Microsoft Graph (v1.0 and beta) plus ARM diagnostic settings, until Ctrl-C.
+
+    Users, groups, directory roles (active and PIM-eligible), OAuth consents, service principals,
+    risky users and sign-ins come from the sandbox files, paged and licence-gated as Graph does.
+    Point msgraph-sdk at BASE_URL/v1.0 and the ARM root at BASE_URL.
+
+    \b
+    Example:
+      auditor sandbox serve graph --dir ./acme --port 8765
+      curl -H "Authorization: Bearer sandbox-token" \\
+        "http://127.0.0.1:8765/v1.0/users?\\$select=id,userPrincipalName,signInActivity&\\$top=5"
+      auditor sandbox serve graph --dir ./acme --licence p1 --fault-429-every 5 --forbid /v1.0/auditLogs
+    """
+    import contextlib
+    import tempfile
+    import time
+
+    from auditor.sandbox.graph.server import serve_graph
+
+    if fault_429_every == 1:
+        raise click.BadParameter(
+            "1 would refuse every request; use 0 (off) or at least 2", param_hint="--fault-429-every"
+        )
+
+    def log(method: str, target: str, status: int) -> None:
+        click.echo(f"{status} {method} {target}", err=True)
+
+    with _sigterm_as_interrupt(), contextlib.ExitStack() as stack:
+        if sandbox_dir is None:  # a temporary tenant, removed on exit (Ctrl-C or SIGTERM included)
+            from auditor.sandbox.generate import generate_tenant
+
+            sandbox_dir = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="acme-sandbox-")))
+            click.echo(f"generating the default acme tenant into {sandbox_dir} ...", err=True)
+            generate_tenant(sandbox_dir)
+        try:
+            server = serve_graph(
+                sandbox_dir,
+                host=host,
+                port=port,
+                token=token,
+                licence=licence,
+                fault_429_every=fault_429_every,
+                forbid=forbid,
+                on_request=None if quiet else log,
+            )
+        except OSError as exc:
+            raise click.ClickException(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from exc
+        stack.enter_context(server)
+        click.echo(f"Graph sandbox for {sandbox_dir} ({len(server.directory.users)} users, "
+                   f"{len(server.directory.signins):,} sign-ins, licence {licence})")  # fmt: skip
+        click.echo(f"base URL: {server.url}   (Graph: {server.url}/v1.0, beta: {server.url}/beta, ARM: {server.url})")
+        click.echo(f"token:    {token}")
+        click.echo("Press Ctrl-C to stop.")
+        try:
+            while True:
+                time.sleep(3600)
+        except KeyboardInterrupt:
+            click.echo("stopped.", err=True)
+
+
+@contextmanager
+def _sigterm_as_interrupt() -> Iterator[None]:
+    """Treat SIGTERM like Ctrl-C, so the server and any temporary tenant are cleaned up either way."""
+    import signal
+
+    def interrupt(signum: int, frame: object) -> None:
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGTERM, interrupt)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)

@@ -53,6 +53,10 @@ class GraphPages:
             credential, scopes=[scope_root.rstrip("/") + "/.default"], allowed_hosts=[host]
         )
         self.adapter = GraphRequestAdapter(provider)
+        from msgraph.graph_service_client import GraphServiceClient
+
+        # The client registers the JSON parse node factory, so error bodies parse as ODataError.
+        GraphServiceClient(request_adapter=self.adapter)
         self.root = root.rstrip("/")
 
     async def get(self, url: str) -> bytes:
@@ -68,7 +72,7 @@ class GraphPages:
 
         try:
             body = await self.adapter.send_primitive_async(
-                info, "bytes", {"XXX": ODataError.create_from_discriminator_value}
+                info, "bytes", {"XXX": ODataError}
             )
         except APIError as exc:
             status = int(exc.response_status_code or 0)

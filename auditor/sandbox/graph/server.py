@@ -1,0 +1,272 @@
+"""A sandbox Microsoft Graph (and Azure Resource Manager) server on 127.0.0.1 for the acme tenant.
+
+The real Entra connector (msgraph-sdk) is pointed at it in tests and in `auditor demo`, so it speaks
+HTTP the way Graph does: bearer auth, Graph's error shape, `@odata.nextLink` paging from the
+request's own host, licence-gated endpoints, and injectable faults (429 with Retry-After, 403 on
+chosen path prefixes). Stdlib only: `ThreadingHTTPServer` with HTTP/1.1 keep-alive.
+
+    with serve_graph(Path("acme")) as server:
+        print(server.url)  # http://127.0.0.1:PORT, the Graph root (add /v1.0 or /beta)
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import re
+import socket
+import threading
+import uuid
+from collections.abc import Callable
+from datetime import UTC, datetime
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+from urllib.parse import unquote, urlsplit
+
+from auditor.sandbox.graph.arm import ARM_PREFIX, arm_forbidden, default_diagnostic_settings, diagnostic_settings
+from auditor.sandbox.graph.directory import Directory, load_directory
+from auditor.sandbox.graph.odata import GraphError, Query
+from auditor.sandbox.graph.routes import Endpoints, Request
+
+LICENCES = ("none", "p1", "p2")
+_VERSION = r"/(v1\.0|beta)"
+_ID = r"([^/]+)"
+_ROUTES: tuple[tuple[re.Pattern[str], str], ...] = tuple(
+    (re.compile(f"^{pattern}/?$", re.IGNORECASE), name)
+    for pattern, name in (
+        (f"{_VERSION}/users", "users"),
+        (f"{_VERSION}/users/{_ID}", "user"),
+        (f"{_VERSION}/users/{_ID}/manager", "manager"),
+        (f"{_VERSION}/groups", "groups"),
+        (f"{_VERSION}/groups/{_ID}", "group"),
+        (f"{_VERSION}/groups/{_ID}/(?:transitiveM|m)embers", "group_members"),
+        (f"{_VERSION}/roleManagement/directory/roleAssignments", "role_assignments"),
+        (f"{_VERSION}/roleManagement/directory/roleEligibilitySchedules", "role_eligibility"),
+        (f"{_VERSION}/roleManagement/directory/roleDefinitions", "role_definitions"),
+        (f"{_VERSION}/auditLogs/signIns", "signins"),
+        (f"{_VERSION}/oauth2PermissionGrants", "grants"),
+        (f"{_VERSION}/servicePrincipals", "service_principals"),
+        (f"{_VERSION}/servicePrincipals/{_ID}", "service_principal"),
+        (f"{_VERSION}/servicePrincipals/{_ID}/appRoleAssignedTo", "assigned_to"),
+        (f"{_VERSION}/servicePrincipals/{_ID}/appRoleAssignments", "assignments"),
+        (f"{_VERSION}/identityProtection/riskyUsers", "risky_users"),
+        (f"{_VERSION}/identityProtection/riskDetections", "risk_detections"),
+    )
+)
+# First path fragment that matches names the permission a 403 from `forbid` says is missing.
+_PERMISSIONS = (
+    ("/auditlogs", "AuditLog.Read.All"),
+    ("/identityprotection/riskyusers", "IdentityRiskyUser.Read.All"),
+    ("/identityprotection", "IdentityRiskEvent.Read.All"),
+    ("/rolemanagement/directory/roleeligibility", "RoleEligibilitySchedule.Read.Directory"),
+    ("/rolemanagement", "RoleManagement.Read.Directory"),
+    ("/oauth2permissiongrants", "DelegatedPermissionGrant.Read.All"),
+    ("/serviceprincipals", "Application.Read.All"),
+    ("/groups", "GroupMember.Read.All"),
+    ("/users", "User.Read.All"),
+)
+
+
+class GraphServer:
+    """A running sandbox Graph server: `url` (the Graph root), `requests` seen, `stop()`.
+
+    `diagnostic_settings` is what ARM's `/providers/microsoft.aadiam/diagnosticSettings` lists;
+    replace it (e.g. with `[]`) to simulate a tenant that exports nothing.
+    """
+
+    def __init__(
+        self,
+        directory: Directory,
+        *,
+        host: str,
+        port: int,
+        token: str,
+        licence: str,
+        fault_429_every: int,
+        forbid: tuple[str, ...],
+        page_size_cap: int,
+        on_request: Callable[[str, str, int], None] | None = None,
+    ) -> None:
+        if licence not in LICENCES:
+            raise ValueError(f"licence must be one of {', '.join(LICENCES)}, not {licence!r}")
+        if fault_429_every < 0 or fault_429_every == 1:
+            raise ValueError("fault_429_every must be 0 (off) or at least 2, so that a retry can succeed")
+        if page_size_cap < 1:
+            raise ValueError("page_size_cap must be at least 1")
+        self.directory = directory
+        self.endpoints = Endpoints(directory, licence, page_size_cap)
+        self.token = token
+        self.fault_429_every = fault_429_every
+        self.forbid = tuple(prefix.lower() for prefix in forbid)
+        self.on_request = on_request
+        self.diagnostic_settings = default_diagnostic_settings(directory.tenant_id)
+        self.requests: list[tuple[str, str, int]] = []
+        self._count = 0
+        self._lock = threading.Lock()
+        self._connections: set[socket.socket] = set()
+        self._httpd = ThreadingHTTPServer((host, port), _handler_for(self))
+        self._httpd.daemon_threads = True
+        bound_host, bound_port = self._httpd.server_address[:2]
+        self.url = f"http://{bound_host!s}:{bound_port}"
+        self._thread = threading.Thread(  # a short poll interval makes stop() quick
+            target=self._httpd.serve_forever, args=(0.05,), name="graph-sandbox", daemon=True
+        )
+        self._thread.start()
+
+    def stop(self) -> None:
+        """Stop serving, close open keep-alive connections and free the port."""
+        self._httpd.shutdown()
+        with self._lock:
+            connections = list(self._connections)
+        for conn in connections:
+            with contextlib.suppress(OSError):  # already closed by the client
+                conn.shutdown(socket.SHUT_RDWR)
+        self._httpd.server_close()
+        self._thread.join(timeout=5)
+
+    def __enter__(self) -> GraphServer:
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.stop()
+
+    def respond(self, method: str, target: str, headers: dict[str, str]) -> tuple[int, dict[str, str], bytes]:
+        """Answer one request: auth, injected faults, forbidden prefixes, then the endpoint."""
+        split = urlsplit(target)
+        path = unquote(split.path)
+        arm = path.lower().startswith(ARM_PREFIX)
+        with self._lock:
+            self._count += 1
+            throttle = self.fault_429_every > 0 and self._count % self.fault_429_every == 0
+        try:
+            if headers.get("authorization", "") != f"Bearer {self.token}":
+                raise GraphError(401, "InvalidAuthenticationToken", "Access token is empty or invalid.")
+            if throttle:
+                raise GraphError(429, "TooManyRequests", "Too many requests.", {"Retry-After": "1"})
+            if method != "GET":
+                raise GraphError(405, "Request_BadRequest", f"The sandbox serves GET only, not {method}.")
+            if any(path.lower().startswith(prefix) for prefix in self.forbid):
+                raise _forbidden(path, arm)
+            body = self._route(path, split.query, headers, arm)
+        except GraphError as exc:
+            return exc.status, exc.headers, _error_body(exc, arm, headers)
+        except Exception as exc:  # a sandbox bug: answer 500 in Graph's shape rather than drop the connection
+            error = GraphError(500, "generalException", f"{type(exc).__name__}: {exc}")
+            return 500, {}, _error_body(error, arm, headers)
+        return 200, {}, body
+
+    def _route(self, path: str, query: str, headers: dict[str, str], arm: bool) -> bytes:
+        if arm:
+            return diagnostic_settings(path, Query.parse(query), self.diagnostic_settings)
+        for pattern, name in _ROUTES:
+            match = pattern.match(path)
+            if match is not None:
+                version, *ids = match.groups()
+                host = headers.get("host") or self.url.removeprefix("http://")
+                request = Request(version.lower(), path, Query.parse(query), f"http://{host}", tuple(ids))
+                handler: Callable[[Request], bytes] = getattr(self.endpoints, name)
+                return handler(request)
+        raise GraphError(404, "Request_ResourceNotFound", f"Resource not found for the segment '{path}'.")
+
+    def _log(self, method: str, target: str, status: int) -> None:
+        with self._lock:
+            self.requests.append((method, target, status))
+        if self.on_request is not None:
+            self.on_request(method, target, status)
+
+
+def serve_graph(
+    sandbox_dir: Path,
+    *,
+    host: str = "127.0.0.1",
+    port: int = 0,
+    token: str = "sandbox-token",  # noqa: S107 - a fixed test token for a loopback sandbox
+    licence: str = "p2",
+    fault_429_every: int = 0,
+    forbid: tuple[str, ...] = (),
+    page_size_cap: int = 1000,
+    on_request: Callable[[str, str, int], None] | None = None,
+) -> GraphServer:
+    """Load the sandbox's directory and sign-ins, start serving in a daemon thread, return when listening."""
+    return GraphServer(
+        load_directory(Path(sandbox_dir)),
+        host=host,
+        port=port,
+        token=token,
+        licence=licence,
+        fault_429_every=fault_429_every,
+        forbid=tuple(forbid),
+        page_size_cap=page_size_cap,
+        on_request=on_request,
+    )
+
+
+def _forbidden(path: str, arm: bool) -> GraphError:
+    if arm:
+        return arm_forbidden()
+    lowered = path.lower()
+    permission = next((p for fragment, p in _PERMISSIONS if fragment in lowered), "Directory.Read.All")
+    return GraphError(
+        403,
+        "Authorization_RequestDenied",
+        f"Insufficient privileges to complete the operation. Missing application permission: {permission}.",
+    )
+
+
+def _error_body(exc: GraphError, arm: bool, headers: dict[str, str]) -> bytes:
+    error: dict[str, Any] = {"code": exc.code, "message": exc.message}
+    if not arm:
+        error["innerError"] = {
+            "date": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S"),
+            "request-id": str(uuid.uuid4()),
+            "client-request-id": headers.get("client-request-id") or str(uuid.uuid4()),
+        }
+    return json.dumps({"error": error}).encode()
+
+
+def _handler_for(app: GraphServer) -> type[BaseHTTPRequestHandler]:
+    class Handler(BaseHTTPRequestHandler):
+        """Reads one request, asks the app for the answer, writes it with Content-Length (keep-alive)."""
+
+        protocol_version = "HTTP/1.1"
+        server_version = "acme-graph-sandbox/1"
+        timeout = 60  # idle keep-alive connections end on their own
+
+        def setup(self) -> None:
+            super().setup()
+            with app._lock:
+                app._connections.add(self.connection)
+
+        def finish(self) -> None:
+            with app._lock:
+                app._connections.discard(self.connection)
+            super().finish()
+
+        def _serve(self) -> None:
+            length = int(self.headers.get("Content-Length") or 0)
+            if length:
+                self.rfile.read(length)  # keep the connection's byte stream aligned
+            headers = {k.lower(): v for k, v in self.headers.items()}
+            status, extra, body = app.respond(self.command, self.path, headers)
+            app._log(self.command, self.path, status)  # before replying, so a client never outruns the log
+            self.send_response(status)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(body)))
+            self.send_header("request-id", str(uuid.uuid4()))
+            if "client-request-id" in headers:
+                self.send_header("client-request-id", headers["client-request-id"])
+            for name, value in extra.items():
+                self.send_header(name, value)
+            self.end_headers()
+            self.wfile.write(body)
+
+        do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = _serve
+
+        def log_message(self, format: str, *args: Any) -> None:
+            """Quiet: requests go to `GraphServer.requests` (and `on_request`), not stderr."""
+
+    return Handler
