@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import shutil
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -13,6 +14,7 @@ from auditor.cli.output import console, echo_json, findings_table
 
 if TYPE_CHECKING:
     from auditor.findings import Finding
+    from auditor.workspace.store import Workspace
 
 
 @click.command("demo")
@@ -28,10 +30,11 @@ if TYPE_CHECKING:
 @click.option("--json", "as_json", is_flag=True, help="Print the summary and report paths as JSON.")
 @click.pass_obj
 def demo(app: AppContext, out_dir: Path, seed: int, as_json: bool) -> None:
-    """Generate the sandbox tenant, import it, detect, and render the HTML and PDF report.
+    """Generate the sandbox tenant, collect Entra through the sandbox Graph server, import the
+    GitHub and GitLab logs, detect, and render the HTML and PDF report.
 
     Uses its own workspace under OUT/workspace (rebuilt on every run), so it never touches
-    your real workspace.
+    your real workspace. Everything runs offline on 127.0.0.1.
 
     \b
     Example:
@@ -50,7 +53,13 @@ def demo(app: AppContext, out_dir: Path, seed: int, as_json: bool) -> None:
     for stale in (sandbox_dir, ws_dir):
         if stale.exists():
             shutil.rmtree(stale)
-    steps = ["generate sandbox", "import", "detect", "render reports"]
+    steps = [
+        "generate sandbox",
+        "collect Entra (sandbox Graph API)",
+        "import GitHub and GitLab logs",
+        "detect",
+        "render reports",
+    ]
     with Progress(
         TextColumn("{task.description}"),
         BarColumn(),
@@ -61,17 +70,15 @@ def demo(app: AppContext, out_dir: Path, seed: int, as_json: bool) -> None:
         task = progress.add_task(steps[0], total=len(steps))
         sandbox = generate_tenant(sandbox_dir, seed=seed)
         progress.update(task, advance=1, description=steps[1])
-        files = sorted(
-            p
-            for p in sandbox_dir.rglob("*")
-            if p.is_file() and p.suffix in (".json", ".ndjson", ".log") and p.name != "ground_truth.json"
-        )
         ws = Workspace.open(ws_dir)
-        summary = import_files(ws, files)
+        entra = _collect_entra(ws, sandbox_dir, sandbox.start)
         progress.update(task, advance=1, description=steps[2])
+        files = sorted(p for d in ("github", "gitlab") for p in (sandbox_dir / d).iterdir() if p.is_file())
+        summary = import_files(ws, files)
+        progress.update(task, advance=1, description=steps[3])
         config = load_config(sandbox_dir / "auditor.yaml")
         detection = run_detection(ws, config)
-        progress.update(task, advance=1, description=steps[3])
+        progress.update(task, advance=1, description=steps[4])
         paths = render_demo_report(ws, config, out_dir)
         progress.update(task, advance=1, description="done")
     from auditor.findings import load_findings
@@ -81,6 +88,7 @@ def demo(app: AppContext, out_dir: Path, seed: int, as_json: bool) -> None:
         echo_json(
             {
                 "sandbox": str(sandbox_dir),
+                "entra_signins": entra,
                 "workspace": str(ws_dir),
                 "events": summary.imported,
                 "rejected": summary.rejected,
@@ -100,6 +108,26 @@ def demo(app: AppContext, out_dir: Path, seed: int, as_json: bool) -> None:
     out.print(f"Workspace:      {ws_dir}")
     out.print(f"HTML report:    {paths.html}")
     out.print(f"PDF report:     {paths.pdf}")
+
+
+def _collect_entra(ws: Workspace, sandbox_dir: Path, start: datetime) -> int:
+    """Serve the sandbox tenant as Microsoft Graph on 127.0.0.1 and collect it with the real connector."""
+    import secrets
+
+    from auditor.config.models import EntraSource
+    from auditor.connectors.entra.auth import AsyncStaticTokenCredential
+    from auditor.connectors.entra.collect import collect
+    from auditor.connectors.entra.load import load_collected
+    from auditor.importers.sqlfuncs import install_macros
+    from auditor.sandbox.graph.server import serve_graph
+
+    token = secrets.token_urlsafe(16)
+    since = start.replace(tzinfo=None) - timedelta(days=1)
+    with serve_graph(sandbox_dir, token=token) as server:
+        source = EntraSource(tenant_id="acme", graph_url=server.url, arm_url=server.url, groups=["Engineering"])
+        collected = collect(source, AsyncStaticTokenCredential(token), since)
+    install_macros(ws.con)
+    return load_collected(ws, "acme", collected, since).signins_imported
 
 
 def _print_summary(findings: list[Finding], events: int, open_: int, suppressed: int) -> None:

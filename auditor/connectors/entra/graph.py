@@ -71,9 +71,7 @@ class GraphPages:
         from msgraph.generated.models.o_data_errors.o_data_error import ODataError
 
         try:
-            body = await self.adapter.send_primitive_async(
-                info, "bytes", {"XXX": ODataError}
-            )
+            body = await self.adapter.send_primitive_async(info, "bytes", {"XXX": ODataError})
         except APIError as exc:
             status = int(exc.response_status_code or 0)
             code, message = _error_fields(exc)
