@@ -113,3 +113,23 @@ def test_accounts_explain_prints_link_and_rule_evidence(ws: Workspace, tmp_path:
     assert "everyone-else" in text and "Finance" in text
     missing = runner.invoke(cli, ["--workspace", str(ws.root), "accounts", "explain", "nobody"])
     assert missing.exit_code != 0
+
+
+def test_admin_grant_in_the_audit_log_makes_an_account_privileged(ws: Workspace, tmp_path: Path) -> None:
+    from auditor.classify import classify_accounts
+    from auditor.config.models import AccountClassRules
+
+    path = write_ndjson(
+        tmp_path / "grant.ndjson",
+        [
+            gh_event(1, action="org.update_member", actor="root", user="eve", permission="admin"),
+            gh_event(2, actor="eve"),
+        ],
+    )
+    import_files(ws, [path])
+    classify_accounts(ws, AccountClassRules())
+    row = ws.con.execute(
+        "SELECT account_class, class_rule, class_evidence FROM accounts WHERE login = 'eve'"
+    ).fetchone()
+    assert row is not None and row[:2] == ("privileged", "privileged-role")
+    assert "org.update_member by root" in row[2]
