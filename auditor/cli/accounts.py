@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import csv
-import io
 from typing import Any
 
 import click
 
 from auditor.cli.context import AppContext
-from auditor.cli.output import console, echo_json
+from auditor.cli.output import console, echo_json, echo_listing
 from auditor.errors import InputError
 
 FIELDS = (
@@ -65,15 +63,7 @@ def accounts(ctx: click.Context, fmt: str) -> None:
     if ctx.invoked_subcommand is not None:
         return
     rows = _rows(ctx.obj)
-    if fmt == "json":
-        echo_json(rows)
-    elif fmt == "csv":
-        out = io.StringIO()
-        writer = csv.DictWriter(out, fieldnames=FIELDS)
-        writer.writeheader()
-        writer.writerows(rows)
-        click.echo(out.getvalue(), nl=False)
-    else:
+    if not echo_listing(rows, FIELDS, fmt):
         from rich.table import Table
 
         table = Table(title=f"Accounts ({len(rows)})")

@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import csv
-import io
 from typing import Any
 
 import click
 
 from auditor.cli.context import AppContext
-from auditor.cli.output import console, echo_json
+from auditor.cli.output import console, echo_listing
 
 FIELDS = (
     "kind",
@@ -72,15 +70,7 @@ def coverage(app: AppContext, fmt: str) -> None:
       auditor coverage --format json | jq '.[] | select(.kind == "gap")'
     """
     rows = coverage_rows(app.workspace().con)
-    if fmt == "json":
-        echo_json(rows)
-    elif fmt == "csv":
-        out = io.StringIO()
-        writer = csv.DictWriter(out, fieldnames=FIELDS)
-        writer.writeheader()
-        writer.writerows(rows)
-        click.echo(out.getvalue(), nl=False)
-    else:
+    if not echo_listing(rows, FIELDS, fmt):
         _table(rows)
 
 

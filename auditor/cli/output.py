@@ -17,6 +17,24 @@ def echo_json(data: Any) -> None:
     click.echo(json.dumps(data, indent=2, ensure_ascii=False, default=str))
 
 
+def echo_listing(rows: Sequence[dict[str, Any]], fields: Sequence[str], fmt: str) -> bool:
+    """Print `rows` as JSON or CSV and return True; False means the caller draws its table."""
+    if fmt == "json":
+        echo_json(list(rows))
+        return True
+    if fmt == "csv":
+        import csv
+        import io
+
+        out = io.StringIO()
+        writer = csv.DictWriter(out, fieldnames=list(fields))
+        writer.writeheader()
+        writer.writerows(rows)
+        click.echo(out.getvalue(), nl=False)
+        return True
+    return False
+
+
 def console(stderr: bool = False) -> Any:
     """A rich Console; imported lazily so `auditor --help` stays fast."""
     from rich.console import Console

@@ -15,7 +15,7 @@ import duckdb
 from auditor import __version__
 from auditor.connectors.entra.collect import Collected, Gap
 from auditor.connectors.entra.graph import Page
-from auditor.importers.formats.entra import ENTRA_SIGNIN_GRAPH
+from auditor.importers.formats.entra import ENTRA_SIGNIN_GRAPH, USERS_SPEC
 from auditor.importers.pipeline import import_files
 from auditor.importers.sources import sql_str
 from auditor.workspace.evidence import blob_path
@@ -107,16 +107,7 @@ def _identities(con: duckdb.DuckDBPyConnection, pages: list[Path]) -> None:
     if not pages:
         return
     spec = {
-        "id": "VARCHAR",
-        "userPrincipalName": "VARCHAR",
-        "mail": "VARCHAR",
-        "displayName": "VARCHAR",
-        "department": "VARCHAR",
-        "jobTitle": "VARCHAR",
-        "employeeType": "VARCHAR",
-        "userType": "VARCHAR",
-        "accountEnabled": "VARCHAR",
-        "createdDateTime": "VARCHAR",
+        **USERS_SPEC,
         "signInActivity": "STRUCT(lastSignInDateTime VARCHAR, lastNonInteractiveSignInDateTime VARCHAR)",
         "manager": "STRUCT(id VARCHAR)",
     }
