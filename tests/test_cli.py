@@ -23,6 +23,10 @@ COMMANDS = [
     ["collect"],
     ["collect", "entra"],
     ["coverage"],
+    ["accounts"],
+    ["accounts", "explain"],
+    ["eval"],
+    ["sandbox", "serve", "graph"],
 ]
 
 

@@ -51,3 +51,19 @@ def test_open_findings_hit_the_labelled_bulk_incidents(demo: tuple[Path, dict[st
     # The first, simple detection finds every high-volume incident; low-and-slow is left to the full analytic.
     assert len(incidents & open_actors) >= 6
     assert not automation & open_actors
+
+
+def test_eval_scores_the_demo_against_ground_truth(demo: tuple[Path, dict[str, object]]) -> None:
+    from auditor.detect.evaluate import evaluate
+    from auditor.workspace.store import Workspace
+
+    out, _ = demo
+    ws = Workspace.open(out / "workspace")
+    result = evaluate(ws, out / "sandbox" / "ground_truth.json").to_json()
+    ws.close()
+    assert {"precision", "recall", "scenarios"} <= set(result)
+    assert all({"name", "expected", "got", "ok"} <= set(s) for s in result["scenarios"])
+    assert result["precision"] == 1.0  # no benign workflow and no unlabelled account alerts at >= medium
+    assert result["recall"] >= 0.85  # 6 of 7: the simple burst rule misses only the low-and-slow incident
+    benign = [s for s in result["scenarios"] if not s["expected"]]
+    assert benign and all(s["ok"] for s in benign)

@@ -49,10 +49,11 @@ def _register() -> None:
     from auditor.cli.coverage import coverage
     from auditor.cli.demo import demo
     from auditor.cli.detecting import detect, findings
+    from auditor.cli.evaluate import evaluate_cmd
     from auditor.cli.importing import import_cmd
     from auditor.cli.sandbox import sandbox
 
-    for command in (import_cmd, collect, accounts, coverage, detect, findings, sandbox, demo):
+    for command in (import_cmd, collect, accounts, coverage, detect, findings, evaluate_cmd, sandbox, demo):
         cli.add_command(command)
 
 

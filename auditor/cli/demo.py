@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import shutil
-from datetime import datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -14,7 +12,6 @@ from auditor.cli.output import console, echo_json, findings_table
 
 if TYPE_CHECKING:
     from auditor.findings import Finding
-    from auditor.workspace.store import Workspace
 
 
 @click.command("demo")
@@ -42,24 +39,10 @@ def demo(app: AppContext, out_dir: Path, seed: int, as_json: bool) -> None:
     """
     from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
-    from auditor.config.loader import load_config
     from auditor.detect.bulk import run_detection
-    from auditor.importers.pipeline import import_files
     from auditor.reports.render import render_demo_report
-    from auditor.sandbox.generate import generate_tenant
-    from auditor.workspace.store import Workspace
+    from auditor.sandbox.pipeline import build_sandbox_workspace
 
-    sandbox_dir, ws_dir = out_dir / "sandbox", out_dir / "workspace"
-    for stale in (sandbox_dir, ws_dir):
-        if stale.exists():
-            shutil.rmtree(stale)
-    steps = [
-        "generate sandbox",
-        "collect Entra (sandbox Graph API)",
-        "import GitHub and GitLab logs",
-        "detect",
-        "render reports",
-    ]
     with Progress(
         TextColumn("{task.description}"),
         BarColumn(),
@@ -67,20 +50,19 @@ def demo(app: AppContext, out_dir: Path, seed: int, as_json: bool) -> None:
         console=console(stderr=True),
         disable=as_json,
     ) as progress:
-        task = progress.add_task(steps[0], total=len(steps))
-        sandbox = generate_tenant(sandbox_dir, seed=seed)
-        progress.update(task, advance=1, description=steps[1])
-        ws = Workspace.open(ws_dir)
-        entra = _collect_entra(ws, sandbox_dir, sandbox.start)
-        progress.update(task, advance=1, description=steps[2])
-        files = sorted(p for d in ("github", "gitlab") for p in (sandbox_dir / d).iterdir() if p.is_file())
-        summary = import_files(ws, files)
-        progress.update(task, advance=1, description=steps[3])
-        config = load_config(sandbox_dir / "auditor.yaml")
-        detection = run_detection(ws, config)
-        progress.update(task, advance=1, description=steps[4])
-        paths = render_demo_report(ws, config, out_dir)
-        progress.update(task, advance=1, description="done")
+        task = progress.add_task("starting", total=5)
+
+        def step(name: str) -> None:
+            progress.update(task, advance=1, description=name)
+
+        run = build_sandbox_workspace(out_dir, seed, step)
+        step("detect")
+        ws, summary = run.ws, run.imported
+        detection = run_detection(ws, run.config)
+        step("render reports")
+        paths = render_demo_report(ws, run.config, out_dir)
+        progress.update(task, completed=5, description="done")
+    sandbox_dir, ws_dir, sandbox, entra = run.sandbox_dir, ws.root, run.tenant, run.entra_signins
     from auditor.findings import load_findings
 
     top = load_findings(ws, include_suppressed=False)
@@ -108,26 +90,6 @@ def demo(app: AppContext, out_dir: Path, seed: int, as_json: bool) -> None:
     out.print(f"Workspace:      {ws_dir}")
     out.print(f"HTML report:    {paths.html}")
     out.print(f"PDF report:     {paths.pdf}")
-
-
-def _collect_entra(ws: Workspace, sandbox_dir: Path, start: datetime) -> int:
-    """Serve the sandbox tenant as Microsoft Graph on 127.0.0.1 and collect it with the real connector."""
-    import secrets
-
-    from auditor.config.models import EntraSource
-    from auditor.connectors.entra.auth import AsyncStaticTokenCredential
-    from auditor.connectors.entra.collect import collect
-    from auditor.connectors.entra.load import load_collected
-    from auditor.importers.sqlfuncs import install_macros
-    from auditor.sandbox.graph.server import serve_graph
-
-    token = secrets.token_urlsafe(16)
-    since = start.replace(tzinfo=None) - timedelta(days=1)
-    with serve_graph(sandbox_dir, token=token) as server:
-        source = EntraSource(tenant_id="acme", graph_url=server.url, arm_url=server.url, groups=["Engineering"])
-        collected = collect(source, AsyncStaticTokenCredential(token), since)
-    install_macros(ws.con)
-    return load_collected(ws, "acme", collected, since).signins_imported
 
 
 def _print_summary(findings: list[Finding], events: int, open_: int, suppressed: int) -> None:

@@ -1,0 +1,55 @@
+"""`auditor eval`: run the detection over the sandbox tenant and score it against the ground truth."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from auditor.cli.output import console, echo_json
+
+
+@click.command("eval")
+@click.option(
+    "--out",
+    "out_dir",
+    default="eval-out",
+    show_default=True,
+    type=click.Path(path_type=Path),
+    help="Folder for the sandbox and its workspace (rebuilt on every run).",
+)
+@click.option("--seed", default=7, show_default=True, help="Sandbox seed.")
+@click.option("--json", "as_json", is_flag=True, help="Print {precision, recall, scenarios[...]} as JSON.")
+def evaluate_cmd(out_dir: Path, seed: int, as_json: bool) -> None:
+    """Measure detection on the labelled sandbox: per-scenario results, precision and recall.
+
+    A scenario counts as detected when an open finding at severity >= medium names its actor and
+    overlaps its time span; every other open finding at >= medium is a false positive.
+
+    \b
+    Example:
+      auditor eval --json | jq '{precision, recall}'
+    """
+    from auditor.detect.bulk import run_detection
+    from auditor.detect.evaluate import evaluate
+    from auditor.sandbox.pipeline import build_sandbox_workspace
+
+    with console(stderr=True).status("building the sandbox workspace…") as status:
+        run = build_sandbox_workspace(out_dir, seed, lambda name: status.update(name))
+        status.update("detect")
+        run_detection(run.ws, run.config)
+        result = evaluate(run.ws, run.sandbox_dir / "ground_truth.json")
+    if as_json:
+        echo_json(result.to_json())
+        return
+    from rich.table import Table
+
+    table = Table(title=f"AN0732 on the sandbox: precision {result.precision:.2f}, recall {result.recall:.2f}")
+    for col in ("scenario", "label", "expected", "got", "ok"):
+        table.add_column(col)
+    for s in result.scenarios:
+        table.add_row(s.name, s.label, str(s.expected), str(s.got), "yes" if s.ok else "[red]NO[/red]")
+    out = console()
+    out.print(table)
+    if result.unmatched_alerts:
+        out.print(f"{len(result.unmatched_alerts)} open finding(s) at >= medium match no labelled incident.")

@@ -1,0 +1,65 @@
+"""Build a workspace from the sandbox tenant the way a user would: Entra collected live through the
+sandbox Graph server, GitHub and GitLab logs imported. Shared by `auditor demo` and `auditor eval`."""
+
+from __future__ import annotations
+
+import secrets
+import shutil
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from pathlib import Path
+
+from auditor.config.loader import load_config
+from auditor.config.models import AuditorConfig
+from auditor.importers.pipeline import ImportSummary, import_files
+from auditor.sandbox.generate import SandboxSummary, generate_tenant
+from auditor.workspace.store import Workspace
+
+
+@dataclass
+class SandboxRun:
+    """A freshly built sandbox workspace and what went into it."""
+
+    sandbox_dir: Path
+    ws: Workspace
+    tenant: SandboxSummary
+    entra_signins: int
+    imported: ImportSummary
+    config: AuditorConfig
+
+
+def collect_sandbox_entra(ws: Workspace, sandbox_dir: Path, start: datetime) -> int:
+    """Serve the sandbox tenant as Microsoft Graph on 127.0.0.1 and collect it with the real connector."""
+    from auditor.config.models import EntraSource
+    from auditor.connectors.entra.auth import AsyncStaticTokenCredential
+    from auditor.connectors.entra.collect import collect
+    from auditor.connectors.entra.load import load_collected
+    from auditor.importers.sqlfuncs import install_macros
+    from auditor.sandbox.graph.server import serve_graph
+
+    token = secrets.token_urlsafe(16)
+    since = start.replace(tzinfo=None) - timedelta(days=1)
+    with serve_graph(sandbox_dir, token=token) as server:
+        source = EntraSource(tenant_id="acme", graph_url=server.url, arm_url=server.url, groups=["Engineering"])
+        collected = collect(source, AsyncStaticTokenCredential(token), since)
+    install_macros(ws.con)
+    return load_collected(ws, "acme", collected, since).signins_imported
+
+
+def build_sandbox_workspace(out_dir: Path, seed: int = 7, step: Callable[[str], None] | None = None) -> SandboxRun:
+    """Generate (fresh), collect Entra, import GitHub and GitLab; `step` is told each stage's name."""
+    sandbox_dir, ws_dir = out_dir / "sandbox", out_dir / "workspace"
+    for stale in (sandbox_dir, ws_dir):
+        if stale.exists():
+            shutil.rmtree(stale)
+    say = step or (lambda _: None)
+    say("generate sandbox")
+    tenant = generate_tenant(sandbox_dir, seed=seed)
+    say("collect Entra (sandbox Graph API)")
+    ws = Workspace.open(ws_dir)
+    entra = collect_sandbox_entra(ws, sandbox_dir, tenant.start)
+    say("import GitHub and GitLab logs")
+    files = sorted(p for d in ("github", "gitlab") for p in (sandbox_dir / d).iterdir() if p.is_file())
+    imported = import_files(ws, files)
+    return SandboxRun(sandbox_dir, ws, tenant, entra, imported, load_config(sandbox_dir / "auditor.yaml"))
