@@ -218,3 +218,10 @@ def test_coverage_lists_gaps_and_log_sources(tmp_path: Path, tenant: Path) -> No
     assert gaps and all({"platform", "source", "needs", "consequence"} <= set(r) for r in gaps)
     sources = [r for r in rows if r["kind"] == "log_source" and r["source"] == "graph-signins"]
     assert sources and sources[0]["retention_days"] == 30 and sources[0]["first_event_at"].endswith("Z")
+
+
+def test_users_fall_back_when_sign_in_activity_is_not_licensed(ws: Workspace, tenant: Path) -> None:
+    with serve_graph(tenant, token=TOKEN, licence="none", forbid=("/providers",)) as running:
+        collected = collect(_source(running), AsyncStaticTokenCredential(TOKEN), SINCE)
+    assert collected.count("users") > 0
+    assert any("signInActivity" in g.consequence for g in collected.gaps)

@@ -69,18 +69,23 @@ class EntraCollector:
         self.out.gaps.append(Gap(exc.endpoint, needs, consequence or endpoint.consequence))
 
     async def _users(self) -> None:
-        try:
-            self.out.pages["users"] = await self._fetch(ep.USERS.url)
-        except GraphAuthError:
-            raise
-        except GraphError as exc:
-            if exc.status != 403:
+        """Users with signInActivity and manager; each refused part is dropped and reported as a gap
+        (403: licence or permission for signInActivity; 400: a server that cannot $expand manager)."""
+        attempts = [
+            (ep.USERS, (403, 400), "users' last sign-in dates unknown (signInActivity)", ep.USERS.needs),
+            (ep.USERS_NO_ACTIVITY, (400,), "users' managers unknown ($expand=manager refused)", "$expand on /users"),
+            (ep.USERS_BASIC, (), "", ""),
+        ]
+        for endpoint, fallback_on, consequence, needs in attempts:
+            try:
+                self.out.pages["users"] = await self._fetch(endpoint.url)
+                return
+            except GraphAuthError:
                 raise
-            # signInActivity needs P1 and AuditLog.Read.All: take users without it, and say so.
-            self.out.pages["users"] = await self._fetch(ep.USERS_BASIC.url)
-            self.out.gaps.append(
-                Gap(exc.endpoint, ep.USERS.needs, "users' last sign-in dates unknown (signInActivity)")
-            )
+            except GraphError as exc:
+                if exc.status not in fallback_on:
+                    raise
+                self.out.gaps.append(Gap(exc.endpoint, needs, consequence))
 
     async def _optional(self, endpoint: ep.Endpoint) -> None:
         try:

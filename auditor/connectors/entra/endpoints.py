@@ -26,9 +26,15 @@ USERS = Endpoint(
     "User.Read.All and AuditLog.Read.All (signInActivity needs Entra ID P1)",
     "no users: accounts cannot be linked to people or classed by department, title or type",
 )
-USERS_BASIC = Endpoint(
+USERS_NO_ACTIVITY = Endpoint(
     "users",
     f"/v1.0/users?$select={USER_FIELDS}&$expand=manager($select=id)&$top=999",
+    "User.Read.All",
+    "no users: accounts cannot be linked to people or classed by department, title or type",
+)
+USERS_BASIC = Endpoint(
+    "users",
+    f"/v1.0/users?$select={USER_FIELDS}&$top=999",
     "User.Read.All",
     "no users: accounts cannot be linked to people or classed by department, title or type",
 )
