@@ -159,3 +159,52 @@ def test_findings_csv_neutralises_formula_cells(ws: Workspace, tmp_path: Path) -
     _run(ws, tmp_path, _burst("=HYPERLINK(1)", 15, T0, MIN))
     rows = list(csv.DictReader(io.StringIO(findings_csv(load_findings(ws)))))
     assert rows[0]["actor"] == "'=HYPERLINK(1)"
+
+
+def _signin(
+    i: int, upn: str, when_ms: int, city: str, cc: str, lat: float, lon: float, risk: str = "none"
+) -> dict[str, Any]:
+    from datetime import UTC
+    from datetime import datetime as dt
+
+    created = dt.fromtimestamp(when_ms / 1000, tz=UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return {
+        "id": f"s-{i}",
+        "createdDateTime": created,
+        "userPrincipalName": upn,
+        "appId": "a",
+        "ipAddress": "203.0.113.1",
+        "status": {"errorCode": 0},
+        "riskLevelDuringSignIn": risk,
+        "location": {"city": city, "countryOrRegion": cc, "geoCoordinates": {"latitude": lat, "longitude": lon}},
+    }
+
+
+def test_precursors_explain_and_raise_the_score(ws: Workspace, tmp_path: Path) -> None:
+    day = 86_400_000
+    upn = "fin@acme.example"
+    history = [_signin(i, upn, T0 - (40 - i) * day, "Berlin", "DE", 52.52, 13.40) for i in range(30)]
+    odd = [
+        _signin(100, upn, T0 - 90 * MIN, "Berlin", "DE", 52.52, 13.40),
+        _signin(101, upn, T0 - 30 * MIN, "Sao Paulo", "BR", -23.55, -46.63, risk="medium"),
+    ]
+    signins = tmp_path / "signins.json"
+    signins.write_text(json.dumps({"value": history + odd}))
+    pat = gh_event(
+        999,
+        action="org_credential_authorization.grant",
+        actor="fin",
+        ts_ms=T0 - 10 * MIN,
+        token_id="42",
+        external_identity_nameid=upn,
+    )
+    burst = [{**r, "external_identity_nameid": upn} for r in _burst("fin", 12, T0, MIN)]
+    import_files(ws, [signins])
+    _run(ws, tmp_path, [pat, *burst, *_burst("calm", 12, T0, MIN, prefix="c")])
+    by_actor = {f.actor: f for f in load_findings(ws)}
+    reasons = " | ".join(by_actor["fin"].reasons)
+    assert "First sign-in from BR for this identity, 30 min before" in reasons
+    assert "Impossible travel: Berlin to Sao Paulo" in reasons
+    assert "Sign-in with IdP risk medium from BR" in reasons
+    assert "New credential or grant: org_credential_authorization.grant token 42, 10 min before" in reasons
+    assert by_actor["fin"].score > by_actor["calm"].score

@@ -81,9 +81,15 @@ def severity_for(score: int) -> str:
     return "info"
 
 
-def _score(distinct: int, threshold: int, tier1: int, account_class: str | None) -> int:
-    """Volume over threshold, sensitivity and who the actor is; bounded 0-100."""
+PRECURSOR_WEIGHT = {"impossible_travel": 15, "new_country": 10, "idp_risk": 10, "new_credential": 10}
+LOOKBACK_HOURS = 72
+LEARNING_DAYS = 14
+
+
+def _score(distinct: int, threshold: int, tier1: int, account_class: str | None, precursors: set[str]) -> int:
+    """Volume over threshold, sensitivity, who the actor is and what preceded it; bounded 0-100."""
     score = 40 + min(30, 30 * (distinct - threshold) // max(threshold, 1))
+    score += min(25, sum(PRECURSOR_WEIGHT.get(kind, 0) for kind in precursors))
     score += min(15, 5 * tier1)
     if account_class in ("non_developer", "contractor", "external"):
         score += 15
@@ -99,6 +105,36 @@ def _fmt_list(items: list[str], limit: int = 5) -> str:
 
 def _minutes(a: datetime, b: datetime) -> int:
     return max(1, round((b - a).total_seconds() / 60))
+
+
+def _ago(at: datetime, start: datetime) -> str:
+    minutes = round((start - at).total_seconds() / 60)
+    if minutes <= 0:
+        return "during the downloads"
+    return f"{minutes} min before" if minutes < 120 else f"{round(minutes / 60)} h before"
+
+
+def _precursors(ws: Workspace, episodes: list[dict[str, Any]]) -> dict[str, list[tuple[str, str, datetime]]]:
+    """Precursor signals per episode key (kind, detail, time), from the precursors SQL stage."""
+    if not episodes:
+        return {}
+    cols = {
+        "episode_key": "VARCHAR",
+        "platform": "VARCHAR",
+        "actor": "VARCHAR",
+        "identity": "VARCHAR",
+        "first_seen": "TIMESTAMP",
+        "last_seen": "TIMESTAMP",
+    }
+    rows = [(e["key"], e["platform"], e["actor"], e["upn"], e["first_seen"], e["last_seen"]) for e in episodes]
+    sql, params = json_rows(cols, rows)
+    ws.con.execute(f"CREATE OR REPLACE TEMP TABLE episodes AS {sql}", params)
+    stage = load_sql("precursors.sql", lookback_hours=LOOKBACK_HOURS, learning_days=LEARNING_DAYS)
+    out: dict[str, list[tuple[str, str, datetime]]] = {}
+    for key, kind, detail, at in ws.con.execute(stage + " ORDER BY 4").fetchall():
+        out.setdefault(key, []).append((kind, detail, at))
+    ws.con.execute("DROP TABLE episodes")
+    return out
 
 
 def _reasons(row: dict[str, Any], cfg: AuditorConfig, ctx: dict[str, Any]) -> list[str]:
@@ -124,6 +160,12 @@ def _reasons(row: dict[str, Any], cfg: AuditorConfig, ctx: dict[str, Any]) -> li
         where.append(f"country {_fmt_list(row['countries'], 3)}")
     if where:
         reasons.append("From " + "; ".join(where) + ".")
+    seen: set[str] = set()
+    for _kind, detail, at in row.get("precursors", []):
+        text = f"{detail[0].upper()}{detail[1:]}, {_ago(at, row['first_seen'])}."
+        if text not in seen and len(seen) < 6:
+            seen.add(text)
+            reasons.append(text)
     return reasons
 
 
@@ -159,6 +201,12 @@ def run_detection(ws: Workspace, cfg: AuditorConfig) -> DetectionResult:
         names = [d[0] for d in cur.description]
         episodes = [dict(zip(names, r, strict=True)) for r in cur.fetchall()]
         ctx = _context(ws)
+        for row in episodes:
+            row["key"] = f"{row['platform']}|{row['actor']}|{row['first_seen'].isoformat()}"
+            row["upn"] = ctx.get((row["platform"], row["actor"]), {}).get("upn") or row["event_identity"]
+        signals = _precursors(ws, episodes)
+        for row in episodes:
+            row["precursors"] = signals.get(row["key"], [])
         con.execute("DELETE FROM findings WHERE analytic = ?", [ANALYTIC])
         rows: list[tuple[object, ...]] = []
         for row in episodes:
@@ -169,6 +217,7 @@ def run_detection(ws: Workspace, cfg: AuditorConfig) -> DetectionResult:
                 det.bulk_min_restricted_repos,
                 len(row["tier1_repos"] or []),
                 c.get("account_class"),
+                {kind for kind, _, _ in row["precursors"]},
             )
             approval = approval_for(
                 cfg.approved_automation, row["platform"], row["actor"], repos, row["first_seen"], row["last_seen"]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import json
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -95,7 +95,7 @@ class Workspace:
         self.con.close()
 
 
-def json_rows(columns: dict[str, str], rows: list[tuple[object, ...]]) -> tuple[str, list[str]]:
+def json_rows(columns: dict[str, str], rows: Sequence[tuple[object, ...]]) -> tuple[str, list[str]]:
     """(SQL, params) selecting `rows` as a relation in one statement.
 
     DuckDB binds executemany row by row; passing all rows as one JSON document keeps bulk

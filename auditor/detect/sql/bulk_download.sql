@@ -14,12 +14,12 @@ anchored AS (
     SELECT platform, actor, ts,
            count(DISTINCT repo) OVER (
                PARTITION BY platform, actor ORDER BY ts
-               RANGE BETWEEN CURRENT ROW AND INTERVAL (:window_minutes) MINUTE FOLLOWING
+               RANGE BETWEEN CURRENT ROW AND INTERVAL :window_minutes MINUTE FOLLOWING
            ) AS repos_in_window
     FROM downloads
 ),
 bursts AS (
-    SELECT platform, actor, ts AS burst_start, ts + INTERVAL (:window_minutes) MINUTE AS burst_end
+    SELECT platform, actor, ts AS burst_start, ts + INTERVAL :window_minutes MINUTE AS burst_end
     FROM anchored
     WHERE repos_in_window >= :min_repos
 ),
