@@ -64,6 +64,6 @@ def test_eval_scores_the_demo_against_ground_truth(demo: tuple[Path, dict[str, o
     assert {"precision", "recall", "scenarios"} <= set(result)
     assert all({"name", "expected", "got", "ok"} <= set(s) for s in result["scenarios"])
     assert result["precision"] == 1.0  # no benign workflow and no unlabelled account alerts at >= medium
-    assert result["recall"] >= 0.85  # 6 of 7: the simple burst rule misses only the low-and-slow incident
+    assert result["recall"] == 1.0  # the bursts and the low-and-slow novelty stage together
     benign = [s for s in result["scenarios"] if not s["expected"]]
     assert benign and all(s["ok"] for s in benign)

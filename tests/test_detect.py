@@ -208,3 +208,27 @@ def test_precursors_explain_and_raise_the_score(ws: Workspace, tmp_path: Path) -
     assert "Sign-in with IdP risk medium from BR" in reasons
     assert "New credential or grant: org_credential_authorization.grant token 42, 10 min before" in reasons
     assert by_actor["fin"].score > by_actor["calm"].score
+
+
+def test_low_and_slow_new_repositories_after_the_learning_period(ws: Workspace, tmp_path: Path) -> None:
+    day = 86_400_000
+    usual = [gh_event(10_000 + i, actor="slow", repo="acme/home", ts_ms=T0 + i * day) for i in range(20)]
+    # From day 20 on: four repositories it never pulled before, every day for five days.
+    creeping = [
+        gh_event(
+            20_000 + d * 10 + k, actor="slow", repo=f"acme/other-{d}-{k}", ts_ms=T0 + (20 + d) * day + k * 3_600_000
+        )
+        for d in range(5)
+        for k in range(4)
+    ]
+    # A brand-new account pulling many repos over days is still learning: no novelty finding.
+    newcomer = [
+        gh_event(30_000 + d * 10 + k, actor="newbie", repo=f"acme/n-{d}-{k}", ts_ms=T0 + d * day + k * 3_600_000)
+        for d in range(5)
+        for k in range(4)
+    ]
+    _run(ws, tmp_path, usual + creeping + newcomer)
+    (f,) = load_findings(ws)
+    assert f.actor == "slow" and len(f.repos) == 20
+    assert f.severity in ("medium", "high", "critical")
+    assert "for the first time over" in f.reasons[0] and "14-day learning period" in f.reasons[0]

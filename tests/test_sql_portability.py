@@ -8,10 +8,10 @@ import pytest
 import sqlglot
 from sqlglot.errors import ErrorLevel
 
-from auditor.detect.bulk import load_sql
+from auditor.detect.stages import load_sql
 
 STAGES = sorted(p.name for p in resources.files("auditor.detect").joinpath("sql").iterdir() if p.name.endswith(".sql"))
-PARAMS = {"window_minutes": 30, "min_repos": 10, "lookback_hours": 72, "learning_days": 14}
+PARAMS = {"window_minutes": 30, "min_repos": 10, "lookback_hours": 72, "learning_days": 14, "min_new_repos": 15}
 
 
 def test_there_are_stages() -> None:

@@ -167,10 +167,13 @@ class ApprovedAutomation(Strict):
 
 
 class DetectionSettings(Strict):
-    """Thresholds of the first bulk-download detection."""
+    """Thresholds of the AN0732 stages: bursts, low-and-slow novelty, precursor look-back."""
 
     bulk_window_minutes: int = Field(default=30, ge=1, le=1440)
     bulk_min_restricted_repos: int = Field(default=10, ge=2)
+    novel_min_repos_7d: int = Field(default=15, ge=2)
+    learning_days: int = Field(default=14, ge=0, le=365)
+    precursor_lookback_hours: int = Field(default=72, ge=1, le=720)
 
 
 class GitHubSource(Strict):

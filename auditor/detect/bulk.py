@@ -6,11 +6,11 @@ import hashlib
 import uuid
 from dataclasses import dataclass, field
 from datetime import datetime
-from importlib import resources
 from typing import Any
 
 from auditor.classify import classify_accounts
 from auditor.config.models import AuditorConfig
+from auditor.detect.stages import attach_precursors, find_episodes
 from auditor.detect.suppress import approval_for
 from auditor.restriction import apply_restriction
 from auditor.workspace.store import Workspace, json_rows, utcnow
@@ -61,14 +61,6 @@ class DetectionResult:
         }
 
 
-def load_sql(name: str, **ints: int) -> str:
-    """Read a packaged SQL stage and substitute integer parameters (never strings)."""
-    text = resources.files("auditor.detect").joinpath("sql", name).read_text(encoding="utf-8")
-    for key, value in ints.items():
-        text = text.replace(f":{key}", str(int(value)))
-    return text
-
-
 def severity_for(score: int) -> str:
     if score >= 85:
         return "critical"
@@ -82,13 +74,15 @@ def severity_for(score: int) -> str:
 
 
 PRECURSOR_WEIGHT = {"impossible_travel": 15, "new_country": 10, "idp_risk": 10, "new_credential": 10}
-LOOKBACK_HOURS = 72
-LEARNING_DAYS = 14
 
 
-def _score(distinct: int, threshold: int, tier1: int, account_class: str | None, precursors: set[str]) -> int:
+def _score(
+    kind: str, distinct: int, threshold: int, tier1: int, account_class: str | None, precursors: set[str]
+) -> int:
     """Volume over threshold, sensitivity, who the actor is and what preceded it; bounded 0-100."""
     score = 40 + min(30, 30 * (distinct - threshold) // max(threshold, 1))
+    if kind == "novelty":  # repos never pulled before, spread over days: volume counts double
+        score = 45 + min(25, 2 * (distinct - threshold))
     score += min(25, sum(PRECURSOR_WEIGHT.get(kind, 0) for kind in precursors))
     score += min(15, 5 * tier1)
     if account_class in ("non_developer", "contractor", "external"):
@@ -114,36 +108,21 @@ def _ago(at: datetime, start: datetime) -> str:
     return f"{minutes} min before" if minutes < 120 else f"{round(minutes / 60)} h before"
 
 
-def _precursors(ws: Workspace, episodes: list[dict[str, Any]]) -> dict[str, list[tuple[str, str, datetime]]]:
-    """Precursor signals per episode key (kind, detail, time), from the precursors SQL stage."""
-    if not episodes:
-        return {}
-    cols = {
-        "episode_key": "VARCHAR",
-        "platform": "VARCHAR",
-        "actor": "VARCHAR",
-        "identity": "VARCHAR",
-        "first_seen": "TIMESTAMP",
-        "last_seen": "TIMESTAMP",
-    }
-    rows = [(e["key"], e["platform"], e["actor"], e["upn"], e["first_seen"], e["last_seen"]) for e in episodes]
-    sql, params = json_rows(cols, rows)
-    ws.con.execute(f"CREATE OR REPLACE TEMP TABLE episodes AS {sql}", params)
-    stage = load_sql("precursors.sql", lookback_hours=LOOKBACK_HOURS, learning_days=LEARNING_DAYS)
-    out: dict[str, list[tuple[str, str, datetime]]] = {}
-    for key, kind, detail, at in ws.con.execute(stage + " ORDER BY 4").fetchall():
-        out.setdefault(key, []).append((kind, detail, at))
-    ws.con.execute("DROP TABLE episodes")
-    return out
-
-
 def _reasons(row: dict[str, Any], cfg: AuditorConfig, ctx: dict[str, Any]) -> list[str]:
     det = cfg.detection
-    reasons = [
-        f"Downloaded {row['distinct_repos']} restricted repositories ({row['downloads']} downloads) "
-        f"within {_minutes(row['first_seen'], row['last_seen'])} minutes; the threshold is "
-        f"{det.bulk_min_restricted_repos} within {det.bulk_window_minutes} minutes."
-    ]
+    if row["kind"] == "novelty":
+        days = max(1, round((row["last_seen"] - row["first_seen"]).total_seconds() / 86400))
+        reasons = [
+            f"Pulled {row['distinct_repos']} restricted repositories for the first time over {days} days, "
+            f"after a {det.learning_days}-day learning period; the threshold is {det.novel_min_repos_7d} new "
+            "repositories in 7 days."
+        ]
+    else:
+        reasons = [
+            f"Downloaded {row['distinct_repos']} restricted repositories ({row['downloads']} downloads) "
+            f"within {_minutes(row['first_seen'], row['last_seen'])} minutes; the threshold is "
+            f"{det.bulk_min_restricted_repos} within {det.bulk_window_minutes} minutes."
+        ]
     tier1 = row["tier1_repos"] or []
     if tier1:
         reasons.append(f"Includes {len(tier1)} tier-1 repositories: {_fmt_list(tier1)}.")
@@ -192,29 +171,26 @@ def run_detection(ws: Workspace, cfg: AuditorConfig) -> DetectionResult:
     """Classify repos and accounts, find bursts, and replace this analytic's findings in one transaction."""
     result = DetectionResult(run_id="det-" + uuid.uuid4().hex[:12])
     det = cfg.detection
-    sql = load_sql("bulk_download.sql", window_minutes=det.bulk_window_minutes, min_repos=det.bulk_min_restricted_repos)
     now = utcnow()
     with ws.transaction() as con:
         result.restricted_repos = apply_restriction(ws, cfg.restriction)
         classify_accounts(ws, cfg.account_classes)
-        cur = con.execute(sql)
-        names = [d[0] for d in cur.description]
-        episodes = [dict(zip(names, r, strict=True)) for r in cur.fetchall()]
+        episodes = find_episodes(ws, det)
         ctx = _context(ws)
         for row in episodes:
             row["key"] = f"{row['platform']}|{row['actor']}|{row['first_seen'].isoformat()}"
             row["upn"] = ctx.get((row["platform"], row["actor"]), {}).get("upn") or row["event_identity"]
-        signals = _precursors(ws, episodes)
-        for row in episodes:
-            row["precursors"] = signals.get(row["key"], [])
+        attach_precursors(ws, episodes, det)
         con.execute("DELETE FROM findings WHERE analytic = ?", [ANALYTIC])
         rows: list[tuple[object, ...]] = []
         for row in episodes:
             c = ctx.get((row["platform"], row["actor"]), {})
             repos = list(row["repos"])
+            threshold = det.novel_min_repos_7d if row["kind"] == "novelty" else det.bulk_min_restricted_repos
             score = _score(
+                row["kind"],
                 row["distinct_repos"],
-                det.bulk_min_restricted_repos,
+                threshold,
                 len(row["tier1_repos"] or []),
                 c.get("account_class"),
                 {kind for kind, _, _ in row["precursors"]},

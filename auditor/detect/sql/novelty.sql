@@ -1,0 +1,74 @@
+-- AN0732, second stage: low and slow. Restricted repositories an actor pulls for the first time,
+-- after its learning period, summed over a trailing 7-day window.
+-- Parameters (integers): :learning_days, :min_new_repos.
+-- Portable SQL: SQLGlot parses it for DuckDB and Spark.
+
+WITH downloads AS (
+    SELECT e.platform, e.actor, e.ts, e.repo, r.tier, e.credential_type, e.ip, e.country, e.app_id, e.identity,
+           e.evidence_sha256, e.line_no
+    FROM events e
+    JOIN repos r ON r.platform = e.platform AND r.full_name = e.repo
+    WHERE e.category = 'download' AND r.restricted AND e.actor IS NOT NULL
+),
+first_pulls AS (
+    SELECT platform, actor, repo, min(ts) AS first_ts FROM downloads GROUP BY platform, actor, repo
+),
+actor_start AS (
+    SELECT platform, actor, min(ts) AS started FROM downloads GROUP BY platform, actor
+),
+novel AS (
+    SELECT f.platform, f.actor, f.repo, f.first_ts, CAST(f.first_ts AS DATE) AS day
+    FROM first_pulls f
+    JOIN actor_start s ON s.platform = f.platform AND s.actor = f.actor
+    WHERE f.first_ts >= s.started + INTERVAL :learning_days DAY
+),
+daily AS (
+    SELECT platform, actor, day, count(*) AS new_repos FROM novel GROUP BY platform, actor, day
+),
+windowed AS (
+    SELECT platform, actor, day,
+           sum(new_repos) OVER (PARTITION BY platform, actor ORDER BY day
+                                RANGE BETWEEN INTERVAL 6 DAY PRECEDING AND CURRENT ROW) AS new_in_7d
+    FROM daily
+),
+hot_days AS (
+    SELECT platform, actor, day FROM windowed WHERE new_in_7d >= :min_new_repos
+),
+islands AS (
+    -- Hot days less than a week apart form one episode reaching back over its 7-day window.
+    SELECT platform, actor, day,
+           CASE WHEN day - INTERVAL 7 DAY <= max(day) OVER (
+                    PARTITION BY platform, actor ORDER BY day ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING)
+                THEN 0 ELSE 1 END AS is_new
+    FROM hot_days
+),
+episodes AS (
+    SELECT platform, actor, min(day) - INTERVAL 6 DAY AS episode_start, max(day) + INTERVAL 1 DAY AS episode_end
+    FROM (
+        SELECT platform, actor, day,
+               sum(is_new) OVER (PARTITION BY platform, actor ORDER BY day
+                                 ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS episode_no
+        FROM islands
+    ) numbered
+    GROUP BY platform, actor, episode_no
+)
+SELECT ep.platform,
+       ep.actor,
+       min(d.ts) AS first_seen,
+       max(d.ts) AS last_seen,
+       count(*) AS downloads,
+       count(DISTINCT d.repo) AS distinct_repos,
+       list(DISTINCT d.repo ORDER BY d.repo) AS repos,
+       list(DISTINCT d.repo ORDER BY d.repo) FILTER (WHERE d.tier = 1) AS tier1_repos,
+       list(DISTINCT d.credential_type) FILTER (WHERE d.credential_type IS NOT NULL) AS credential_types,
+       list(DISTINCT d.ip) FILTER (WHERE d.ip IS NOT NULL) AS ips,
+       list(DISTINCT d.country) FILTER (WHERE d.country IS NOT NULL) AS countries,
+       list(DISTINCT d.app_id) FILTER (WHERE d.app_id IS NOT NULL) AS app_ids,
+       max(d.identity) AS event_identity,
+       list(DISTINCT d.evidence_sha256 || ':' || CAST(d.line_no AS VARCHAR)) AS evidence
+FROM episodes ep
+JOIN novel n ON n.platform = ep.platform AND n.actor = ep.actor
+ AND n.first_ts >= ep.episode_start AND n.first_ts < ep.episode_end
+JOIN downloads d ON d.platform = n.platform AND d.actor = n.actor AND d.repo = n.repo AND d.ts = n.first_ts
+GROUP BY ep.platform, ep.actor, ep.episode_start
+ORDER BY first_seen
