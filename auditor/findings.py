@@ -13,6 +13,7 @@ if TYPE_CHECKING:
     from auditor.workspace.store import Workspace
 
 SEVERITIES = ("info", "low", "medium", "high", "critical")
+STATUSES = ("new", "triaged", "false_positive", "confirmed")
 
 
 def iso_utc(value: datetime) -> str:
@@ -38,6 +39,7 @@ class Finding:
     evidence: list[str]
     suppressed: bool
     suppression_reason: str | None
+    status: str = "new"
 
     def to_json(self) -> dict[str, Any]:
         data = asdict(self)
@@ -48,7 +50,7 @@ class Finding:
 
 COLUMNS = (
     "id, analytic, severity, score, platform, actor, identity, repos, first_seen, last_seen, "
-    "reasons, evidence, suppressed, suppression_reason"
+    "reasons, evidence, suppressed, suppression_reason, coalesce(status, 'new')"
 )
 
 
@@ -76,6 +78,7 @@ def load_findings(ws: Workspace, include_suppressed: bool = True) -> list[Findin
             evidence=list(r[11] or []),
             suppressed=bool(r[12]),
             suppression_reason=r[13],
+            status=r[14],
         )
         for r in rows
     ]

@@ -232,3 +232,23 @@ def test_low_and_slow_new_repositories_after_the_learning_period(ws: Workspace, 
     assert f.actor == "slow" and len(f.repos) == 20
     assert f.severity in ("medium", "high", "critical")
     assert "for the first time over" in f.reasons[0] and "14-day learning period" in f.reasons[0]
+
+
+def test_status_survives_a_rerun_and_unknown_ids_are_refused(ws: Workspace, tmp_path: Path) -> None:
+    from click.testing import CliRunner
+
+    from auditor.cli import cli
+
+    _run(ws, tmp_path, _burst("m", 15, T0, MIN))
+    (f,) = load_findings(ws)
+    assert f.status == "new"
+    ws.close()
+    runner = CliRunner()
+    ok = runner.invoke(cli, ["--workspace", str(ws.root), "findings", "status", f.id, "confirmed", "--note", "INC-1"])
+    assert ok.exit_code == 0, ok.output
+    again = runner.invoke(cli, ["--workspace", str(ws.root), "detect", "--json"])
+    assert again.exit_code == 0, again.output
+    listed = json.loads(runner.invoke(cli, ["--workspace", str(ws.root), "findings", "--format", "json"]).output)
+    assert [(x["id"], x["status"]) for x in listed] == [(f.id, "confirmed")]
+    bad = runner.invoke(cli, ["--workspace", str(ws.root), "findings", "status", "AN0732-nope", "triaged"])
+    assert bad.exit_code != 0

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 
 import pytest
 
 from auditor.classify import AccountFacts, decide
 from auditor.config.loader import parse_config
 from auditor.config.models import AccountClassRules, ApprovedAutomation, Restriction, TierRule
-from auditor.detect.suppress import approval_for
+from auditor.detect.suppress import Activity, approval_for, suppression_reason
 from auditor.patterns import glob_match
 from auditor.restriction import classify_repo
 
@@ -116,9 +116,48 @@ def test_approval_must_fit_actor_platform_window_and_repos() -> None:
         repos=["acme/*"],
     )
     inside = datetime(2026, 8, 11)
-    assert approval_for([rule], "gitlab", "migration-bot", ["acme/a"], inside, inside) is rule
-    assert approval_for([rule], "github", "migration-bot", ["acme/a"], inside, inside) is None
-    assert approval_for([rule], "gitlab", "someone", ["acme/a"], inside, inside) is None
-    assert approval_for([rule], "gitlab", "migration-bot", ["other/a"], inside, inside) is None
-    late = datetime(2026, 8, 13)
-    assert approval_for([rule], "gitlab", "migration-bot", ["acme/a"], inside, late) is None
+
+    def act(
+        platform: str = "gitlab",
+        actor: str = "migration-bot",
+        repos: tuple[str, ...] = ("acme/a",),
+        last: datetime = inside,
+    ) -> Activity:
+        return Activity(platform, actor, repos, inside, last)
+
+    assert approval_for([rule], act()) is rule
+    assert approval_for([rule], act(platform="github")) is None
+    assert approval_for([rule], act(actor="someone")) is None
+    assert approval_for([rule], act(repos=("other/a",))) is None
+    assert approval_for([rule], act(last=datetime(2026, 8, 13))) is None
+
+
+def test_approval_by_credential_app_cidr_user_agent_ticket_and_expiry() -> None:
+    rule = ApprovedAutomation(
+        name="backup",
+        purpose="backup",
+        credential_ids=["tok-1"],
+        ip_cidrs=["10.20.0.0/16"],
+        user_agent_patterns=["backup-agent/*"],
+        ticket="CHG-1234",
+        expires=date(2027, 1, 1),
+    )
+    when = datetime(2026, 9, 1)
+    good = Activity("github", "anyone", ["o/r"], when, when, ["tok-1"], [], ["10.20.3.4"], ["backup-agent/2.1"])
+    assert approval_for([rule], good, today=date(2026, 12, 1)) is rule
+    assert suppression_reason(rule) == "approved automation 'backup' (backup, ticket CHG-1234)"
+    assert approval_for([rule], good, today=date(2027, 1, 2)) is None  # expired approvals never match
+    outside = Activity("github", "anyone", ["o/r"], when, when, ["tok-1"], [], ["192.0.2.1"], ["backup-agent/2.1"])
+    assert approval_for([rule], outside, today=date(2026, 12, 1)) is None
+    other_token = Activity("github", "anyone", ["o/r"], when, when, ["tok-2"], [], ["10.20.3.4"], ["backup-agent/2"])
+    assert approval_for([rule], other_token, today=date(2026, 12, 1)) is None
+    app_rule = ApprovedAutomation(name="scanner", purpose="scanner", app_ids=["991122"])
+    scan = Activity("github", "x", ["o/r"], when, when, [], ["991122"], [], [])
+    assert approval_for([app_rule], scan) is app_rule
+
+
+def test_an_approval_must_be_scoped() -> None:
+    with pytest.raises(ValueError, match="at least one of actors"):
+        ApprovedAutomation(name="all", purpose="ci")
+    with pytest.raises(ValueError):
+        ApprovedAutomation(name="bad", purpose="ci", actors=["x"], ip_cidrs=["not-a-cidr"])

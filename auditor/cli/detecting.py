@@ -38,31 +38,60 @@ def detect(app: AppContext, as_json: bool) -> None:
         out.print(f"[yellow]signal unavailable:[/yellow] {note}")
 
 
-@click.command("findings")
+@click.group("findings", invoke_without_command=True)
 @click.option("--format", "fmt", type=click.Choice(["json", "csv", "table"]), default="table", show_default=True)
 @click.option("--open-only", is_flag=True, help="Leave out suppressed findings (JSON and CSV include them by default).")
 @click.option("--all", "show_all", is_flag=True, help="Table: list suppressed findings too, not just their count.")
-@click.pass_obj
-def findings(app: AppContext, fmt: str, open_only: bool, show_all: bool) -> None:
-    """Print findings (detections and failed checks).
+@click.pass_context
+def findings(ctx: click.Context, fmt: str, open_only: bool, show_all: bool) -> None:
+    """Print findings (detections and failed checks); `findings status` sets their triage status.
 
     JSON fields: id, analytic, severity, score, actor, identity, repos, first_seen, last_seen,
-    reasons, suppressed (plus platform, evidence, suppression_reason). JSON and CSV list every
-    finding; the table lists open ones and counts the suppressed (approved automation).
+    reasons, suppressed (plus platform, evidence, suppression_reason, status). JSON and CSV list
+    every finding; the table lists open ones and counts the suppressed (approved automation).
 
     \b
     Example:
       auditor findings --format json | jq '.[] | select(.severity == "high")'
+      auditor findings status AN0732-3f2a9c1b7d4e confirmed --note "INC-2231"
     """
+    if ctx.invoked_subcommand is not None:
+        return
     from auditor.findings import findings_csv, findings_json, load_findings
 
-    items = load_findings(app.workspace(), include_suppressed=not open_only)
+    items = load_findings(ctx.obj.workspace(), include_suppressed=not open_only)
     if fmt == "json":
         click.echo(findings_json(items))
     elif fmt == "csv":
         click.echo(findings_csv(items), nl=False)
     else:
         _table(items, show_all)
+
+
+@findings.command("status")
+@click.argument("finding_id")
+@click.argument("status", type=click.Choice(["new", "triaged", "false_positive", "confirmed"]))
+@click.option("--note", default=None, help="Why (a ticket, who decided); kept with the finding.")
+@click.pass_obj
+def set_status(app: AppContext, finding_id: str, status: str, note: str | None) -> None:
+    """Set a finding's status; it survives re-runs of detection because finding ids are stable.
+
+    \b
+    Example:
+      auditor findings status AN0732-3f2a9c1b7d4e false_positive --note "approved restore test"
+    """
+    from auditor.errors import InputError
+    from auditor.workspace.store import utcnow
+
+    ws = app.workspace()
+    with ws.transaction() as con:
+        row = con.execute(
+            "UPDATE findings SET status = ?, status_note = ?, status_changed_at = ? WHERE id = ? RETURNING id",
+            [status, note, utcnow(), finding_id],
+        ).fetchall()
+        if not row:
+            raise InputError(f"no finding with id {finding_id!r}")
+    console().print(f"{finding_id}: {status}")
 
 
 def _table(items: list[Finding], show_all: bool) -> None:

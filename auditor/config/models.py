@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import ipaddress
 import os
-from datetime import datetime
+from datetime import date, datetime
 from pathlib import Path
 from typing import Literal
 
@@ -155,15 +156,31 @@ class AccountClassRules(Strict):
 
 
 class ApprovedAutomation(Strict):
-    """Known CI, backup, mirroring or migration traffic: its findings are kept but marked suppressed."""
+    """An approved workflow (CI, backup, mirroring, migration, scanner): matching findings are kept but
+    marked suppressed with this name and ticket. Every criterion given must hold; give at least one of
+    actors, credential_ids, app_ids."""
 
     name: str
-    actors: list[str] = Field(min_length=1)
-    platforms: list[Platform] = ["github", "gitlab"]
     purpose: Purpose
+    actors: list[str] = []
+    platforms: list[Platform] = ["github", "gitlab"]
+    credential_ids: list[str] = []
+    app_ids: list[str] = []
+    ip_cidrs: list[str] = []
+    user_agent_patterns: list[str] = []
+    repos: list[str] = []
     not_before: datetime | None = None
     not_after: datetime | None = None
-    repos: list[str] = []
+    ticket: str | None = None
+    expires: date | None = None
+
+    @model_validator(mode="after")
+    def _scoped(self) -> ApprovedAutomation:
+        if not (self.actors or self.credential_ids or self.app_ids):
+            raise ValueError("give at least one of actors, credential_ids or app_ids")
+        for cidr in self.ip_cidrs:
+            ipaddress.ip_network(cidr, strict=False)
+        return self
 
 
 class DetectionSettings(Strict):

@@ -11,7 +11,7 @@ from typing import Any
 from auditor.classify import classify_accounts
 from auditor.config.models import AuditorConfig
 from auditor.detect.stages import attach_precursors, find_episodes
-from auditor.detect.suppress import approval_for
+from auditor.detect.suppress import Activity, approval_for, suppression_reason
 from auditor.restriction import apply_restriction
 from auditor.workspace.store import Workspace, json_rows, utcnow
 
@@ -181,6 +181,11 @@ def run_detection(ws: Workspace, cfg: AuditorConfig) -> DetectionResult:
             row["key"] = f"{row['platform']}|{row['actor']}|{row['first_seen'].isoformat()}"
             row["upn"] = ctx.get((row["platform"], row["actor"]), {}).get("upn") or row["event_identity"]
         attach_precursors(ws, episodes, det)
+        # Finding the same incident again keeps its id, so the analyst's status survives the re-run.
+        kept = con.execute(
+            "SELECT id, status, status_note, status_changed_at FROM findings WHERE analytic = ? AND status <> 'new'",
+            [ANALYTIC],
+        ).fetchall()
         con.execute("DELETE FROM findings WHERE analytic = ?", [ANALYTIC])
         rows: list[tuple[object, ...]] = []
         for row in episodes:
@@ -195,9 +200,18 @@ def run_detection(ws: Workspace, cfg: AuditorConfig) -> DetectionResult:
                 c.get("account_class"),
                 {kind for kind, _, _ in row["precursors"]},
             )
-            approval = approval_for(
-                cfg.approved_automation, row["platform"], row["actor"], repos, row["first_seen"], row["last_seen"]
+            activity = Activity(
+                row["platform"],
+                row["actor"],
+                repos,
+                row["first_seen"],
+                row["last_seen"],
+                row["credential_ids"] or [],
+                row["app_ids"] or [],
+                row["ips"] or [],
+                row["user_agents"] or [],
             )
+            approval = approval_for(cfg.approved_automation, activity)
             key = f"{ANALYTIC}|{row['platform']}|{row['actor']}|{row['first_seen'].isoformat()}"
             fid = "AN0732-" + hashlib.sha256(key.encode()).hexdigest()[:12]
             rows.append(
@@ -215,7 +229,7 @@ def run_detection(ws: Workspace, cfg: AuditorConfig) -> DetectionResult:
                     _reasons(row, cfg, c),
                     sorted(row["evidence"])[:EVIDENCE_CAP],
                     approval is not None,
-                    f"approved automation '{approval.name}' ({approval.purpose})" if approval else None,
+                    suppression_reason(approval) if approval else None,
                     result.run_id,
                     now,
                 )
@@ -224,7 +238,12 @@ def run_detection(ws: Workspace, cfg: AuditorConfig) -> DetectionResult:
             result.suppressed += approval is not None
         if rows:
             sql_rows, params = json_rows(FINDING_COLUMNS, rows)
-            con.execute(f"INSERT INTO findings {sql_rows}", params)
+            con.execute(f"INSERT INTO findings ({', '.join(FINDING_COLUMNS)}) {sql_rows}", params)
+        for fid, status, note, changed in kept:
+            con.execute(
+                "UPDATE findings SET status = ?, status_note = ?, status_changed_at = ? WHERE id = ?",
+                [status, note, changed, fid],
+            )
         dl = con.execute("SELECT count(*) FROM events WHERE category = 'download'").fetchone()
         result.download_events = int(dl[0]) if dl else 0
     result.open = result.findings - result.suppressed

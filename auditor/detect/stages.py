@@ -33,6 +33,7 @@ def _overlaps(a: Episode, b: Episode) -> bool:
 
 def find_episodes(ws: Workspace, det: DetectionSettings) -> list[Episode]:
     """Bursts, then novelty episodes that no burst of the same actor already covers."""
+    ws.con.execute(load_sql("download_activity.sql"))
     bursts = _run(
         ws,
         load_sql("bulk_download.sql", window_minutes=det.bulk_window_minutes, min_repos=det.bulk_min_restricted_repos),

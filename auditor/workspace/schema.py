@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 
 # Each migration is (version, statements). Never edit a released migration; append a new one.
 MIGRATIONS: list[tuple[int, list[str]]] = [
@@ -102,6 +102,14 @@ MIGRATIONS: list[tuple[int, list[str]]] = [
             "ALTER TABLE events ADD COLUMN permission VARCHAR",
             "ALTER TABLE accounts ADD COLUMN class_evidence VARCHAR",
             "ALTER TABLE account_links ADD COLUMN evidence VARCHAR",
+        ],
+    ),
+    (
+        4,
+        [
+            "ALTER TABLE findings ADD COLUMN status VARCHAR DEFAULT 'new'",
+            "ALTER TABLE findings ADD COLUMN status_note VARCHAR",
+            "ALTER TABLE findings ADD COLUMN status_changed_at TIMESTAMP",
         ],
     ),
 ]

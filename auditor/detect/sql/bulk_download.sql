@@ -2,13 +2,7 @@
 -- Portable SQL (SQLGlot parses it for the DuckDB and Spark dialects); parameters are
 -- :window_minutes and :min_repos, substituted as integers before execution.
 
-WITH downloads AS (
-    SELECT e.platform, e.actor, e.ts, e.repo, r.tier, e.credential_type, e.ip, e.country,
-           e.user_agent, e.app_id, e.identity, e.evidence_sha256, e.line_no
-    FROM events e
-    JOIN repos r ON r.platform = e.platform AND r.full_name = e.repo
-    WHERE e.category = 'download' AND r.restricted AND e.actor IS NOT NULL
-),
+WITH downloads AS (SELECT * FROM download_activity),
 anchored AS (
     -- For each download, the distinct restricted repos the same actor pulled in the next window.
     SELECT platform, actor, ts,
@@ -54,6 +48,8 @@ SELECT ep.platform,
        list(DISTINCT d.ip) FILTER (WHERE d.ip IS NOT NULL) AS ips,
        list(DISTINCT d.country) FILTER (WHERE d.country IS NOT NULL) AS countries,
        list(DISTINCT d.app_id) FILTER (WHERE d.app_id IS NOT NULL) AS app_ids,
+       list(DISTINCT d.credential_id) FILTER (WHERE d.credential_id IS NOT NULL) AS credential_ids,
+       list(DISTINCT d.user_agent) FILTER (WHERE d.user_agent IS NOT NULL) AS user_agents,
        max(d.identity) AS event_identity,
        list(DISTINCT d.evidence_sha256 || ':' || CAST(d.line_no AS VARCHAR)) AS evidence
 FROM episodes ep

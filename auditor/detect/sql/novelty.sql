@@ -3,13 +3,7 @@
 -- Parameters (integers): :learning_days, :min_new_repos.
 -- Portable SQL: SQLGlot parses it for DuckDB and Spark.
 
-WITH downloads AS (
-    SELECT e.platform, e.actor, e.ts, e.repo, r.tier, e.credential_type, e.ip, e.country, e.app_id, e.identity,
-           e.evidence_sha256, e.line_no
-    FROM events e
-    JOIN repos r ON r.platform = e.platform AND r.full_name = e.repo
-    WHERE e.category = 'download' AND r.restricted AND e.actor IS NOT NULL
-),
+WITH downloads AS (SELECT * FROM download_activity),
 first_pulls AS (
     SELECT platform, actor, repo, min(ts) AS first_ts FROM downloads GROUP BY platform, actor, repo
 ),
@@ -64,6 +58,8 @@ SELECT ep.platform,
        list(DISTINCT d.ip) FILTER (WHERE d.ip IS NOT NULL) AS ips,
        list(DISTINCT d.country) FILTER (WHERE d.country IS NOT NULL) AS countries,
        list(DISTINCT d.app_id) FILTER (WHERE d.app_id IS NOT NULL) AS app_ids,
+       list(DISTINCT d.credential_id) FILTER (WHERE d.credential_id IS NOT NULL) AS credential_ids,
+       list(DISTINCT d.user_agent) FILTER (WHERE d.user_agent IS NOT NULL) AS user_agents,
        max(d.identity) AS event_identity,
        list(DISTINCT d.evidence_sha256 || ':' || CAST(d.line_no AS VARCHAR)) AS evidence
 FROM episodes ep
