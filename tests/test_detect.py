@@ -252,3 +252,14 @@ def test_status_survives_a_rerun_and_unknown_ids_are_refused(ws: Workspace, tmp_
     assert [(x["id"], x["status"]) for x in listed] == [(f.id, "confirmed")]
     bad = runner.invoke(cli, ["--workspace", str(ws.root), "findings", "status", "AN0732-nope", "triaged"])
     assert bad.exit_code != 0
+
+
+def test_daily_automation_scores_low_from_its_own_history(ws: Workspace, tmp_path: Path) -> None:
+    day = 86_400_000
+    nightly = [r for d in range(6) for r in _burst("nightly-job", 30, T0 + d * day, 2_000)]
+    _run(ws, tmp_path, nightly)
+    by_day = sorted(load_findings(ws), key=lambda f: f.first_seen)
+    assert len(by_day) == 6
+    assert all(f.score > 20 for f in by_day[:3])  # no history yet: it alerts like anyone else
+    assert all(f.score <= 20 and f.severity == "info" for f in by_day[3:])
+    assert "Routine for this account" in by_day[-1].reasons[-1]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import uuid
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from auditor.classify import classify_accounts
@@ -92,6 +92,30 @@ def _score(
     return max(0, min(100, score))
 
 
+ROUTINE_CAP = 20
+ROUTINE_MIN_DAYS = 3
+ROUTINE_LOOKBACK = timedelta(days=30)
+
+
+def mark_routine(episodes: list[dict[str, Any]]) -> None:
+    """An episode is routine when the same account had episodes of the same kind on at least three
+    other days in the previous 30: scheduled automation then scores low from its own history,
+    without a suppression. Any precursor keeps the full score. One pass per account, in time order."""
+    groups: dict[tuple[str, str, str], list[dict[str, Any]]] = {}
+    for e in episodes:
+        groups.setdefault((e["platform"], e["actor"], e["kind"]), []).append(e)
+    for group in groups.values():
+        group.sort(key=lambda e: e["first_seen"])
+        start = 0
+        for k, e in enumerate(group):
+            while group[start]["first_seen"] < e["first_seen"] - ROUTINE_LOOKBACK:
+                start += 1
+            day = e["first_seen"].date()
+            days = {o["first_seen"].date() for o in group[start:k]} - {day}
+            e["routine"] = len(days) >= ROUTINE_MIN_DAYS
+            e["routine_days"] = len(days)
+
+
 def _fmt_list(items: list[str], limit: int = 5) -> str:
     shown = ", ".join(items[:limit])
     return shown + (f" and {len(items) - limit} more" if len(items) > limit else "")
@@ -139,6 +163,11 @@ def _reasons(row: dict[str, Any], cfg: AuditorConfig, ctx: dict[str, Any]) -> li
         where.append(f"country {_fmt_list(row['countries'], 3)}")
     if where:
         reasons.append("From " + "; ".join(where) + ".")
+    if row.get("routine") and not row.get("precursors"):
+        reasons.append(
+            f"Routine for this account: similar activity on {row['routine_days']} other days in the previous "
+            "30 days, so it scores low (approve it in approved_automation to suppress it)."
+        )
     seen: set[str] = set()
     for _kind, detail, at in row.get("precursors", []):
         text = f"{detail[0].upper()}{detail[1:]}, {_ago(at, row['first_seen'])}."
@@ -181,6 +210,7 @@ def run_detection(ws: Workspace, cfg: AuditorConfig) -> DetectionResult:
             row["key"] = f"{row['platform']}|{row['actor']}|{row['first_seen'].isoformat()}"
             row["upn"] = ctx.get((row["platform"], row["actor"]), {}).get("upn") or row["event_identity"]
         attach_precursors(ws, episodes, det)
+        mark_routine(episodes)
         # Finding the same incident again keeps its id, so the analyst's status survives the re-run.
         kept = con.execute(
             "SELECT id, status, status_note, status_changed_at FROM findings WHERE analytic = ? AND status <> 'new'",
@@ -192,13 +222,17 @@ def run_detection(ws: Workspace, cfg: AuditorConfig) -> DetectionResult:
             c = ctx.get((row["platform"], row["actor"]), {})
             repos = list(row["repos"])
             threshold = det.novel_min_repos_7d if row["kind"] == "novelty" else det.bulk_min_restricted_repos
-            score = _score(
-                row["kind"],
-                row["distinct_repos"],
-                threshold,
-                len(row["tier1_repos"] or []),
-                c.get("account_class"),
-                {kind for kind, _, _ in row["precursors"]},
+            score = (
+                ROUTINE_CAP
+                if row["routine"] and not row["precursors"]
+                else _score(
+                    row["kind"],
+                    row["distinct_repos"],
+                    threshold,
+                    len(row["tier1_repos"] or []),
+                    c.get("account_class"),
+                    {kind for kind, _, _ in row["precursors"]},
+                )
             )
             activity = Activity(
                 row["platform"],
