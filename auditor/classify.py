@@ -37,6 +37,8 @@ SELECT k.platform, k.login, coalesce(k.is_bot, false), k.identity_id, k.departme
        (SELECT list(DISTINCT r.role || ' (' || r.assignment || ')') FROM identity_roles r
           WHERE r.identity_id = k.identity_id) AS roles,
        (SELECT list(DISTINCT g.group_name) FROM identity_groups g WHERE g.identity_id = k.identity_id) AS groups,
+       (SELECT list(DISTINCT x) FROM (SELECT unnest(list_append(gr.via, gr.role)) AS x FROM grants gr
+          WHERE gr.platform = k.platform AND gr.account = k.login)) AS inventory_roles,
        ag.grant_event, coalesce(w.n, 0) AS code_writes
 FROM linked k
 LEFT JOIN writes w ON w.platform = k.platform AND w.actor = k.login
@@ -60,6 +62,7 @@ class AccountFacts:
     groups: tuple[str, ...]
     admin_grant: str | None
     code_writes: int
+    inventory_roles: tuple[str, ...] = ()
 
 
 def _in(value: str | None, options: list[str]) -> bool:
@@ -76,6 +79,10 @@ def evidence_for(rule: ClassRule, f: AccountFacts, window_days: int) -> str | No
         (
             any(glob_match(r.rsplit(" (", 1)[0], p) for r in f.roles for p in w.entra_role_patterns),
             f"Entra directory role {', '.join(f.roles)}",
+        ),
+        (
+            any(_in(r, w.inventory_roles) for r in f.inventory_roles),
+            f"collected access: {', '.join(r for r in f.inventory_roles if _in(r, w.inventory_roles))}",
         ),
         (w.admin_grant_in_audit and f.admin_grant is not None, f"admin grant in the audit log: {f.admin_grant}"),
         (_in(f.user_type, w.user_types), f"IdP userType is {f.user_type}"),
@@ -121,8 +128,9 @@ def account_facts(ws: Workspace, rules: AccountClassRules) -> list[AccountFacts]
             r[7],
             tuple(r[8] or ()),
             tuple(r[9] or ()),
-            r[10],
-            int(r[11]),
+            r[11],
+            int(r[12]),
+            tuple(r[10] or ()),
         )
         for r in rows
     ]

@@ -133,3 +133,44 @@ def test_admin_grant_in_the_audit_log_makes_an_account_privileged(ws: Workspace,
     ).fetchone()
     assert row is not None and row[:2] == ("privileged", "privileged-role")
     assert "org.update_member by root" in row[2]
+
+
+def test_platform_identity_records_outrank_audit_event_evidence(ws: Workspace, tmp_path: Path) -> None:
+    # What the GitHub (SAML external identities) and GitLab (identities.extern_uid) connectors record.
+    ws.con.execute(
+        "INSERT INTO external_identities VALUES "
+        "('s1', 'github', 'ann-gh', 'saml', 'bob@acme.example', 'graphql:externalIdentities'), "
+        "('s1', 'gitlab', 'Bob Builder', 'saml', 'bob@acme.example', 'api:/users/7 identities')"
+    )
+    _setup(ws, tmp_path)
+    links = {
+        (r[0], r[1]): (r[2], r[3], r[4])
+        for r in ws.con.execute(
+            "SELECT platform, login, identity_id, linked_by, confidence FROM account_links"
+        ).fetchall()
+    }
+    # The SAML external identity says bob, the audit events' NameID says ann: the platform record wins.
+    assert links[("github", "ann-gh")] == ("u-bob", "saml_identity", 1.0)
+    assert links[("gitlab", "Bob Builder")] == ("u-bob", "gitlab_identity", 1.0)
+    assert links[("github", "ann-second")][1] == "saml_nameid"
+
+
+def test_collected_grants_make_owners_privileged_and_outside_collaborators_external(
+    ws: Workspace, tmp_path: Path
+) -> None:
+    from auditor.classify import classify_accounts
+    from auditor.config.models import AccountClassRules
+
+    _setup(ws, tmp_path)
+    # What the GitHub connector records: effective access with the path it comes from.
+    ws.con.execute(
+        "INSERT INTO grants VALUES ('s1', 'github', 'stranger', 'acme/r1', 'admin', ['org_owner']), "
+        "('s1', 'github', 'ann-second', 'acme/r1', 'write', ['outside_collaborator'])"
+    )
+    classify_accounts(ws, AccountClassRules())
+    rows = dict(
+        ((r[0]), (r[1], r[2], r[3]))
+        for r in ws.con.execute("SELECT login, account_class, class_rule, class_evidence FROM accounts").fetchall()
+    )
+    assert rows["stranger"][:2] == ("privileged", "privileged-role") and "org_owner" in rows["stranger"][2]
+    assert rows["ann-second"][:2] == ("external", "guest") and "outside_collaborator" in rows["ann-second"][2]

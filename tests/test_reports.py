@@ -76,8 +76,9 @@ def add_finding(
     reason: str | None = None,
 ) -> None:
     ws.con.execute(
-        "INSERT INTO findings VALUES (?, 'AN0732.bulk_download', ?, ?, 'github', ?, ?, ?, ?, ?, ?, [], ?, ?, "
-        "'run-1', ?)",
+        "INSERT INTO findings (id, analytic, severity, score, platform, actor, identity, repos, first_seen, "
+        "last_seen, reasons, evidence, suppressed, suppression_reason, run_id, detected_at) "
+        "VALUES (?, 'AN0732.bulk_download', ?, ?, 'github', ?, ?, ?, ?, ?, ?, [], ?, ?, 'run-1', ?)",
         [
             fid, severity, score, actor, f"{actor}@acme.example", repos or ["acme/core"], T0,
             T0 + timedelta(minutes=20), ["cloned 14 restricted repos in 20 minutes", "new country: PT"],

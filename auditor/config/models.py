@@ -94,6 +94,7 @@ class ClassConditions(Strict):
     login_patterns: list[str] = []
     bot_accounts: bool = False
     entra_role_patterns: list[str] = []
+    inventory_roles: list[str] = []  # roles or paths in the collected grants: owner, admin, org_owner, outside...
     admin_grant_in_audit: bool = False
     user_types: list[str] = []
     employee_types: list[str] = []
@@ -118,6 +119,7 @@ DEFAULT_CLASS_RULES: list[ClassRule] = [
         account_class="privileged",
         when=ClassConditions(
             entra_role_patterns=["Global Administrator", "Privileged Role Administrator", "*Administrator"],
+            inventory_roles=["org_owner", "owner", "admin", "enterprise_owner", "instance_admin"],
             admin_grant_in_audit=True,
         ),
     ),
@@ -128,7 +130,11 @@ DEFAULT_CLASS_RULES: list[ClassRule] = [
             login_patterns=["*-bot", "*[bot]", "svc-*", "*-svc"], bot_accounts=True, employee_types=["Service"]
         ),
     ),
-    ClassRule(name="guest", account_class="external", when=ClassConditions(user_types=["Guest"])),
+    ClassRule(
+        name="guest",
+        account_class="external",
+        when=ClassConditions(user_types=["Guest"], inventory_roles=["outside_collaborator"]),
+    ),
     ClassRule(
         name="contractor",
         account_class="contractor",

@@ -42,14 +42,29 @@ WHERE e.repo IS NOT NULL AND e.repo <> '' AND e.platform IN ('github', 'gitlab')
 GROUP BY e.platform, e.repo, r.visibility, r.archived, r.topics, r.restricted, r.tier, r.restriction_reason
 """
 
-# Identity linking, strongest evidence first: SAML NameID carried by GitHub events, then the
-# author e-mail a GitLab event carries matched to a UPN or mail. Never display names.
+# Identity linking, strongest evidence first: the platform's own identity records (GitHub SAML
+# external identities, GitLab identities' extern_uid, from connectors), then the SAML NameID
+# carried by GitHub events, then the author e-mail a GitLab event carries matched to a UPN or
+# mail. Never display names. Weaker evidence never replaces stronger.
+_LINKS_PLATFORM = """
+INSERT OR REPLACE INTO account_links (platform, login, identity_id, upn, linked_by, confidence, evidence)
+SELECT x.platform, x.login, any_value(i.identity_id), lower(any_value(x.name_id)),
+       CASE WHEN x.platform = 'github' THEN 'saml_identity' ELSE 'gitlab_identity' END, 1.0,
+       any_value(x.provider) || ' identity ' || any_value(x.name_id) || ' from ' || any_value(x.source)
+FROM external_identities x
+LEFT JOIN identities i ON lower(i.upn) = lower(x.name_id) OR lower(i.mail) = lower(x.name_id)
+                       OR lower(i.identity_id) = lower(x.name_id)
+GROUP BY x.platform, x.login
+"""
+
 _LINKS_SAML = """
 INSERT OR REPLACE INTO account_links (platform, login, identity_id, upn, linked_by, confidence, evidence)
 SELECT 'github', e.actor, any_value(i.identity_id), lower(arg_max(e.identity, e.ts)), 'saml_nameid', 0.95,
        'SAML NameID ' || arg_max(e.identity, e.ts) || ' in GitHub audit events (external_identity_nameid)'
 FROM events e LEFT JOIN identities i ON lower(i.upn) = lower(e.identity)
 WHERE e.platform = 'github' AND e.identity IS NOT NULL AND e.actor IS NOT NULL
+  AND NOT EXISTS (SELECT 1 FROM account_links l WHERE l.platform = 'github' AND l.login = e.actor
+                  AND l.confidence > 0.95)
 GROUP BY e.actor
 """
 
@@ -77,6 +92,6 @@ def refresh_derived(con: duckdb.DuckDBPyConnection) -> None:
     """Recompute derived tables inside the caller's transaction (set-based; no per-row Python)."""
     con.execute(_GITLAB_USERNAMES)
     con.execute("DELETE FROM accounts")
-    for statement in (_ACCOUNTS, _REPOS, _LINKS_SAML, _LINKS_EMAIL, _LOG_SOURCES):
+    for statement in (_ACCOUNTS, _REPOS, _LINKS_PLATFORM, _LINKS_SAML, _LINKS_EMAIL, _LOG_SOURCES):
         con.execute(statement)
     refresh_import_gaps(con)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 5
 
 # Each migration is (version, statements). Never edit a released migration; append a new one.
 MIGRATIONS: list[tuple[int, list[str]]] = [
@@ -110,6 +110,16 @@ MIGRATIONS: list[tuple[int, list[str]]] = [
             "ALTER TABLE findings ADD COLUMN status VARCHAR DEFAULT 'new'",
             "ALTER TABLE findings ADD COLUMN status_note VARCHAR",
             "ALTER TABLE findings ADD COLUMN status_changed_at TIMESTAMP",
+        ],
+    ),
+    (
+        5,
+        [
+            # Identity records a platform keeps itself: GitHub SAML/SCIM external identities
+            # (NameID <-> login), GitLab identities (provider, extern_uid). Filled by connectors.
+            """CREATE TABLE external_identities (
+                snapshot_id VARCHAR, platform VARCHAR NOT NULL, login VARCHAR NOT NULL, provider VARCHAR NOT NULL,
+                name_id VARCHAR NOT NULL, source VARCHAR NOT NULL)""",
         ],
     ),
 ]
