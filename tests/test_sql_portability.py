@@ -15,7 +15,13 @@ PARAMS = {"window_minutes": 30, "min_repos": 10, "lookback_hours": 72, "learning
 
 
 def test_there_are_stages() -> None:
-    assert {"bulk_download.sql", "precursors.sql"} <= set(STAGES)
+    assert {
+        "download_activity.sql",
+        "bulk_download.sql",
+        "novelty.sql",
+        "episode_summary.sql",
+        "precursors.sql",
+    } <= set(STAGES)
 
 
 @pytest.mark.parametrize("stage", STAGES)

@@ -20,10 +20,14 @@ def load_sql(name: str, **ints: int) -> str:
     return text
 
 
-def _run(ws: Workspace, sql: str, kind: str) -> list[Episode]:
-    cur = ws.con.execute(sql)
+def _run(ws: Workspace, stage_sql: str, kind: str) -> list[Episode]:
+    """Run a stage (it defines view episode_downloads), then the shared per-episode summary."""
+    ws.con.execute(stage_sql)
+    cur = ws.con.execute(load_sql("episode_summary.sql"))
     names = [d[0] for d in cur.description]
-    return [dict(zip(names, r, strict=True)) | {"kind": kind} for r in cur.fetchall()]
+    episodes = [dict(zip(names, r, strict=True)) | {"kind": kind} for r in cur.fetchall()]
+    ws.con.execute("DROP VIEW episode_downloads")
+    return episodes
 
 
 def _overlaps(a: Episode, b: Episode) -> bool:

@@ -2,6 +2,7 @@
 -- Portable SQL (SQLGlot parses it for the DuckDB and Spark dialects); parameters are
 -- :window_minutes and :min_repos, substituted as integers before execution.
 
+CREATE OR REPLACE TEMP VIEW episode_downloads AS
 WITH downloads AS (SELECT * FROM download_activity),
 anchored AS (
     -- For each download, the distinct restricted repos the same actor pulled in the next window.
@@ -36,25 +37,8 @@ episodes AS (
     ) numbered
     GROUP BY platform, actor, episode_no
 )
-SELECT ep.platform,
-       ep.actor,
-       min(d.ts) AS first_seen,
-       max(d.ts) AS last_seen,
-       count(*) AS downloads,
-       count(DISTINCT d.repo) AS distinct_repos,
-       list(DISTINCT d.repo ORDER BY d.repo) AS repos,
-       list(DISTINCT d.repo ORDER BY d.repo) FILTER (WHERE d.tier = 1) AS tier1_repos,
-       list(DISTINCT d.credential_type) FILTER (WHERE d.credential_type IS NOT NULL) AS credential_types,
-       list(DISTINCT d.ip) FILTER (WHERE d.ip IS NOT NULL) AS ips,
-       list(DISTINCT d.country) FILTER (WHERE d.country IS NOT NULL) AS countries,
-       list(DISTINCT d.app_id) FILTER (WHERE d.app_id IS NOT NULL) AS app_ids,
-       list(DISTINCT d.credential_id) FILTER (WHERE d.credential_id IS NOT NULL) AS credential_ids,
-       list(DISTINCT d.user_agent) FILTER (WHERE d.user_agent IS NOT NULL) AS user_agents,
-       max(d.identity) AS event_identity,
-       list(DISTINCT d.evidence_sha256 || ':' || CAST(d.line_no AS VARCHAR)) AS evidence
+SELECT ep.episode_start, d.*
 FROM episodes ep
 JOIN downloads d
   ON d.platform = ep.platform AND d.actor = ep.actor
  AND d.ts >= ep.episode_start AND d.ts <= ep.episode_end
-GROUP BY ep.platform, ep.actor, ep.episode_start
-ORDER BY first_seen

@@ -1,0 +1,23 @@
+-- AN0732: one row per episode from the downloads a stage assigned to it (view episode_downloads:
+-- platform, actor, episode_start and the download_activity columns).
+-- Portable SQL: SQLGlot parses it for DuckDB and Spark.
+
+SELECT platform,
+       actor,
+       min(ts) AS first_seen,
+       max(ts) AS last_seen,
+       count(*) AS downloads,
+       count(DISTINCT repo) AS distinct_repos,
+       list(DISTINCT repo ORDER BY repo) AS repos,
+       list(DISTINCT repo ORDER BY repo) FILTER (WHERE tier = 1) AS tier1_repos,
+       list(DISTINCT credential_type) FILTER (WHERE credential_type IS NOT NULL) AS credential_types,
+       list(DISTINCT ip) FILTER (WHERE ip IS NOT NULL) AS ips,
+       list(DISTINCT country) FILTER (WHERE country IS NOT NULL) AS countries,
+       list(DISTINCT app_id) FILTER (WHERE app_id IS NOT NULL) AS app_ids,
+       list(DISTINCT credential_id) FILTER (WHERE credential_id IS NOT NULL) AS credential_ids,
+       list(DISTINCT user_agent) FILTER (WHERE user_agent IS NOT NULL) AS user_agents,
+       max(identity) AS event_identity,
+       list(DISTINCT evidence_sha256 || ':' || CAST(line_no AS VARCHAR)) AS evidence
+FROM episode_downloads
+GROUP BY platform, actor, episode_start
+ORDER BY first_seen
