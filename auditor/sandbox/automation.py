@@ -10,7 +10,7 @@ import random
 from functools import partial
 
 from auditor.sandbox.plan import GITHUB, GITLAB_AUDIT, HOUR_MS, MIN_MS, Burst, Context, Event
-from auditor.sandbox.records_gitlab import gitlab_event, project_entity
+from auditor.sandbox.records_gitlab import bot_pull
 from auditor.sandbox.tenant import Bot, Repo
 
 NON_DEV_TEAMS = ("hr", "sales", "finance")
@@ -101,22 +101,6 @@ class AutomationPlanner:
         out: list[Event] = []
         ts = start
         for repo in repos:
-            out.append(
-                (
-                    GITLAB_AUDIT,
-                    ts,
-                    gitlab_event(
-                        "repository_git_operation",
-                        ts,
-                        author_id=bot.account_id,
-                        author_name=bot.login,
-                        author_email=None,
-                        ip=bot.ips[0],
-                        entity=project_entity(repo),
-                        target=project_entity(repo),
-                        message={"protocol": bot.credential.transport, "action": "git-upload-pack"},
-                    ),
-                )
-            )
+            out.append((GITLAB_AUDIT, ts, bot_pull(bot, ts, repo, bot.ips[0], bot.credential.transport)))
             ts += rng.randrange(2_000, 12_000)
         return out

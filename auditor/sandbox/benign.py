@@ -9,7 +9,7 @@ from auditor.sandbox.automation import AutomationPlanner
 from auditor.sandbox.colour import add_colour, some_admin
 from auditor.sandbox.plan import GITHUB, GITLAB_API, GITLAB_AUDIT, HOUR_MS, MIN_MS, Context, Event
 from auditor.sandbox.records import ssh_fingerprint
-from auditor.sandbox.records_gitlab import gitlab_api_log, gitlab_event, project_entity
+from auditor.sandbox.records_gitlab import bot_pull, gitlab_api_log
 from auditor.sandbox.scenarios import Kit, Timeline
 from auditor.sandbox.tenant import GITHUB_ORG
 
@@ -102,23 +102,7 @@ def _migration(ctx: Context, kit: Kit, day: int, rng: random.Random) -> None:
             ts += rng.randrange(1_000, 4_000)
         for repo in batch:
             ts += rng.randrange(20_000, 90_000)
-            events.append(
-                (
-                    GITLAB_AUDIT,
-                    ts,
-                    gitlab_event(
-                        "repository_git_operation",
-                        ts,
-                        author_id=bot.account_id,
-                        author_name=bot.login,
-                        author_email=None,
-                        ip=ip,
-                        entity=project_entity(repo),
-                        target=project_entity(repo),
-                        message={"protocol": "http", "action": "git-upload-pack"},
-                    ),
-                )
-            )
+            events.append((GITLAB_AUDIT, ts, bot_pull(bot, ts, repo, ip, "http")))
             times.append(ts)
     kit.add(events)
     kit.truth(

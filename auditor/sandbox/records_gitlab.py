@@ -8,7 +8,7 @@ import random
 from urllib.parse import quote
 
 from auditor.sandbox.records import frag, q, ulid
-from auditor.sandbox.tenant import GITLAB_GROUP, Repo
+from auditor.sandbox.tenant import GITLAB_GROUP, Bot, Repo
 from auditor.sandbox.writers import iso_ms
 
 
@@ -47,6 +47,21 @@ def gitlab_event(
 
 def project_entity(repo: Repo) -> tuple[int, str, str]:
     return (repo.repo_id, "Project", repo.full_name)
+
+
+def bot_pull(bot: Bot, ts: int, repo: Repo, ip: str, protocol: str) -> str:
+    """An automation account's clone or pull of a project, as a streamed repository_git_operation."""
+    return gitlab_event(
+        "repository_git_operation",
+        ts,
+        author_id=bot.account_id,
+        author_name=bot.login,
+        author_email=None,
+        ip=ip,
+        entity=project_entity(repo),
+        target=project_entity(repo),
+        message={"protocol": protocol, "action": "git-upload-pack"},
+    )
 
 
 GITLAB_ROUTES: dict[str, tuple[str, str, str]] = {
