@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-SCHEMA_VERSION = 5
+SCHEMA_VERSION = 6
 
 # Each migration is (version, statements). Never edit a released migration; append a new one.
 MIGRATIONS: list[tuple[int, list[str]]] = [
@@ -120,6 +120,30 @@ MIGRATIONS: list[tuple[int, list[str]]] = [
             """CREATE TABLE external_identities (
                 snapshot_id VARCHAR, platform VARCHAR NOT NULL, login VARCHAR NOT NULL, provider VARCHAR NOT NULL,
                 name_id VARCHAR NOT NULL, source VARCHAR NOT NULL)""",
+        ],
+    ),
+    (
+        6,
+        [
+            # Shared by the GitHub and GitLab connectors, the governance checks and the reports.
+            # Settings that shape access (org base permission, 2FA, who creates repos, streaming).
+            """CREATE TABLE platform_settings (
+                snapshot_id VARCHAR NOT NULL, platform VARCHAR NOT NULL, scope VARCHAR NOT NULL,
+                key VARCHAR NOT NULL, value VARCHAR, source VARCHAR NOT NULL)""",
+            # Who belongs to an org/team/group/project and with which role (grants are per repo).
+            """CREATE TABLE memberships (
+                snapshot_id VARCHAR NOT NULL, platform VARCHAR NOT NULL, kind VARCHAR NOT NULL,
+                scope VARCHAR NOT NULL, account VARCHAR NOT NULL, role VARCHAR NOT NULL, via VARCHAR,
+                source VARCHAR NOT NULL)""",
+            "ALTER TABLE credentials ADD COLUMN name VARCHAR",
+            "ALTER TABLE credentials ADD COLUMN hint VARCHAR",
+            "ALTER TABLE apps ADD COLUMN owner VARCHAR",
+            # One row per check and resource per `auditor check` run.
+            """CREATE TABLE check_results (
+                run_id VARCHAR NOT NULL, snapshot_id VARCHAR, check_id VARCHAR NOT NULL, title VARCHAR NOT NULL,
+                category VARCHAR NOT NULL, severity VARCHAR NOT NULL, platform VARCHAR, resource VARCHAR NOT NULL,
+                status VARCHAR NOT NULL, detail VARCHAR, frameworks VARCHAR[] NOT NULL,
+                evaluated_at TIMESTAMP NOT NULL)""",
         ],
     ),
 ]
