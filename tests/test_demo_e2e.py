@@ -47,10 +47,10 @@ def test_open_findings_hit_the_labelled_bulk_incidents(demo: tuple[Path, dict[st
     findings = json.loads(
         CliRunner().invoke(cli, ["--workspace", str(out / "workspace"), "findings", "--format", "json"]).output
     )
-    open_actors = {f["actor"] for f in findings if not f["suppressed"]}
-    # The first, simple detection finds every high-volume incident; low-and-slow is left to the full analytic.
-    assert len(incidents & open_actors) >= 6
-    assert not automation & open_actors
+    alerting = {f["actor"] for f in findings if not f["suppressed"] and f["severity"] in ("medium", "high", "critical")}
+    assert incidents <= alerting
+    # Automation may appear as a low finding while its baseline is learning, never at medium or above.
+    assert not automation & alerting
 
 
 def test_eval_scores_the_demo_against_ground_truth(demo: tuple[Path, dict[str, object]]) -> None:
