@@ -6,11 +6,13 @@ from __future__ import annotations
 import hashlib
 import uuid
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 from auditor.classify import classify_accounts
 from auditor.config.models import AuditorConfig
 from auditor.detect.context import account_context, attach_broad_grants, unavailable_signals
+from auditor.detect.engine import DuckDBEngine, Engine
 from auditor.detect.explain import reasons_for
 from auditor.detect.scoring import baseline_of, mark_routine, score_episode, severity_for
 from auditor.detect.stages import attach_baselines, attach_precursors, find_episodes
@@ -64,74 +66,78 @@ class DetectionResult:
         }
 
 
-def run_detection(ws: Workspace, cfg: AuditorConfig) -> DetectionResult:
-    """Classify repos and accounts, find bursts, and replace this analytic's findings in one transaction."""
-    result = DetectionResult(run_id="det-" + uuid.uuid4().hex[:12])
+def build_findings(engine: Engine, cfg: AuditorConfig, run_id: str, now: datetime) -> list[tuple[object, ...]]:
+    """Every stage, baseline, precursor and context on `engine`; one finding row per kept episode."""
     det = cfg.detection
-    now = utcnow()
+    episodes = find_episodes(engine, det)
+    ctx = account_context(engine)
+    for row in episodes:
+        row["key"] = f"{row['platform']}|{row['actor']}|{row['first_seen'].isoformat()}"
+        row["upn"] = ctx.get((row["platform"], row["actor"]), {}).get("upn") or row["event_identity"]
+    attach_precursors(engine, episodes, det)
+    attach_baselines(engine, episodes, det)
+    attach_broad_grants(engine, episodes)
+    mark_routine(episodes)
+    rows: list[tuple[object, ...]] = []
+    for row in episodes:
+        c = ctx.get((row["platform"], row["actor"]), {})
+        repos = list(row["repos"])
+        baseline = baseline_of(row, det)
+        score = score_episode(row, baseline, det, c.get("account_class"))
+        row["score"] = score
+        if row["kind"] == "candidate" and severity_for(score) in ("info", "low"):
+            continue  # below the fixed threshold and unremarkable against its baselines
+        activity = Activity(
+            row["platform"],
+            row["actor"],
+            repos,
+            row["first_seen"],
+            row["last_seen"],
+            row["credential_ids"] or [],
+            row["app_ids"] or [],
+            row["ips"] or [],
+            row["user_agents"] or [],
+        )
+        approval = approval_for(cfg.approved_automation, activity)
+        key = f"{ANALYTIC}|{row['platform']}|{row['actor']}|{row['first_seen'].isoformat()}"
+        rows.append(
+            (
+                "AN0732-" + hashlib.sha256(key.encode()).hexdigest()[:12],
+                ANALYTIC,
+                severity_for(score),
+                score,
+                row["platform"],
+                row["actor"],
+                c.get("upn") or row["event_identity"],
+                repos,
+                row["first_seen"],
+                row["last_seen"],
+                reasons_for(row, baseline, det, c),
+                sorted(row["evidence"])[:EVIDENCE_CAP],
+                approval is not None,
+                suppression_reason(approval) if approval else None,
+                run_id,
+                now,
+            )
+        )
+    return rows
+
+
+def run_detection(ws: Workspace, cfg: AuditorConfig, engine: Engine | None = None) -> DetectionResult:
+    """Classify repos and accounts, run the stages (on the workspace's DuckDB unless another engine is
+    given), and replace this analytic's findings in one transaction."""
+    result = DetectionResult(run_id="det-" + uuid.uuid4().hex[:12])
     with ws.transaction() as con:
         result.restricted_repos = apply_restriction(ws, cfg.restriction)
         classify_accounts(ws, cfg.account_classes)
-        episodes = find_episodes(ws, det)
-        ctx = account_context(ws)
-        for row in episodes:
-            row["key"] = f"{row['platform']}|{row['actor']}|{row['first_seen'].isoformat()}"
-            row["upn"] = ctx.get((row["platform"], row["actor"]), {}).get("upn") or row["event_identity"]
-        attach_precursors(ws, episodes, det)
-        attach_baselines(ws, episodes, det)
-        attach_broad_grants(ws, episodes)
-        mark_routine(episodes)
+        eng = engine or DuckDBEngine(con)
+        rows = build_findings(eng, cfg, result.run_id, utcnow())
         # Finding the same incident again keeps its id, so the analyst's status survives the re-run.
         kept = con.execute(
             "SELECT id, status, status_note, status_changed_at FROM findings WHERE analytic = ? AND status <> 'new'",
             [ANALYTIC],
         ).fetchall()
         con.execute("DELETE FROM findings WHERE analytic = ?", [ANALYTIC])
-        rows: list[tuple[object, ...]] = []
-        for row in episodes:
-            c = ctx.get((row["platform"], row["actor"]), {})
-            repos = list(row["repos"])
-            baseline = baseline_of(row, det)
-            score = score_episode(row, baseline, det, c.get("account_class"))
-            row["score"] = score
-            if row["kind"] == "candidate" and severity_for(score) in ("info", "low"):
-                continue  # below the fixed threshold and unremarkable against its baselines
-            activity = Activity(
-                row["platform"],
-                row["actor"],
-                repos,
-                row["first_seen"],
-                row["last_seen"],
-                row["credential_ids"] or [],
-                row["app_ids"] or [],
-                row["ips"] or [],
-                row["user_agents"] or [],
-            )
-            approval = approval_for(cfg.approved_automation, activity)
-            key = f"{ANALYTIC}|{row['platform']}|{row['actor']}|{row['first_seen'].isoformat()}"
-            fid = "AN0732-" + hashlib.sha256(key.encode()).hexdigest()[:12]
-            rows.append(
-                (
-                    fid,
-                    ANALYTIC,
-                    severity_for(score),
-                    score,
-                    row["platform"],
-                    row["actor"],
-                    c.get("upn") or row["event_identity"],
-                    repos,
-                    row["first_seen"],
-                    row["last_seen"],
-                    reasons_for(row, baseline, det, c),
-                    sorted(row["evidence"])[:EVIDENCE_CAP],
-                    approval is not None,
-                    suppression_reason(approval) if approval else None,
-                    result.run_id,
-                    now,
-                )
-            )
-            result.findings += 1
-            result.suppressed += approval is not None
         if rows:
             sql_rows, params = json_rows(FINDING_COLUMNS, rows)
             con.execute(f"INSERT INTO findings ({', '.join(FINDING_COLUMNS)}) {sql_rows}", params)
@@ -140,8 +146,9 @@ def run_detection(ws: Workspace, cfg: AuditorConfig) -> DetectionResult:
                 "UPDATE findings SET status = ?, status_note = ?, status_changed_at = ? WHERE id = ?",
                 [status, note, changed, fid],
             )
-        dl = con.execute("SELECT count(*) FROM events WHERE category = 'download'").fetchone()
-        result.download_events = int(dl[0]) if dl else 0
+        result.findings = len(rows)
+        result.suppressed = sum(1 for r in rows if r[12])
+        result.download_events = int(eng.query("SELECT count(*) AS n FROM events WHERE category = 'download'")[0]["n"])
+        result.unavailable = unavailable_signals(eng)
     result.open = result.findings - result.suppressed
-    result.unavailable = unavailable_signals(ws)
     return result
