@@ -148,6 +148,9 @@ def _groups(ws: Workspace, snap: str, collected: Collected) -> None:
             )
 
 
+_APP_COLUMNS = "(snapshot_id, platform, app_id, name, kind, permissions, reach, first_seen, source)"
+
+
 def _apps(ws: Workspace, snap: str, stored: dict[str, list[Path]], collected: Collected) -> None:
     now = utcnow()
     con = ws.con
@@ -160,7 +163,7 @@ def _apps(ws: Workspace, snap: str, stored: dict[str, list[Path]], collected: Co
             "appOwnerOrganizationId": "VARCHAR",
         }
         con.execute(
-            "INSERT INTO apps SELECT ?, 'entra', id, displayName, "
+            f"INSERT INTO apps {_APP_COLUMNS} SELECT ?, 'entra', id, displayName, "
             "'service_principal:' || coalesce(servicePrincipalType, '?'), NULL, appOwnerOrganizationId, ?, "
             "'graph:/servicePrincipals' "
             f"FROM ({_rows(stored['service_principals'], spec)})",
@@ -175,7 +178,7 @@ def _apps(ws: Workspace, snap: str, stored: dict[str, list[Path]], collected: Co
             "scope": "VARCHAR",
         }
         con.execute(
-            "INSERT INTO apps SELECT ?, 'entra', clientId, NULL, 'oauth2_grant', trim(scope), "
+            f"INSERT INTO apps {_APP_COLUMNS} SELECT ?, 'entra', clientId, NULL, 'oauth2_grant', trim(scope), "
             "consentType || coalesce(':' || principalId, ''), ?, 'graph:/oauth2PermissionGrants' "
             f"FROM ({_rows(stored['oauth2_grants'], spec)})",
             [snap, now],
@@ -190,7 +193,8 @@ def _apps(ws: Workspace, snap: str, stored: dict[str, list[Path]], collected: Co
             "resourceId": "VARCHAR",
         }
         con.execute(
-            "INSERT INTO apps SELECT ?, 'entra', principalId, principalDisplayName, 'app_role_assignment', appRoleId, "
+            f"INSERT INTO apps {_APP_COLUMNS} SELECT ?, 'entra', principalId, principalDisplayName, "
+            "'app_role_assignment', appRoleId, "
             "resourceId, ?, 'graph:/servicePrincipals/appRoleAssignedTo' "
             f"FROM ({_rows(paths, spec)})",
             [snap, now],
