@@ -125,6 +125,23 @@ def is_incident(finding: Finding) -> bool:
     )
 
 
+def incident_findings(ws: Workspace) -> list[Finding]:
+    """The findings `is_incident` selects, most severe first, read without the other findings."""
+    from auditor.findings import COLUMNS
+
+    rows = ws.con.execute(
+        f"SELECT {COLUMNS} FROM findings WHERE NOT suppressed AND analytic LIKE 'AN0732%' "
+        "AND list_contains(?, severity) AND coalesce(status, 'new') <> 'false_positive' "
+        "ORDER BY list_position(['critical','high','medium','low','info'], severity), score DESC, first_seen, id",
+        [list(INCIDENT_SEVERITIES)],
+    ).fetchall()
+    return [
+        Finding(r[0], r[1], r[2], int(r[3]), r[4], r[5], r[6], list(r[7] or []), r[8], r[9], list(r[10] or []),
+                list(r[11] or []), bool(r[12]), r[13], r[14])
+        for r in rows
+    ]  # fmt: skip
+
+
 def _ts(value: datetime | None) -> str | None:
     return None if value is None else iso_utc(value)
 

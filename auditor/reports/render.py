@@ -29,11 +29,10 @@ from markupsafe import Markup
 
 import auditor
 from auditor.errors import AuditorError
-from auditor.findings import load_findings
 from auditor.reports.charts import SEVERITY_COLORS, daily_columns, hbar_chart
 from auditor.reports.context import FindingView, ReportContext, build_context
 from auditor.reports.executive import Action, blind_spots, top_actions, top_incidents
-from auditor.reports.incidents import IncidentPack, build_incident_packs
+from auditor.reports.incidents import IncidentPack, build_incident_packs, incident_findings
 from auditor.reports.metrics import RISKY_CREDENTIAL_RULE, KeyNumber, key_numbers, open_an0732_by_severity
 from auditor.reports.views import AccountRow, ChecksView, RepoRow, accounts_view, checks_view, repos_view
 
@@ -245,13 +244,13 @@ class FullReport:
         return line
 
 
-def build_report(ws: Workspace, config: AuditorConfig, logo_uri: str | None = None) -> FullReport:
-    """Read every section from the workspace (a handful of set-based queries)."""
+def build_report(ws: Workspace, config: AuditorConfig, logo_uri: str | None = None, analyst: bool = True) -> FullReport:
+    """Read every section from the workspace (a handful of set-based queries). `analyst=False` skips the
+    per-account and per-repo views, which only the HTML page shows."""
     base = build_context(ws, config, logo_data_uri=logo_uri)
     numbers = tuple(key_numbers(ws))
     checks = checks_view(ws)
-    findings = load_findings(ws, include_suppressed=False)
-    packs = tuple(build_incident_packs(ws, findings, config.detection.precursor_lookback_hours))
+    packs = tuple(build_incident_packs(ws, incident_findings(ws), config.detection.precursor_lookback_hours))
     return FullReport(
         base=base,
         numbers=numbers,
@@ -260,8 +259,8 @@ def build_report(ws: Workspace, config: AuditorConfig, logo_uri: str | None = No
         incidents=tuple(top_incidents(base.open_findings)),
         blind_spots=tuple(blind_spots(base, numbers, checks)),
         actions=tuple(top_actions(base, packs, numbers, checks)),
-        accounts=accounts_view(ws),
-        repos=repos_view(ws),
+        accounts=accounts_view(ws) if analyst else (),
+        repos=repos_view(ws) if analyst else (),
         checks=checks,
     )
 
