@@ -162,7 +162,9 @@ def test_render_writes_both_reports_with_top_finding_and_company(ws: Workspace, 
     assert "not collected" in text  # no grants or credentials in this workspace: never shown as zero
     html = paths.html.read_text(encoding="utf-8")
     assert "mallory-top-actor" in html and "Acme Robotics GmbH" in html
-    assert "2 open findings (1 critical, 1 high)" in html
+    assert (
+        "2 high or critical bulk-extraction incidents need containment; not collected: restricted repositories" in html
+    )
     assert "2 lines rejected" in html and "missing field: action" in html
     assert "approved automation: nightly backup" in html
 
@@ -207,7 +209,7 @@ def test_html_is_self_contained(ws: Workspace, tmp_path: Path) -> None:
 def test_empty_workspace_says_not_collected_and_never_pass(ws: Workspace, tmp_path: Path) -> None:
     paths = render(ws, tmp_path / "out")
     html = paths.html.read_text(encoding="utf-8")
-    assert "No open findings" in html and "no events" in html
+    assert "No open findings" in html and "no events" in html and "Nothing analysed yet" in html
     assert "Governance checks have not been run" in html
     assert "Grants were not collected" not in html  # no accounts at all: the accounts section says so instead
     assert "No accounts in the workspace (not collected)" in html

@@ -231,17 +231,26 @@ class FullReport:
 
     @property
     def posture(self) -> str:
-        """One line: incidents first, then the worst gap in what could be seen."""
-        line = self.base.posture
-        if self.packs:
-            line = (
-                f"{len(self.packs):,} high or critical bulk-extraction incident{'s' if len(self.packs) != 1 else ''} "
-                f"need containment; {line[0].lower()}{line[1:]}"
+        """The overall posture in one line: incidents, other open findings, and what could not be seen."""
+        parts: list[str] = []
+        n = len(self.packs)
+        if n:
+            parts.append(f"{n:,} high or critical bulk-extraction incident{'s' if n != 1 else ''} need containment")
+        rest = self.base.open_total - n
+        if rest > 0:
+            parts.append(f"{rest:,} {'more ' if n else ''}open finding{'s' if rest != 1 else ''} to triage")
+        if not parts:
+            events = self.base.events_total
+            parts.append(
+                f"no open findings in the {events:,} events covered"
+                if events
+                else "nothing analysed yet: the workspace holds no events"
             )
-        missing = [n.label for n in self.numbers if n.value is None]
+        missing = [k.label for k in self.numbers if k.value is None]
         if missing:
-            line += " Access inventory is incomplete (not collected: " + ", ".join(missing) + ")."
-        return line
+            parts.append("not collected: " + ", ".join(missing))
+        line = "; ".join(parts) + "."
+        return line[0].upper() + line[1:]
 
 
 def build_report(ws: Workspace, config: AuditorConfig, logo_uri: str | None = None, analyst: bool = True) -> FullReport:
