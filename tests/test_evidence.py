@@ -221,3 +221,15 @@ def test_cli_export_and_verify_exit_codes(tmp_path: Path) -> None:
         zf.writestr("a.txt", "x")
     nomanifest = _auditor("evidence", "verify", "nomanifest.zip", cwd=tmp_path)
     assert nomanifest.returncode == 2 and "no manifest.json" in nomanifest.stderr
+
+
+def test_export_to_an_unusable_path_is_a_clear_error(tmp_path: Path) -> None:
+    ws, _ = _workspace(tmp_path)
+    ws.close()
+    (tmp_path / "afile").write_text("x", encoding="utf-8")
+    under_file = _auditor("evidence", "export", "--out", "afile/pack.zip", cwd=tmp_path)
+    assert under_file.returncode == 2 and "cannot write the evidence pack" in under_file.stderr
+    (tmp_path / "adir.zip").mkdir()
+    into_dir = _auditor("evidence", "export", "--out", "adir.zip", cwd=tmp_path)
+    assert into_dir.returncode == 2 and "is a directory" in into_dir.stderr
+    assert sorted(p.name for p in tmp_path.iterdir() if p.name.startswith(".evidence-")) == []

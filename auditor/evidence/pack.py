@@ -208,13 +208,22 @@ def export_pack(
     max_raw_bytes: int = DEFAULT_MAX_RAW_BYTES,
 ) -> ExportSummary:
     """Write the evidence pack to `target` (a .zip) and return what it holds."""
+    if target.is_dir():
+        raise EvidenceError("the output is a directory; give a .zip file name", str(target))
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        return _export(ws, config, target, config_file, max_raw_bytes)
+    except OSError as exc:
+        raise EvidenceError(f"cannot write the evidence pack: {exc.strerror or exc}", str(target)) from exc
+
+
+def _export(
+    ws: Workspace, config: AuditorConfig, target: Path, config_file: Path | None, max_raw_bytes: int
+) -> ExportSummary:
     from auditor.evidence.ocsf import findings_to_ocsf
     from auditor.findings import findings_json, load_findings
     from auditor.reports.incidents import build_incident_packs
 
-    if target.exists() and target.is_dir():
-        raise EvidenceError("the output is a directory; give a .zip file name", str(target))
-    target.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix=".evidence-", dir=target.parent) as tmp_name:
         tmp = Path(tmp_name)
         with ws.transaction():  # one consistent view of every table
