@@ -84,10 +84,9 @@ def baseline_of(e: Episode, det: DetectionSettings) -> Baseline:
     median = float(statistics.median(counts)) if counts else 0.0
     mad = float(statistics.median(abs(c - median) for c in counts)) if counts else 0.0
     expected = max(float(ACTOR_FLOOR), median + 3 * MAD_SCALE * mad)
-    data_started, actor_started = b.get("data_started"), b.get("actor_started")
+    data_started = b.get("data_started")
     # In the data's first days nobody's normal is known yet (an old account looks new).
     learning = bool(data_started is not None and e["first_seen"] < data_started + timedelta(days=det.learning_days))
-    del actor_started
     p99 = b.get("peer_p99")
     return Baseline(
         median=median,

@@ -1,30 +1,39 @@
 -- AN0732, first stage: bursts of restricted-repository downloads per actor.
+-- Windows of :window_minutes start every half window, so every download falls in two of them and
+-- any burst spread over one window length is seen whole by at least one window of 1.5 x its length.
+-- Distinct repos per window are a hash aggregate (no sliding distinct count over every download),
+-- which keeps this linear in the number of downloads.
 -- Portable SQL (SQLGlot parses it for the DuckDB and Spark dialects); parameters are
 -- :window_minutes and :min_repos, substituted as integers before execution.
 
 CREATE OR REPLACE TEMP VIEW episode_downloads AS
 WITH downloads AS (SELECT * FROM download_activity),
-anchored AS (
-    -- For each download, the distinct restricted repos the same actor pulled in the next window.
-    SELECT platform, actor, ts,
-           count(DISTINCT repo) OVER (
-               PARTITION BY platform, actor ORDER BY ts
-               RANGE BETWEEN CURRENT ROW AND INTERVAL :window_minutes MINUTE FOLLOWING
-           ) AS repos_in_window
+half_windows AS (
+    SELECT platform, actor, repo, ts, CAST(floor(epoch(ts) / (:window_minutes * 30)) AS BIGINT) AS b
     FROM downloads
 ),
+grid AS (
+    SELECT platform, actor, repo, ts, b AS w FROM half_windows
+    UNION ALL
+    SELECT platform, actor, repo, ts, b - 1 AS w FROM half_windows
+),
+windows AS (
+    SELECT platform, actor, w, min(ts) AS burst_start, max(ts) AS burst_end,
+           count(DISTINCT repo) AS repos_in_window
+    FROM grid
+    GROUP BY platform, actor, w
+),
 bursts AS (
-    SELECT platform, actor, ts AS burst_start, ts + INTERVAL :window_minutes MINUTE AS burst_end,
-           repos_in_window
-    FROM anchored
+    SELECT platform, actor, burst_start, burst_end, repos_in_window
+    FROM windows
     WHERE repos_in_window >= :min_repos
 ),
 islands AS (
-    -- Overlapping bursts of one actor merge into one episode (gaps-and-islands).
+    -- Bursts of one actor less than a window apart merge into one episode (gaps-and-islands).
     SELECT platform, actor, burst_start, burst_end, repos_in_window,
            CASE WHEN burst_start <= max(burst_end) OVER (
                     PARTITION BY platform, actor ORDER BY burst_start
-                    ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING)
+                    ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING) + INTERVAL :window_minutes MINUTE
                 THEN 0 ELSE 1 END AS is_new
     FROM bursts
 ),
