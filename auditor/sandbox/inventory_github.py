@@ -66,6 +66,7 @@ def build_github_inventory(
     accessed: Iterable[tuple[str, str, str]] = (),
     max_repos: int | None = None,
     max_members: int | None = None,
+    parent_pulls: bool = True,
 ) -> dict[str, Any]:
     """The org inventory and its ground-truth grants (see module docstring); deterministic."""
     repos = list(tenant.repos_on("github"))[:max_repos]
@@ -76,7 +77,7 @@ def build_github_inventory(
     contractors = [p for p in people if p.account_class == "contractor"]
     members = _members(tenant, staff)
     outside = [{"login": p.github.login, "id": p.github.account_id} for p in contractors if p.github]
-    teams = _teams(tenant, staff, repos)
+    teams = _teams(tenant, staff, repos, parent_pulls)
     collaborators = _collaborators(tenant, repos, contractors, staff, teams, base_permission, accessed)
     repo_docs = [_repo_doc(r, collaborators.get(r.full_name, [])) for r in repos]
     _deploy_keys(repo_docs, repos)
@@ -126,7 +127,7 @@ def _members(tenant: Tenant, staff: list[Person]) -> list[dict[str, Any]]:
     return out
 
 
-def _teams(tenant: Tenant, staff: list[Person], repos: list[Repo]) -> list[dict[str, Any]]:
+def _teams(tenant: Tenant, staff: list[Person], repos: list[Repo], parent_pulls: bool) -> list[dict[str, Any]]:
     """Parent `engineering` with one child per developer team, document teams, all-staff, automation."""
     restricted = [r for r in repos if r.restricted]
     by_team: dict[str, list[Person]] = {}
@@ -152,7 +153,7 @@ def _teams(tenant: Tenant, staff: list[Person], repos: list[Repo]) -> list[dict[
             }
         )  # fmt: skip
 
-    team(PARENT_TEAM, None, [], 0, [(r, "pull") for r in restricted])
+    team(PARENT_TEAM, None, [], 0, [(r, "pull") for r in restricted] if parent_pulls else [])
     dev_slugs = sorted({r.team for r in repos if r.team not in DOC_TEAM_DEPARTMENTS} | set(by_team))
     for slug in dev_slugs:
         own = [(r, "push") for r in repos if r.team == slug]
@@ -454,32 +455,30 @@ def team_closure(teams: list[dict[str, Any]]) -> dict[str, list[dict[str, str]]]
 VIA_ORDER = ("org_owner", "org_base", "team", "direct", "outside_collaborator")
 
 
-def effective_grants(inv: dict[str, Any]) -> list[dict[str, Any]]:
-    """Ground truth: one row per (account, non-public repo) with the highest role and every path."""
+def grant_paths(inv: dict[str, Any], include_public: bool = False) -> dict[tuple[str, str], dict[str, str]]:
+    """(account, non-public repo) -> {path: role that path gives}; paths as in `grants.via`.
+
+    With `include_public`, public repos too (minus the org base, which public repos do not need)."""
     base = inv["org"]["default_repository_permission"]
     members = inv["members"]
     owners = [m["login"] for m in members if m["role"] == "admin"]
     outside = {m["login"] for m in inv["outside_collaborators"]}
     closure = team_closure(inv["teams"])
-    acc: dict[tuple[str, str], tuple[str, set[str]]] = {}
+    acc: dict[tuple[str, str], dict[str, str]] = {}
 
     def add(login: str, repo: str, role: str, via: str) -> None:
-        key = (login, repo)
-        current = acc.get(key)
-        if current is None:
-            acc[key] = (role, {via})
-        else:
-            best = role if role_rank(role) > role_rank(current[0]) else current[0]
-            acc[key] = (best, current[1] | {via})
+        paths = acc.setdefault((login, repo), {})
+        if via not in paths or role_rank(role) > role_rank(paths[via]):
+            paths[via] = role
 
-    restricted = {r["full_name"] for r in inv["repos"] if r["visibility"] != "public"}
+    restricted = {r["full_name"] for r in inv["repos"] if include_public or r["visibility"] != "public"}
     for r in inv["repos"]:
         name = r["full_name"]
         if name not in restricted:
             continue
         for login in owners:
             add(login, name, "admin", "org_owner")
-        if base != "none":
+        if base != "none" and r["visibility"] != "public":
             for m in members:
                 add(m["login"], name, PERMISSION_ROLE.get(base, base), "org_base")
         for c in r["collaborators"]:
@@ -491,9 +490,14 @@ def effective_grants(inv: dict[str, Any]) -> list[dict[str, Any]]:
                 continue
             for m in closure[t["slug"]]:
                 add(m["login"], tr["repo"], PERMISSION_ROLE[tr["permission"]], f"team:{t['slug']}")
+    return acc
+
+
+def effective_grants(inv: dict[str, Any]) -> list[dict[str, Any]]:
+    """Ground truth: one row per (account, non-public repo) with the highest role and every path."""
     return [
-        {"account": login, "repo": repo, "role": role, "via": sort_via(via)}
-        for (login, repo), (role, via) in sorted(acc.items(), key=lambda kv: (kv[0][1], kv[0][0]))
+        {"account": login, "repo": repo, "role": max(paths.values(), key=role_rank), "via": sort_via(paths)}
+        for (login, repo), paths in sorted(grant_paths(inv).items(), key=lambda kv: (kv[0][1], kv[0][0]))
     ]
 
 
