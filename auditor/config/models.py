@@ -215,6 +215,7 @@ class GitHubSource(Strict):
     graphql_batch: int = Field(default=50, ge=1, le=100)
     max_rate_limit_wait: int = Field(default=900, ge=1)  # seconds; a longer wait fails the run
     retries: int = Field(default=5, ge=0, le=20)
+    request_interval: float = Field(default=0.0, ge=0.0, le=10.0)  # seconds between requests (PyGithub throttle)
 
     @model_validator(mode="after")
     def _target_and_auth(self) -> GitHubSource:

@@ -237,7 +237,7 @@ def build_api(source: GitHubSource, token: str | None, *, fast: bool = False) ->
         per_page=100,
         retry=retry,
         timeout=60,
-        seconds_between_requests=None if fast else 0.05,
+        seconds_between_requests=source.request_interval or None,
         seconds_between_writes=None,
     )
     api = GitHubApi(gh, retries=source.retries, max_rate_limit_wait=source.max_rate_limit_wait,
