@@ -1,7 +1,6 @@
 """Build a workspace from the sandbox tenant the way a user would: Entra collected live through the
-sandbox Graph server, GitHub and GitLab logs imported, then the GitHub org collected live through the
-sandbox GitHub API server (inventory, and the audit log's last days, which dedupe against the
-import). Shared by `auditor demo` and `auditor eval`."""
+sandbox Graph server, the GitHub org (inventory and the whole audit log) collected live through the
+sandbox GitHub API server, GitLab logs imported. Shared by `auditor demo` and `auditor eval`."""
 
 from __future__ import annotations
 
@@ -17,8 +16,6 @@ from auditor.config.models import AuditorConfig
 from auditor.importers.pipeline import ImportSummary, import_files
 from auditor.sandbox.generate import SandboxSummary, generate_tenant
 from auditor.workspace.store import Workspace
-
-GITHUB_RECENT_DAYS = 7  # the audit-log days collected live (GitHub keeps Git events 7 days); the rest is imported
 
 
 @dataclass
@@ -80,10 +77,10 @@ def build_sandbox_workspace(out_dir: Path, seed: int = 7, step: Callable[[str], 
     say("collect Entra (sandbox Graph API)")
     ws = Workspace.open(ws_dir)
     entra = collect_sandbox_entra(ws, sandbox_dir, tenant.start)
-    say("import GitHub and GitLab logs")
-    files = sorted(p for d in ("github", "gitlab") for p in (sandbox_dir / d).iterdir() if p.is_file())
-    imported = import_files(ws, files)
     say("collect GitHub (sandbox GitHub API)")
-    github = collect_sandbox_github(ws, sandbox_dir, tenant.end - timedelta(days=GITHUB_RECENT_DAYS))
+    github = collect_sandbox_github(ws, sandbox_dir, tenant.start - timedelta(days=1))
+    say("import GitLab logs")
+    files = sorted(p for p in (sandbox_dir / "gitlab").iterdir() if p.is_file())
+    imported = import_files(ws, files)
     config = load_config(sandbox_dir / "auditor.yaml")
     return SandboxRun(sandbox_dir, ws, tenant, entra, imported, config, github)

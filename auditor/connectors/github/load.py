@@ -63,20 +63,29 @@ def state_key(collected: Collected) -> str:
     return f"{SOURCE_PREFIX}{scope_of(collected)}:audit-log"
 
 
-def _store(ws: Workspace, page: Page) -> Path:
-    """Keep the body as received, named by its SHA-256 (the store imports use)."""
-    sha = hashlib.sha256(page.body).hexdigest()
-    path = blob_path(ws.evidence_dir, sha)
-    if not path.exists():
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_suffix(".partial")
-        tmp.write_bytes(page.body)
-        tmp.replace(path)
-    ws.con.execute(
-        "INSERT OR IGNORE INTO evidence VALUES (?, 'collect', ?, ?, ?, ?)",
-        [sha, page.url, str(path), len(page.body), utcnow()],
-    )
-    return path
+def _store(ws: Workspace, pages: list[Page]) -> list[Path]:
+    """Keep each body as received, named by its SHA-256 (the store imports use); one evidence insert."""
+    paths, rows = [], []
+    now = utcnow()
+    for page in pages:
+        sha = hashlib.sha256(page.body).hexdigest()
+        path = blob_path(ws.evidence_dir, sha)
+        if not path.exists():
+            path.parent.mkdir(parents=True, exist_ok=True)
+            tmp = path.with_suffix(".partial")
+            tmp.write_bytes(page.body)
+            tmp.replace(path)
+        paths.append(path)
+        rows.append((sha, page.url, str(path), len(page.body), now))
+    if rows:
+        cols = {"sha256": "VARCHAR", "source": "VARCHAR", "path": "VARCHAR", "bytes": "BIGINT", "received": "TIMESTAMP"}
+        sql, params = json_rows(cols, rows)
+        ws.con.execute(
+            "INSERT OR IGNORE INTO evidence SELECT DISTINCT ON (sha256) sha256, 'collect', source, path, bytes, received "
+            f"FROM ({sql})",
+            params,
+        )
+    return paths
 
 
 def _all_pages(c: Collected) -> list[Page]:
@@ -98,8 +107,7 @@ def load_collected(ws: Workspace, base_url: str, collected: Collected, since: da
         with ws.transaction():
             con.execute("INSERT INTO snapshots VALUES (?, 'collect', 'github', ?, ?, ?)",
                         [snap, scope, utcnow(), __version__])  # fmt: skip
-            for page in _all_pages(collected):
-                _store(ws, page)
+            _store(ws, _all_pages(collected))
             _inventory(con, snap, rows)
             summary.counts = {
                 "repos": len(rows.repos),
@@ -110,13 +118,14 @@ def load_collected(ws: Workspace, base_url: str, collected: Collected, since: da
                 "external_identities": len(rows.identities),
                 "audit_pages": len(collected.audit_pages),
             }
-            audit = [_store(ws, p) for p in collected.audit_pages]
+            audit = _store(ws, collected.audit_pages)
+            newest = None
             if audit:
-                summary.audit_imported, summary.audit_duplicates = _audit(ws, audit, work)
+                summary.audit_imported, summary.audit_duplicates, newest = _audit(ws, audit, work)
             else:
                 refresh_derived(con)
             _coverage(con, snap, scope, collected, rows, ghes)
-            _high_water(con, collected, audit, since)
+            _high_water(con, collected, newest, since)
     finally:
         shutil.rmtree(work, ignore_errors=True)
     return summary
@@ -158,20 +167,31 @@ def _inventory(con: duckdb.DuckDBPyConnection, snap: str, rows: Rows) -> None:
     _insert(con, "external_identities", snap, {"login": v, "provider": v, "name_id": v, "source": v}, rows.identities)
 
 
-def _audit(ws: Workspace, pages: list[Path], work: Path) -> tuple[int, int]:
-    """Audit-log pages (JSON arrays) become one NDJSON file for the importer's GitHub normaliser."""
+def _audit(ws: Workspace, pages: list[Path], work: Path) -> tuple[int, int, datetime | None]:
+    """Audit-log pages (JSON arrays) become one NDJSON file for the importer's GitHub normaliser;
+    returns (imported, duplicates, newest event time received)."""
     combined = work / "github-audit-log.ndjson"
     files = "[" + ", ".join(sql_str(str(p)) for p in pages) + "]"
-    ws.con.execute(
-        "COPY (SELECT CAST(elem AS VARCHAR) FROM (SELECT unnest(json_extract(content, '$[*]')) AS elem "
-        f"FROM read_text({files}))) TO {sql_str(str(combined))} "
+    con = ws.con
+    con.execute(
+        "CREATE OR REPLACE TEMP TABLE github_audit_elems AS SELECT unnest(json_extract(content, '$[*]')) AS elem "
+        f"FROM read_text({files})"
+    )
+    row = con.execute(
+        "SELECT max(auditor_ts(coalesce(json_extract_string(elem, '$.\"@timestamp\"'), "
+        "json_extract_string(elem, '$.created_at')))) FROM github_audit_elems"
+    ).fetchone()
+    newest = row[0] if row else None
+    con.execute(
+        f"COPY (SELECT CAST(elem AS VARCHAR) FROM github_audit_elems) TO {sql_str(str(combined))} "
         "(FORMAT csv, HEADER false, QUOTE '', ESCAPE '', DELIMITER '\x01')"
     )
+    con.execute("DROP TABLE github_audit_elems")
     if combined.stat().st_size == 0:
-        refresh_derived(ws.con)
-        return 0, 0
+        refresh_derived(con)
+        return 0, 0, newest
     summary = import_files(ws, [combined], forced=GITHUB_AUDIT, own_transaction=False)
-    return summary.imported, summary.duplicates
+    return summary.imported, summary.duplicates, newest
 
 
 def _coverage(con: duckdb.DuckDBPyConnection, snap: str, scope: str, c: Collected, rows: Rows, ghes: bool) -> None:
@@ -207,16 +227,7 @@ def _coverage(con: duckdb.DuckDBPyConnection, snap: str, scope: str, c: Collecte
         )
 
 
-def _high_water(con: duckdb.DuckDBPyConnection, c: Collected, pages: list[Path], since: datetime) -> None:
+def _high_water(con: duckdb.DuckDBPyConnection, c: Collected, newest: datetime | None, since: datetime) -> None:
     """The newest audit event received (or the window start): the next run asks from there."""
-    mark = since
-    if pages:
-        files = "[" + ", ".join(sql_str(str(p)) for p in pages) + "]"
-        row = con.execute(
-            "SELECT max(auditor_ts(coalesce(json_extract_string(elem, '$.\"@timestamp\"'), "
-            "json_extract_string(elem, '$.created_at')))) "
-            f"FROM (SELECT unnest(json_extract(content, '$[*]')) AS elem FROM read_text({files}))"
-        ).fetchone()
-        if row and row[0] is not None and row[0] > since:
-            mark = row[0]
+    mark = newest if newest is not None and newest > since else since
     con.execute("INSERT OR REPLACE INTO collect_state VALUES (?, ?, ?)", [state_key(c), mark, utcnow()])

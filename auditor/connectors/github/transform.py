@@ -28,8 +28,20 @@ def role_rank(role: str) -> int:
     return ROLES.index(role) if role in ROLES else 1
 
 
-def sort_via(via: set[str]) -> list[str]:
-    return sorted(via, key=lambda v: (_VIA_ORDER.index(v.split(":")[0]) if v.split(":")[0] in _VIA_ORDER else 9, v))
+def _via_key(v: str) -> tuple[int, str]:
+    kind = v.split(":")[0]
+    return (_VIA_ORDER.index(kind) if kind in _VIA_ORDER else 9, v)
+
+
+def sort_via(via: set[str], cache: dict[frozenset[str], list[str]] | None = None) -> list[str]:
+    """Paths in a fixed order: owner, base, teams (by slug), direct, outside collaborator."""
+    if cache is None:
+        return sorted(via, key=_via_key)
+    key = frozenset(via)
+    found = cache.get(key)
+    if found is None:
+        found = cache[key] = sorted(via, key=_via_key)
+    return found
 
 
 def ts(value: Any) -> str | None:
@@ -151,8 +163,9 @@ def _org(c: Collected, base: str, rows: Rows) -> None:
                 grant(login, repo, base_perm, "org_base")
     _teams(c, org, src, rows, restricted, grant)
     _direct(c, outside_set, rows, grant, restricted)
+    cache: dict[frozenset[str], list[str]] = {}
     rows.grants = [
-        (login, repo, role, sort_via(via))
+        (login, repo, role, sort_via(via, cache))
         for (login, repo), (role, via) in sorted(acc.items(), key=lambda kv: (kv[0][1], kv[0][0]))
     ]
     _credentials(c, src, rows)
