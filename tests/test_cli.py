@@ -27,6 +27,11 @@ COMMANDS = [
     ["accounts", "explain"],
     ["eval"],
     ["sandbox", "serve", "graph"],
+    ["sandbox", "serve", "github"],
+    ["collect", "github"],
+    ["access"],
+    ["credentials"],
+    ["apps"],
 ]
 
 
