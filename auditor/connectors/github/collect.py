@@ -206,7 +206,14 @@ class GitHubCollector:
 
 def build_api(source: GitHubSource, token: str | None, *, fast: bool = False) -> tuple[GitHubApi, bool]:
     """A PyGithub client for `source` (token or App auth) wrapped in `GitHubApi`; (api, app_auth)."""
+    import logging
+
+    import github
     from github import Auth, Github, GithubRetry
+
+    # PyGithub logs every refused request at INFO on its own handler; refusals we act on become
+    # coverage gaps or errors in the summary instead.
+    github.set_log_level(logging.WARNING)
 
     auth: Any
     if source.app_id is not None:

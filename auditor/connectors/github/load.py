@@ -81,8 +81,8 @@ def _store(ws: Workspace, pages: list[Page]) -> list[Path]:
         cols = {"sha256": "VARCHAR", "source": "VARCHAR", "path": "VARCHAR", "bytes": "BIGINT", "received": "TIMESTAMP"}
         sql, params = json_rows(cols, rows)
         ws.con.execute(
-            "INSERT OR IGNORE INTO evidence SELECT DISTINCT ON (sha256) sha256, 'collect', source, path, bytes, received "
-            f"FROM ({sql})",
+            "INSERT OR IGNORE INTO evidence SELECT DISTINCT ON (sha256) sha256, 'collect', source, path, bytes, "
+            f"received FROM ({sql})",
             params,
         )
     return paths
