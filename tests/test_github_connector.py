@@ -296,3 +296,21 @@ def test_cli_collect_github_then_views_and_bad_credentials_exit_2(tmp_path: Path
     assert csv_out.startswith("platform,repo,account,identity,account_class,role,via") and "org_base;" in csv_out
     none = _cli(tmp_path, "collect", "github", "--base-url", server.url, "--org", ORG, token="")
     assert none.returncode == 2 and "GITHUB_TOKEN" in none.stderr
+
+
+def test_enterprise_only_collects_the_enterprise_audit_log_and_streaming(
+    tmp_path: Path, server: GitHubServer, tenant: Path
+) -> None:
+    source = GitHubSource(base_url=server.url, enterprise="acme")
+    collected = collect(source, TOKEN, SINCE, fast=True)
+    ws = Workspace.open(tmp_path / "ws")
+    install_macros(ws.con)
+    summary = load_collected(ws, server.url, collected, SINCE, ghes=False).to_json()
+    assert summary["scope"] == "enterprise:acme"
+    assert summary["audit_events_imported"] == _audit_lines_since(tenant, SINCE)
+    assert all(t.startswith("/enterprises/acme/") for _, t, _ in server.requests)
+    assert ws.con.execute("SELECT scope, key, value FROM platform_settings").fetchall() == [
+        ("acme", "audit_log_streaming", "none")
+    ]
+    gaps = ws.con.execute("SELECT source, consequence FROM coverage_gaps WHERE platform = 'github'").fetchall()
+    assert any("streaming" in s and "7 days" in c for s, c in gaps)

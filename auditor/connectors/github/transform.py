@@ -193,6 +193,17 @@ def _teams(c: Collected, org: str, src: str, rows: Rows, restricted: set[str], g
     listed: dict[str, list[str]] = {}
     for slug, pages in c.team_pages.items():
         listed[slug] = [u["login"] for p in pages["members"] for u in p.json()]
+    # GitHub lists a team's members with its child teams' members; add them anyway for servers that do not.
+    for slug in list(listed):
+        seen = set(listed[slug])
+        stack = list(children.get(slug, []))
+        while stack:
+            child = stack.pop()
+            for login in listed.get(child, []):
+                if login not in seen:
+                    seen.add(login)
+                    listed[slug].append(login)
+            stack.extend(children.get(child, []))
     for slug, pages in c.team_pages.items():
         maintainers = {u["login"] for p in pages["maintainers"] for u in p.json()}
         via_child: dict[str, str] = {}
