@@ -314,3 +314,21 @@ def test_enterprise_only_collects_the_enterprise_audit_log_and_streaming(
     ]
     gaps = ws.con.execute("SELECT source, consequence FROM coverage_gaps WHERE platform = 'github'").fetchall()
     assert any("streaming" in s and "7 days" in c for s, c in gaps)
+
+
+def test_oauth_app_restrictions_come_from_the_audit_log(tmp_path: Path, server: GitHubServer) -> None:
+    ws = Workspace.open(tmp_path / "ws")
+    first = _load(ws, server, _collect(server))
+    assert any(g["source"] == "OAuth app access restrictions" for g in first["coverage_gaps"])
+    event = {"@timestamp": 1_790_900_000_000, "_document_id": "oauth-restrict-1",
+             "action": "org.enable_oauth_app_restrictions", "actor": "someone", "org": ORG}  # fmt: skip
+    server.data.append_audit([json.dumps(event)])
+    second = _load(ws, server, _collect(server))
+    assert not any(g["source"] == "OAuth app access restrictions" for g in second["coverage_gaps"])
+    value = ws.con.execute(
+        "SELECT value FROM platform_settings WHERE key = 'oauth_app_restrictions_enabled' AND snapshot_id = ?",
+        [second["snapshot_id"]],
+    ).fetchone()
+    assert value == ("true",)
+    gaps = ws.con.execute("SELECT count(*) FROM coverage_gaps WHERE source LIKE '%OAuth app access%'").fetchone()
+    assert gaps == (0,)  # the previous run's gap for this org is replaced, not kept

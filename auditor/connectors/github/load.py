@@ -124,10 +124,13 @@ def load_collected(ws: Workspace, base_url: str, collected: Collected, since: da
                 summary.audit_imported, summary.audit_duplicates, newest = _audit(ws, audit, work)
             else:
                 refresh_derived(con)
+            if collected.org is not None:
+                _oauth_restrictions(con, snap, collected)
             _coverage(con, snap, scope, collected, rows, ghes)
             _high_water(con, collected, newest, since)
     finally:
         shutil.rmtree(work, ignore_errors=True)
+    summary.gaps = list(collected.gaps)
     return summary
 
 
@@ -192,6 +195,32 @@ def _audit(ws: Workspace, pages: list[Path], work: Path) -> tuple[int, int, date
         return 0, 0, newest
     summary = import_files(ws, [combined], forced=GITHUB_AUDIT, own_transaction=False)
     return summary.imported, summary.duplicates, newest
+
+
+def _oauth_restrictions(con: duckdb.DuckDBPyConnection, snap: str, c: Collected) -> None:
+    """GitHub has no endpoint for OAuth app access restrictions: the latest enable/disable audit event
+    in the workspace decides; with none, a coverage gap says the state is unknown."""
+    row = con.execute(
+        "SELECT arg_max(action, ts), max(ts) FROM events WHERE platform = 'github' AND org = ? "
+        "AND action IN ('org.enable_oauth_app_restrictions', 'org.disable_oauth_app_restrictions')",
+        [c.org],
+    ).fetchone()
+    if row is None or row[0] is None:
+        c.gaps.append(
+            Gap(
+                "OAuth app access restrictions",
+                "an org.enable_oauth_app_restrictions or org.disable_oauth_app_restrictions event in the audit log "
+                "(GitHub has no endpoint for this setting)",
+                "whether OAuth apps need approval before reaching org data is unknown",
+            )
+        )
+        return
+    value = "true" if row[0] == "org.enable_oauth_app_restrictions" else "false"
+    source = f"audit-log {row[0]} at {row[1]:%Y-%m-%dT%H:%M:%SZ}"
+    con.execute(
+        "INSERT INTO platform_settings VALUES (?, 'github', ?, 'oauth_app_restrictions_enabled', ?, ?)",
+        [snap, c.org, value, source],
+    )
 
 
 def _coverage(con: duckdb.DuckDBPyConnection, snap: str, scope: str, c: Collected, rows: Rows, ghes: bool) -> None:
