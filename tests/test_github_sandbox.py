@@ -189,3 +189,26 @@ def test_graphql_refuses_what_github_refuses() -> None:
     )
     assert page["data"]["items"]["totalCount"] == 5 and page["data"]["items"]["pageInfo"]["hasNextPage"] is True
     assert execute("mutation { x }", None, root)["errors"][0]["type"] == "PARSE_ERROR"
+
+
+def test_cli_serve_github_answers_and_rejects_bad_fault_specs(small: Path) -> None:
+    import subprocess
+    import sys
+
+    cmd = [sys.executable, "-m", "auditor", "sandbox", "serve", "github", str(small), "--port", "0",
+           "--token", TOKEN, "--fault", "bad_gateway:1:/orgs/acme-corp/teams"]  # fmt: skip
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    try:
+        assert proc.stdout is not None
+        url = next(line.split()[2] for line in proc.stdout if line.startswith("base URL:"))
+        request = urllib.request.Request(url + "/orgs/acme-corp/teams", headers={"Authorization": f"Bearer {TOKEN}"})
+        with pytest.raises(urllib.error.HTTPError) as refused:
+            urllib.request.urlopen(request, timeout=30)
+        assert refused.value.code == 502
+        with urllib.request.urlopen(request, timeout=30) as response:
+            assert any(t["slug"] == "engineering" for t in json.loads(response.read()))
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+    bad = subprocess.run([*cmd[:-2], "--fault", "meteor"], capture_output=True, text=True, timeout=60)
+    assert bad.returncode == 2 and "--fault" in bad.stderr
