@@ -32,6 +32,10 @@ COMMANDS = [
     ["access"],
     ["credentials"],
     ["apps"],
+    ["report"],
+    ["evidence"],
+    ["evidence", "export"],
+    ["evidence", "verify"],
 ]
 
 
