@@ -52,6 +52,7 @@ def _register() -> None:
     from auditor.cli.evaluate import evaluate_cmd
     from auditor.cli.evidence import evidence
     from auditor.cli.importing import import_cmd
+    from auditor.cli.inventory import access, apps, credentials
     from auditor.cli.report import report
     from auditor.cli.sandbox import sandbox
 
@@ -68,6 +69,8 @@ def _register() -> None:
         report,
         evidence,
     ):
+        cli.add_command(command)
+    for command in (access, credentials, apps):
         cli.add_command(command)
 
 

@@ -1,4 +1,4 @@
-"""`auditor collect`: live connectors (Entra now; GitHub and GitLab in their own issues)."""
+"""`auditor collect`: live connectors (Entra, GitHub; GitLab in its own issue)."""
 
 from __future__ import annotations
 
@@ -31,9 +31,10 @@ def collect(ctx: click.Context, as_json: bool) -> None:
         return
     app: AppContext = ctx.obj
     sources = app.config().sources
-    if not sources.entra:
-        raise ConfigError("no sources configured: add sources.entra (GitHub and GitLab come later) or use a subcommand")
+    if not sources.entra and not sources.github:
+        raise ConfigError("no sources configured: add sources.entra or sources.github, or use a subcommand")
     results = [_collect_entra(app, source, None) for source in sources.entra]
+    results += [_collect_github(app, source, None) for source in sources.github]
     _report(results, as_json)
 
 
@@ -101,6 +102,80 @@ def _collect_entra(app: AppContext, source: object, since: datetime | None) -> d
     return summary.to_json()
 
 
+@collect.command("github")
+@click.option("--base-url", default=None, help="REST root (default https://api.github.com; GHES https://HOST/api/v3).")
+@click.option("--org", default=None, help="Organization login (needed without a config file, or --enterprise).")
+@click.option("--enterprise", default=None, help="Enterprise slug (audit log and streaming configuration).")
+@click.option(
+    "--since", default=None, help="Collect audit events from this ISO 8601 UTC time (default: high-water mark)."
+)
+@click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
+@click.pass_obj
+def collect_github(
+    app: AppContext,
+    base_url: str | None,
+    org: str | None,
+    enterprise: str | None,
+    since: str | None,
+    as_json: bool,
+) -> None:
+    """Collect repos, members, teams, effective access, tokens, apps, settings and the audit log from GitHub.
+
+    Auth: the config's token ({env: NAME}) or GitHub App (app_id, private_key_file, installation_id),
+    else the GITHUB_TOKEN variable. The audit log is incremental from the last run's high-water mark.
+
+    \b
+    Example:
+      GITHUB_TOKEN=... auditor collect github --org acme-corp --json
+      GITHUB_TOKEN=... auditor collect github --base-url https://ghe.example.com/api/v3 --org eng
+    """
+    from auditor.config.models import GitHubSource
+
+    configured = app.config().sources.github
+    chosen = [s for s in configured if org in (None, s.org) and enterprise in (None, s.enterprise)]
+    if not chosen:
+        if org is None and enterprise is None:
+            raise ConfigError(
+                "no GitHub source configured: pass --org ORG or --enterprise SLUG (and --base-url for GHES)"
+            )
+        chosen = [GitHubSource(org=org, enterprise=enterprise)]
+    overrides = {"base_url": base_url} if base_url else {}
+    start = _parse_since(since) if since else None
+    results = [_collect_github(app, s.model_copy(update=overrides), start) for s in chosen]
+    _report(results, as_json)
+
+
+def _collect_github(app: AppContext, source: object, since: datetime | None) -> dict[str, object]:
+    import os
+    from urllib.parse import urlsplit
+
+    from auditor.config.models import GitHubSource
+    from auditor.connectors.github.collect import Collected
+    from auditor.connectors.github.collect import collect as run_collect
+    from auditor.connectors.github.load import load_collected, state_key
+    from auditor.importers.sqlfuncs import install_macros
+
+    assert isinstance(source, GitHubSource)
+    token = None
+    if source.app_id is None:
+        token = source.token.resolve("sources.github token").get_secret_value() if source.token else None
+        token = token or os.environ.get("GITHUB_TOKEN")
+        if not token:
+            raise ConfigError("no GitHub token: set GITHUB_TOKEN, or give token: {env: NAME} or App auth in the config")
+    ws = app.workspace()
+    if since is None:
+        key = state_key(Collected(source.org, source.enterprise))
+        row = ws.con.execute("SELECT high_water FROM collect_state WHERE source = ?", [key]).fetchone()
+        now = datetime.now(UTC).replace(tzinfo=None)
+        since = row[0] if row and row[0] else now - timedelta(days=source.audit_log_initial_days)
+    ghes = urlsplit(source.base_url).path.rstrip("/").endswith("/api/v3")  # GHES; cloud hosts have no path
+    with console(stderr=True).status(f"collecting GitHub {source.org or source.enterprise}…"):
+        collected = run_collect(source, token, since)
+        install_macros(ws.con)
+        summary = load_collected(ws, source.base_url, collected, since, ghes)
+    return summary.to_json()
+
+
 def _report(results: list[dict[str, object]], as_json: bool) -> None:
     if as_json:
         echo_json(results[0] if len(results) == 1 else results)
@@ -110,7 +185,11 @@ def _report(results: list[dict[str, object]], as_json: bool) -> None:
         counts = result["counts"]
         assert isinstance(counts, dict)
         shown = ", ".join(f"{k} {v}" for k, v in counts.items())
-        out.print(f"Entra {result['tenant']}: {shown}; {result['signins_imported']} new sign-ins imported.")
+        if result["platform"] == "github":
+            out.print(f"GitHub {result['scope']}: {shown}; {result['audit_events_imported']} new audit events imported "
+                      f"({result['requests']} requests).")  # fmt: skip
+        else:
+            out.print(f"Entra {result['tenant']}: {shown}; {result['signins_imported']} new sign-ins imported.")
         gaps = result["coverage_gaps"]
         assert isinstance(gaps, list)
         for gap in gaps:

@@ -27,8 +27,9 @@ if TYPE_CHECKING:
 @click.option("--json", "as_json", is_flag=True, help="Print the summary and report paths as JSON.")
 @click.pass_obj
 def demo(app: AppContext, out_dir: Path, seed: int, as_json: bool) -> None:
-    """Generate the sandbox tenant, collect Entra through the sandbox Graph server, import the
-    GitHub and GitLab logs, detect, and render the HTML and PDF report.
+    """Generate the sandbox tenant, collect Entra through the sandbox Graph server and the GitHub org
+    (inventory and audit log) through the sandbox GitHub API server, import the GitLab logs,
+    detect, and render the HTML and PDF report.
 
     Uses its own workspace under OUT/workspace (rebuilt on every run), so it never touches
     your real workspace. Everything runs offline on 127.0.0.1.
@@ -50,7 +51,7 @@ def demo(app: AppContext, out_dir: Path, seed: int, as_json: bool) -> None:
         console=console(stderr=True),
         disable=as_json,
     ) as progress:
-        task = progress.add_task("starting", total=5)
+        task = progress.add_task("starting", total=6)
 
         def step(name: str) -> None:
             progress.update(task, advance=1, description=name)
@@ -58,10 +59,11 @@ def demo(app: AppContext, out_dir: Path, seed: int, as_json: bool) -> None:
         run = build_sandbox_workspace(out_dir, seed, step)
         step("detect")
         ws, summary = run.ws, run.imported
+        github_events = int(str((run.github or {}).get("audit_events_imported", 0)))
         detection = run_detection(ws, run.config)
         step("render reports")
         paths = render_reports(ws, run.config, out_dir, config_dir=run.sandbox_dir)
-        progress.update(task, completed=5, description="done")
+        progress.update(task, completed=6, description="done")
     sandbox_dir, ws_dir, sandbox, entra = run.sandbox_dir, ws.root, run.tenant, run.entra_signins
     from auditor.findings import load_findings
 
@@ -71,8 +73,9 @@ def demo(app: AppContext, out_dir: Path, seed: int, as_json: bool) -> None:
             {
                 "sandbox": str(sandbox_dir),
                 "entra_signins": entra,
+                "github": run.github,
                 "workspace": str(ws_dir),
-                "events": summary.imported,
+                "events": summary.imported + github_events,
                 "rejected": summary.rejected,
                 "findings": detection.findings,
                 "open": detection.open,
@@ -84,7 +87,7 @@ def demo(app: AppContext, out_dir: Path, seed: int, as_json: bool) -> None:
             }
         )
         return
-    _print_summary(top, summary.imported, detection.open, detection.suppressed)
+    _print_summary(top, summary.imported + github_events, detection.open, detection.suppressed)
     out = console()
     out.print(f"\nSandbox files:  {sandbox_dir}")
     out.print(f"Workspace:      {ws_dir}")

@@ -231,6 +231,112 @@ def serve_graph_cmd(
             click.echo("stopped.", err=True)
 
 
+@serve.command("github")
+@click.argument("sandbox_dir", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option("--port", default=8766, show_default=True, type=click.IntRange(0, 65535), help="0 picks a free port.")
+@click.option("--token", default="sandbox-token", show_default=True, help="A classic token the server accepts.")
+@click.option(
+    "--scopes",
+    default="repo,read:org,admin:org,read:audit_log,admin:enterprise",
+    show_default=True,
+    help="The classic token's OAuth scopes (comma-separated); endpoints needing others answer 403.",
+)
+@click.option("--app-id", type=int, default=None, help="A GitHub App id whose JWTs are accepted (with --app-key).")
+@click.option(
+    "--app-key",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    default=None,
+    help="The app's public key (PEM) to verify RS256 JWTs.",
+)
+@click.option("--installation-id", type=int, default=None, help="The app's installation id on the org.")
+@click.option("--rate-limit", default=5000, show_default=True, type=click.IntRange(min=1), help="Requests per hour.")
+@click.option(
+    "--fault",
+    "faults",
+    multiple=True,
+    metavar="KIND[:TIMES[:PATH]]",
+    help="Inject a fault: primary, primary429, secondary, bad_gateway, malformed, missing_scope; TIMES -1 is "
+    "always; PATH limits it to paths containing it (repeatable).",
+)
+@click.option("--quiet", is_flag=True, help="Do not print one line per request.")
+def serve_github_cmd(
+    sandbox_dir: Path,
+    host: str,
+    port: int,
+    token: str,
+    scopes: str,
+    app_id: int | None,
+    app_key: Path | None,
+    installation_id: int | None,
+    rate_limit: int,
+    faults: tuple[str, ...],
+    quiet: bool,
+) -> None:
+    """Serve the sandbox org as the GitHub API (REST at / and /api/v3, GraphQL at /graphql), until Ctrl-C.
+
+    Members, teams (nested), repos, collaborators, credential authorizations, fine-grained PATs (App
+    auth only), installations, org roles, SAML identities and the audit log come from SANDBOX_DIR
+    (`inventory/github.json`, `github/audit-log.ndjson`), paged with Link headers as GitHub does.
+
+    \b
+    Example:
+      auditor sandbox serve github ./acme --port 8766
+      GITHUB_TOKEN=sandbox-token auditor collect github --base-url http://127.0.0.1:8766 --org acme-corp
+      auditor sandbox serve github ./acme --scopes repo,read:org --fault secondary:3 --fault bad_gateway:1:/teams
+    """
+    import time
+
+    from auditor.sandbox.github.server import FAULTS, Fault, serve_github
+
+    parsed = []
+    for spec in faults:
+        kind, _, rest = spec.partition(":")
+        times, _, path = rest.partition(":")
+        if kind not in FAULTS or (times and not times.lstrip("-").isdigit()):
+            raise click.BadParameter(f"{spec!r}: want KIND[:TIMES[:PATH]] with KIND in {', '.join(FAULTS)}",
+                                     param_hint="--fault")  # fmt: skip
+        parsed.append(Fault(kind, int(times) if times else 1, path))
+    if (app_id is None) != (app_key is None):
+        raise click.BadParameter("give --app-id and --app-key together", param_hint="--app-id")
+    apps = {app_id: app_key.read_text(encoding="utf-8")} if app_id is not None and app_key is not None else {}
+    installs = {installation_id: app_id} if installation_id is not None and app_id is not None else {}
+
+    def log(method: str, target: str, status: int) -> None:
+        click.echo(f"{status} {method} {target}", err=True)
+
+    with _sigterm_as_interrupt():
+        try:
+            server = serve_github(
+                sandbox_dir,
+                host=host,
+                port=port,
+                tokens={token: tuple(s.strip() for s in scopes.split(",") if s.strip())},
+                apps=apps,
+                installations=installs,
+                rate_limit=rate_limit,
+                on_request=None if quiet else log,
+            )
+        except FileNotFoundError as exc:
+            raise click.ClickException(str(exc)) from exc
+        except OSError as exc:
+            raise click.ClickException(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from exc
+        with server:
+            for fault in parsed:
+                server.inject(fault)
+            data = server.data
+            click.echo(f"GitHub sandbox for {sandbox_dir}: org {data.org['login']}, {len(data.repo_list)} repos, "
+                       f"{len(data.members)} members")  # fmt: skip
+            click.echo(f"base URL: {server.url}   (GHES style: {server.url}/api/v3; GraphQL: {server.url}/graphql)")
+            click.echo(f"token:    {token}")
+            click.echo("Press Ctrl-C to stop.")
+            try:
+                while True:
+                    time.sleep(3600)
+            except KeyboardInterrupt:
+                click.echo("stopped.", err=True)
+
+
 @contextmanager
 def _sigterm_as_interrupt() -> Iterator[None]:
     """Treat SIGTERM like Ctrl-C, so the server and any temporary tenant are cleaned up either way."""

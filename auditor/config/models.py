@@ -206,12 +206,33 @@ class DetectionSettings(Strict):
 
 
 class GitHubSource(Strict):
-    """One GitHub org or enterprise (live connector, later issue)."""
+    """One GitHub org (and/or enterprise) through the REST and GraphQL APIs. Auth: `token` (default the
+    GITHUB_TOKEN variable) or a GitHub App (`app_id`, `private_key_file`, `installation_id`), which the
+    fine-grained PAT endpoints need. `base_url` is the REST root (GHES: https://HOST/api/v3)."""
 
     base_url: str = "https://api.github.com"
     org: str | None = None
     enterprise: str | None = None
     token: SecretRef | None = None
+    app_id: int | None = None
+    private_key_file: Path | None = None
+    installation_id: int | None = None
+    audit_log_initial_days: int = Field(default=180, ge=1, le=3650)
+    graphql_batch: int = Field(default=50, ge=1, le=100)
+    max_rate_limit_wait: int = Field(default=900, ge=1)  # seconds; a longer wait fails the run
+    retries: int = Field(default=5, ge=0, le=20)
+    request_interval: float = Field(default=0.0, ge=0.0, le=10.0)  # seconds between requests (PyGithub throttle)
+
+    @model_validator(mode="after")
+    def _target_and_auth(self) -> GitHubSource:
+        if not self.org and not self.enterprise:
+            raise ValueError("give org or enterprise (or both)")
+        app = (self.app_id, self.private_key_file, self.installation_id)
+        if any(v is not None for v in app) and not all(v is not None for v in app):
+            raise ValueError("GitHub App auth needs app_id, private_key_file and installation_id together")
+        if self.token is not None and self.app_id is not None:
+            raise ValueError("give token or GitHub App auth, not both")
+        return self
 
 
 class GitLabSource(Strict):

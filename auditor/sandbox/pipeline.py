@@ -1,5 +1,6 @@
 """Build a workspace from the sandbox tenant the way a user would: Entra collected live through the
-sandbox Graph server, GitHub and GitLab logs imported. Shared by `auditor demo` and `auditor eval`."""
+sandbox Graph server, the GitHub org (inventory and the whole audit log) collected live through the
+sandbox GitHub API server, GitLab logs imported. Shared by `auditor demo` and `auditor eval`."""
 
 from __future__ import annotations
 
@@ -27,6 +28,7 @@ class SandboxRun:
     entra_signins: int
     imported: ImportSummary
     config: AuditorConfig
+    github: dict[str, object] | None = None
 
 
 def collect_sandbox_entra(ws: Workspace, sandbox_dir: Path, start: datetime) -> int:
@@ -47,6 +49,22 @@ def collect_sandbox_entra(ws: Workspace, sandbox_dir: Path, start: datetime) -> 
     return load_collected(ws, "acme", collected, since).signins_imported
 
 
+def collect_sandbox_github(ws: Workspace, sandbox_dir: Path, since: datetime) -> dict[str, object]:
+    """Serve the sandbox org as the GitHub API on 127.0.0.1 and collect it with the real connector (PyGithub)."""
+    from auditor.config.models import GitHubSource
+    from auditor.connectors.github.collect import collect
+    from auditor.connectors.github.load import load_collected
+    from auditor.importers.sqlfuncs import install_macros
+    from auditor.sandbox.github.server import FULL_SCOPES, serve_github
+
+    token = secrets.token_urlsafe(16)
+    with serve_github(sandbox_dir, tokens={token: FULL_SCOPES}) as server:
+        source = GitHubSource(base_url=server.url, org="acme-corp", enterprise="acme")
+        collected = collect(source, token, since.replace(tzinfo=None), fast=True)
+    install_macros(ws.con)
+    return load_collected(ws, source.base_url, collected, since.replace(tzinfo=None), ghes=False).to_json()
+
+
 def build_sandbox_workspace(out_dir: Path, seed: int = 7, step: Callable[[str], None] | None = None) -> SandboxRun:
     """Generate (fresh), collect Entra, import GitHub and GitLab; `step` is told each stage's name."""
     sandbox_dir, ws_dir = out_dir / "sandbox", out_dir / "workspace"
@@ -59,7 +77,10 @@ def build_sandbox_workspace(out_dir: Path, seed: int = 7, step: Callable[[str], 
     say("collect Entra (sandbox Graph API)")
     ws = Workspace.open(ws_dir)
     entra = collect_sandbox_entra(ws, sandbox_dir, tenant.start)
-    say("import GitHub and GitLab logs")
-    files = sorted(p for d in ("github", "gitlab") for p in (sandbox_dir / d).iterdir() if p.is_file())
+    say("collect GitHub (sandbox GitHub API)")
+    github = collect_sandbox_github(ws, sandbox_dir, tenant.start - timedelta(days=1))
+    say("import GitLab logs")
+    files = sorted(p for p in (sandbox_dir / "gitlab").iterdir() if p.is_file())
     imported = import_files(ws, files)
-    return SandboxRun(sandbox_dir, ws, tenant, entra, imported, load_config(sandbox_dir / "auditor.yaml"))
+    config = load_config(sandbox_dir / "auditor.yaml")
+    return SandboxRun(sandbox_dir, ws, tenant, entra, imported, config, github)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-SCHEMA_VERSION = 6
+SCHEMA_VERSION = 8
 
 # Each migration is (version, statements). Never edit a released migration; append a new one.
 MIGRATIONS: list[tuple[int, list[str]]] = [
@@ -144,6 +144,15 @@ MIGRATIONS: list[tuple[int, list[str]]] = [
                 category VARCHAR NOT NULL, severity VARCHAR NOT NULL, platform VARCHAR, resource VARCHAR NOT NULL,
                 status VARCHAR NOT NULL, detail VARCHAR, frameworks VARCHAR[] NOT NULL,
                 evaluated_at TIMESTAMP NOT NULL)""",
+        ],
+    ),
+    (
+        8,
+        [
+            # Repository custom properties per snapshot (GitHub org custom properties; restriction input).
+            """CREATE TABLE repo_properties (
+                snapshot_id VARCHAR NOT NULL, platform VARCHAR NOT NULL, repo VARCHAR NOT NULL,
+                name VARCHAR NOT NULL, value VARCHAR, source VARCHAR NOT NULL)""",
         ],
     ),
 ]

@@ -1,0 +1,1 @@
+"""GitHub connector: PyGithub (REST) and GraphQL through its requester; see `collect.collect`."""

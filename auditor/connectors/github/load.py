@@ -1,0 +1,262 @@
+"""Load one GitHub collection into the workspace in one transaction: every page kept as evidence,
+inventory rows as one snapshot, audit events through the file importer's GitHub normaliser."""
+
+from __future__ import annotations
+
+import hashlib
+import shutil
+import tempfile
+import uuid
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import duckdb
+
+from auditor import __version__
+from auditor.connectors.github.client import Page
+from auditor.connectors.github.collect import Collected, Gap
+from auditor.connectors.github.transform import Rows, transform
+from auditor.importers.derive import refresh_derived
+from auditor.importers.formats.github import GITHUB_AUDIT
+from auditor.importers.pipeline import import_files
+from auditor.importers.sources import sql_str
+from auditor.workspace.evidence import blob_path
+from auditor.workspace.store import Workspace, json_rows, utcnow
+
+SOURCE_PREFIX = "github:"
+AUDIT_RETENTION_DAYS = 180  # GitHub Enterprise Cloud: web/API events (UI, REST, export)
+GIT_RETENTION_DAYS = 7  # GitHub Enterprise Cloud: Git events, REST/export only
+
+
+@dataclass
+class CollectSummary:
+    """What `auditor collect github` prints: counts per resource, new audit events, gaps."""
+
+    snapshot_id: str
+    scope: str
+    counts: dict[str, int] = field(default_factory=dict)
+    audit_imported: int = 0
+    audit_duplicates: int = 0
+    requests: int = 0
+    gaps: list[Gap] = field(default_factory=list)
+
+    def to_json(self) -> dict[str, object]:
+        return {
+            "snapshot_id": self.snapshot_id,
+            "platform": "github",
+            "scope": self.scope,
+            "counts": self.counts,
+            "audit_events_imported": self.audit_imported,
+            "audit_events_duplicates": self.audit_duplicates,
+            "requests": self.requests,
+            "coverage_gaps": [{"source": g.source, "needs": g.needs, "consequence": g.consequence} for g in self.gaps],
+        }
+
+
+def scope_of(collected: Collected) -> str:
+    return collected.org or f"enterprise:{collected.enterprise}"
+
+
+def state_key(collected: Collected) -> str:
+    return f"{SOURCE_PREFIX}{scope_of(collected)}:audit-log"
+
+
+def _store(ws: Workspace, pages: list[Page]) -> list[Path]:
+    """Keep each body as received, named by its SHA-256 (the store imports use); one evidence insert."""
+    paths, rows = [], []
+    now = utcnow()
+    for page in pages:
+        sha = hashlib.sha256(page.body).hexdigest()
+        path = blob_path(ws.evidence_dir, sha)
+        if not path.exists():
+            path.parent.mkdir(parents=True, exist_ok=True)
+            tmp = path.with_suffix(".partial")
+            tmp.write_bytes(page.body)
+            tmp.replace(path)
+        paths.append(path)
+        rows.append((sha, page.url, str(path), len(page.body), now))
+    if rows:
+        cols = {"sha256": "VARCHAR", "source": "VARCHAR", "path": "VARCHAR", "bytes": "BIGINT", "received": "TIMESTAMP"}
+        sql, params = json_rows(cols, rows)
+        ws.con.execute(
+            "INSERT OR IGNORE INTO evidence SELECT DISTINCT ON (sha256) sha256, 'collect', source, path, bytes, "
+            f"received FROM ({sql})",
+            params,
+        )
+    return paths
+
+
+def _all_pages(c: Collected) -> list[Page]:
+    pages = [p for ps in c.pages.values() for p in ps]
+    pages += [p for team in c.team_pages.values() for ps in team.values() for p in ps]
+    pages += [p for role in c.role_pages.values() for ps in role.values() for p in ps]
+    return pages + c.graphql_pages
+
+
+def load_collected(ws: Workspace, base_url: str, collected: Collected, since: datetime, ghes: bool) -> CollectSummary:
+    """Write pages, inventory rows, audit events, gaps, log sources and the high-water mark."""
+    snap = "collect-" + uuid.uuid4().hex[:12]
+    scope = scope_of(collected)
+    summary = CollectSummary(snap, scope, gaps=list(collected.gaps), requests=collected.requests)
+    rows = transform(collected, base_url.rstrip("/"))
+    con = ws.con
+    work = Path(tempfile.mkdtemp(prefix="github-", dir=ws.root))
+    try:
+        with ws.transaction():
+            con.execute("INSERT INTO snapshots VALUES (?, 'collect', 'github', ?, ?, ?)",
+                        [snap, scope, utcnow(), __version__])  # fmt: skip
+            _store(ws, _all_pages(collected))
+            _inventory(con, snap, rows)
+            summary.counts = {
+                "repos": len(rows.repos),
+                "grants": len(rows.grants),
+                "memberships": len(rows.memberships),
+                "credentials": len(rows.credentials),
+                "apps": len(rows.apps),
+                "external_identities": len(rows.identities),
+                "audit_pages": len(collected.audit_pages),
+            }
+            audit = _store(ws, collected.audit_pages)
+            newest = None
+            if audit:
+                summary.audit_imported, summary.audit_duplicates, newest = _audit(ws, audit, work)
+            else:
+                refresh_derived(con)
+            if collected.org is not None:
+                _oauth_restrictions(con, snap, collected)
+            _coverage(con, snap, scope, collected, rows, ghes)
+            _high_water(con, collected, newest, since)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    summary.gaps = list(collected.gaps)
+    return summary
+
+
+def _insert(con: duckdb.DuckDBPyConnection, table: str, snap: str, columns: dict[str, str], rows: list[Any]) -> None:
+    if not rows:
+        return
+    sql, params = json_rows(columns, rows)
+    names = ", ".join(columns)
+    con.execute(f"INSERT INTO {table} (snapshot_id, platform, {names}) SELECT ?, 'github', {names} FROM ({sql})",
+                [snap, *params])  # fmt: skip
+
+
+def _inventory(con: duckdb.DuckDBPyConnection, snap: str, rows: Rows) -> None:
+    v, t = "VARCHAR", "TIMESTAMP"
+    if rows.repos:
+        cols = {"full_name": v, "repo_id": v, "visibility": v, "archived": "BOOLEAN", "topics": '["VARCHAR"]'}
+        sql, params = json_rows(cols, rows.repos)
+        con.execute(
+            "INSERT OR REPLACE INTO repos (platform, full_name, repo_id, visibility, archived, topics, restricted, "
+            "tier, restriction_reason, first_seen, last_seen) "
+            "SELECT 'github', u.full_name, u.repo_id, u.visibility, u.archived, u.topics, r.restricted, r.tier, "
+            f"r.restriction_reason, r.first_seen, r.last_seen FROM ({sql}) u "
+            "LEFT JOIN repos r ON r.platform = 'github' AND r.full_name = u.full_name",
+            params,
+        )
+    _insert(con, "repo_properties", snap, {"repo": v, "name": v, "value": v, "source": v}, rows.properties)
+    _insert(con, "platform_settings", snap, {"scope": v, "key": v, "value": v, "source": v}, rows.settings)
+    member_cols = {"kind": v, "scope": v, "account": v, "role": v, "via": v, "source": v}
+    _insert(con, "memberships", snap, member_cols, rows.memberships)
+    _insert(con, "grants", snap, {"account": v, "repo": v, "role": v, "via": '["VARCHAR"]'}, rows.grants)
+    cred_cols = {"kind": v, "credential_id": v, "owner": v, "scopes": '["VARCHAR"]', "created_at": t,
+                 "last_used_at": t, "expires_at": t, "source": v, "name": v, "hint": v}  # fmt: skip
+    _insert(con, "credentials", snap, cred_cols, rows.credentials)
+    app_cols = {"app_id": v, "name": v, "kind": v, "permissions": v, "reach": v, "first_seen": t, "source": v,
+                "owner": v}  # fmt: skip
+    _insert(con, "apps", snap, app_cols, rows.apps)
+    _insert(con, "external_identities", snap, {"login": v, "provider": v, "name_id": v, "source": v}, rows.identities)
+
+
+def _audit(ws: Workspace, pages: list[Path], work: Path) -> tuple[int, int, datetime | None]:
+    """Audit-log pages (JSON arrays) become one NDJSON file for the importer's GitHub normaliser;
+    returns (imported, duplicates, newest event time received)."""
+    combined = work / "github-audit-log.ndjson"
+    files = "[" + ", ".join(sql_str(str(p)) for p in pages) + "]"
+    con = ws.con
+    con.execute(
+        "CREATE OR REPLACE TEMP TABLE github_audit_elems AS SELECT unnest(json_extract(content, '$[*]')) AS elem "
+        f"FROM read_text({files})"
+    )
+    row = con.execute(
+        "SELECT max(auditor_ts(coalesce(json_extract_string(elem, '$.\"@timestamp\"'), "
+        "json_extract_string(elem, '$.created_at')))) FROM github_audit_elems"
+    ).fetchone()
+    newest = row[0] if row else None
+    con.execute(
+        f"COPY (SELECT CAST(elem AS VARCHAR) FROM github_audit_elems) TO {sql_str(str(combined))} "
+        "(FORMAT csv, HEADER false, QUOTE '', ESCAPE '', DELIMITER '\x01')"
+    )
+    con.execute("DROP TABLE github_audit_elems")
+    if combined.stat().st_size == 0:
+        refresh_derived(con)
+        return 0, 0, newest
+    summary = import_files(ws, [combined], forced=GITHUB_AUDIT, own_transaction=False)
+    return summary.imported, summary.duplicates, newest
+
+
+def _oauth_restrictions(con: duckdb.DuckDBPyConnection, snap: str, c: Collected) -> None:
+    """GitHub has no endpoint for OAuth app access restrictions: the latest enable/disable audit event
+    in the workspace decides; with none, a coverage gap says the state is unknown."""
+    row = con.execute(
+        "SELECT arg_max(action, ts), max(ts) FROM events WHERE platform = 'github' AND org = ? "
+        "AND action IN ('org.enable_oauth_app_restrictions', 'org.disable_oauth_app_restrictions')",
+        [c.org],
+    ).fetchone()
+    if row is None or row[0] is None:
+        c.gaps.append(
+            Gap(
+                "OAuth app access restrictions",
+                "an org.enable_oauth_app_restrictions or org.disable_oauth_app_restrictions event in the audit log "
+                "(GitHub has no endpoint for this setting)",
+                "whether OAuth apps need approval before reaching org data is unknown",
+            )
+        )
+        return
+    value = "true" if row[0] == "org.enable_oauth_app_restrictions" else "false"
+    source = f"audit-log {row[0]} at {row[1]:%Y-%m-%dT%H:%M:%SZ}"
+    con.execute(
+        "INSERT INTO platform_settings VALUES (?, 'github', ?, 'oauth_app_restrictions_enabled', ?, ?)",
+        [snap, c.org, value, source],
+    )
+
+
+def _coverage(con: duckdb.DuckDBPyConnection, snap: str, scope: str, c: Collected, rows: Rows, ghes: bool) -> None:
+    """Replace this scope's connector gaps; record the retention and streaming actually in force."""
+    prefix = f"{SOURCE_PREFIX}{scope}"
+    con.execute("DELETE FROM coverage_gaps WHERE platform = 'github' AND source LIKE ?", [f"{prefix} %"])
+    now = utcnow()
+    gap_rows = [(f"{prefix} {g.source}", g.needs, g.consequence) for g in c.gaps]
+    if not ghes and rows.streaming is None:
+        if rows.streaming_known:
+            needs = "audit-log streaming to a SIEM or storage (enterprise settings: Log streaming)"
+            consequence = "no stream configured: GitHub keeps Git events only 7 days and never shows api.request"
+        else:
+            needs = "an enterprise slug and admin:enterprise to read the audit-log streaming configuration"
+            consequence = "streaming unknown: Git events may be kept only 7 days"
+        gap_rows.append((f"{prefix} audit-log streaming", needs, consequence))
+    for source, needs, consequence in gap_rows:
+        con.execute(
+            "INSERT INTO coverage_gaps VALUES ('github', ?, ?, ?, ?, ?)", [source, needs, consequence, snap, now]
+        )
+    web_retention = None if ghes else AUDIT_RETENTION_DAYS
+    git_retention = None if ghes or rows.streaming else GIT_RETENTION_DAYS
+    org_filter = "" if c.org is None else " AND org = ?"
+    org_args = [] if c.org is None else [c.org]
+    for source, retention, condition in (
+        (f"{prefix} audit-log (web and API events)", web_retention, "NOT starts_with(action, 'git.')"),
+        (f"{prefix} audit-log (Git events)", git_retention, "starts_with(action, 'git.')"),
+    ):
+        con.execute(
+            "INSERT OR REPLACE INTO log_sources SELECT 'github', ?, ?, ?, min(ts), max(ts), count(*) FROM events "
+            f"WHERE platform = 'github' AND {condition}{org_filter}",
+            [source, retention, rows.streaming, *org_args],
+        )
+
+
+def _high_water(con: duckdb.DuckDBPyConnection, c: Collected, newest: datetime | None, since: datetime) -> None:
+    """The newest audit event received (or the window start): the next run asks from there."""
+    mark = newest if newest is not None and newest > since else since
+    con.execute("INSERT OR REPLACE INTO collect_state VALUES (?, ?, ?)", [state_key(c), mark, utcnow()])
