@@ -18,6 +18,12 @@ from auditor.sandbox.activity import ActivityPlanner
 from auditor.sandbox.benign import build_benign
 from auditor.sandbox.documents import write_config, write_ground_truth, write_users
 from auditor.sandbox.incidents import build_incidents
+from auditor.sandbox.inventory_gitlab import (
+    INVENTORY_FILE,
+    build_gitlab_inventory,
+    scan_gitlab_logs,
+    write_gitlab_inventory,
+)
 from auditor.sandbox.plan import DAY_MS, ENTRA, GITHUB, GITLAB_API, GITLAB_AUDIT, Context
 from auditor.sandbox.scenarios import Kit, ScenarioSet, Timeline, plan_timeline
 from auditor.sandbox.tenant import Tenant, build_tenant
@@ -101,6 +107,9 @@ def generate_tenant(
     out_dir.mkdir(parents=True, exist_ok=True)
     files = {USERS_FILE: write_users(out_dir / USERS_FILE, box.tenant)}
     files.update(_stream(box, out_dir, seed, scale, fixed, total, progress))
+    facts = scan_gitlab_logs(out_dir)
+    inventory = build_gitlab_inventory(box.tenant, ctx.start, END, facts)
+    files[INVENTORY_FILE] = write_gitlab_inventory(out_dir, inventory)
     files[TRUTH_FILE] = write_ground_truth(out_dir / TRUTH_FILE, seed, ctx.start, END, box.scenarios.truth)
     files[CONFIG_FILE] = write_config(out_dir / CONFIG_FILE, _approved(box))
     if progress is not None:
