@@ -312,8 +312,9 @@ def serve_gitlab_cmd(
         except OSError as exc:
             raise click.ClickException(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from exc
         stack.enter_context(server)
+        events, who = len(server.inst.events), server.user["username"]
         click.echo(f"GitLab sandbox for {sandbox_dir} ({len(server.inst.projects)} projects, "
-                   f"{len(server.inst.events):,} stored audit events, tier {tier}, as {server.user['username']})")  # fmt: skip
+                   f"{events:,} stored audit events, tier {tier}, as {who})")  # fmt: skip
         click.echo(f"base URL: {server.url}   (REST: {server.url}/api/v4, GraphQL: {server.url}/api/graphql)")
         click.echo(f"token:    {token}")
         click.echo("Press Ctrl-C to stop.")
