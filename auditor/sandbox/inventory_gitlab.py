@@ -274,8 +274,14 @@ def build_gitlab_inventory(
         b.person_user(p)
     for bot in tenant.bots.values():
         if bot.platform == "gitlab" and bot.account_id > 0:
-            b.user(bot.account_id, bot.login, bot.login, f"{bot.login}@{DOMAIN}", start - timedelta(days=500),
-                   last_activity_on=iso_utc(end)[:10])  # fmt: skip
+            b.user(
+                bot.account_id,
+                bot.login,
+                bot.login,
+                f"{bot.login}@{DOMAIN}",
+                start - timedelta(days=500),
+                last_activity_on=iso_utc(end)[:10],
+            )
     admin = next(p for p in people if p.account_class == "privileged")
     assert admin.gitlab is not None
     b.users[admin.gitlab.account_id]["is_admin"] = True
@@ -472,13 +478,29 @@ def _deploy_tokens(b: _Builder, restricted: list[Repo]) -> list[dict[str, Any]]:
     data = f"{GITLAB_GROUP}/data" if f"{GITLAB_GROUP}/data" in b.groups else sorted(b.groups)[1]
     project = restricted[len(restricted) // 2]
     return [
-        {"id": 31, "name": "k8s-pull", "username": "gitlab+deploy-token-31", "expires_at": None, "revoked": False,
-         "expired": False, "scopes": ["read_repository", "read_registry"], "group_id": b.groups[data]["id"],
-         "project_id": None},
-        {"id": 32, "name": "backup-export", "username": "gitlab+deploy-token-32",
-         "expires_at": iso_utc(b.end + timedelta(days=60)), "revoked": False, "expired": False,
-         "scopes": ["read_repository"], "group_id": None, "project_id": project.repo_id},
-    ]  # fmt: skip
+        {
+            "id": 31,
+            "name": "k8s-pull",
+            "username": "gitlab+deploy-token-31",
+            "expires_at": None,
+            "revoked": False,
+            "expired": False,
+            "scopes": ["read_repository", "read_registry"],
+            "group_id": b.groups[data]["id"],
+            "project_id": None,
+        },
+        {
+            "id": 32,
+            "name": "backup-export",
+            "username": "gitlab+deploy-token-32",
+            "expires_at": iso_utc(b.end + timedelta(days=60)),
+            "revoked": False,
+            "expired": False,
+            "scopes": ["read_repository"],
+            "group_id": None,
+            "project_id": project.repo_id,
+        },
+    ]
 
 
 def _deploy_keys(b: _Builder, tenant: Tenant, repos: list[Repo]) -> list[dict[str, Any]]:
@@ -507,14 +529,21 @@ def _deploy_keys(b: _Builder, tenant: Tenant, repos: list[Repo]) -> list[dict[st
 
 
 def _applications(seed: int) -> list[dict[str, Any]]:
-    apps = (("Grafana", "https://grafana.acme.example/login/gitlab", True),
-            ("ArgoCD", "https://argocd.acme.example/api/dex/callback", True),
-            ("Backstage", "https://backstage.acme.example/api/auth/gitlab/handler/frame", False))  # fmt: skip
+    apps = (
+        ("Grafana", "https://grafana.acme.example/login/gitlab", True),
+        ("ArgoCD", "https://argocd.acme.example/api/dex/callback", True),
+        ("Backstage", "https://backstage.acme.example/api/auth/gitlab/handler/frame", False),
+    )
     return [
-        {"id": i + 1, "application_id": _hex(seed, "app", name, n=64), "application_name": name,
-         "callback_url": url, "confidential": conf}
+        {
+            "id": i + 1,
+            "application_id": _hex(seed, "app", name, n=64),
+            "application_name": name,
+            "callback_url": url,
+            "confidential": conf,
+        }
         for i, (name, url, conf) in enumerate(apps)
-    ]  # fmt: skip
+    ]
 
 
 def scale_tenant(projects: int, seed: int = 7) -> tuple[Tenant, datetime, datetime]:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-SCHEMA_VERSION = 6
+SCHEMA_VERSION = 9
 
 # Each migration is (version, statements). Never edit a released migration; append a new one.
 MIGRATIONS: list[tuple[int, list[str]]] = [
@@ -144,6 +144,17 @@ MIGRATIONS: list[tuple[int, list[str]]] = [
                 category VARCHAR NOT NULL, severity VARCHAR NOT NULL, platform VARCHAR, resource VARCHAR NOT NULL,
                 status VARCHAR NOT NULL, detail VARCHAR, frameworks VARCHAR[] NOT NULL,
                 evaluated_at TIMESTAMP NOT NULL)""",
+        ],
+    ),
+    (
+        9,
+        [
+            # Users as the platform lists them (GitLab /users): state, bot, admin, external. Kept per
+            # snapshot; `accounts` is rebuilt from events plus the latest snapshot's users.
+            """CREATE TABLE platform_users (
+                snapshot_id VARCHAR NOT NULL, platform VARCHAR NOT NULL, login VARCHAR NOT NULL,
+                account_id VARCHAR, name VARCHAR, email VARCHAR, state VARCHAR, is_bot BOOLEAN, is_admin BOOLEAN,
+                is_external BOOLEAN, created_at TIMESTAMP, last_activity_at TIMESTAMP, source VARCHAR NOT NULL)""",
         ],
     ),
 ]

@@ -56,5 +56,10 @@ def answer_graphql(inst: Instance, tier: str, user: dict[str, Any], body: bytes)
 
 
 def _node(dest: dict[str, Any]) -> dict[str, Any]:
-    return {"id": dest["id"], "name": dest["name"], "category": dest["category"], "active": dest["active"],
-            "config": dest["config"]}  # fmt: skip
+    return {
+        "id": dest["id"],
+        "name": dest["name"],
+        "category": dest["category"],
+        "active": dest["active"],
+        "config": dest["config"],
+    }

@@ -107,8 +107,13 @@ def _keyset(
     req: Req, items: Sequence[dict[str, Any]], render: Callable[[dict[str, Any]], Any], param: str, size: int
 ) -> Page:
     if req.params.get("order_by", "id") != "id":
-        raise ApiError(405, {"message": "405 Method Not Allowed", "error": "Keyset pagination is only supported "
-                             "for order_by=id on this endpoint"})  # fmt: skip
+        raise ApiError(
+            405,
+            {
+                "message": "405 Method Not Allowed",
+                "error": "Keyset pagination is only supported for order_by=id on this endpoint",
+            },
+        )
     desc = req.params.get("sort", "asc" if param == "id_after" else "desc") == "desc"
     ordered = sorted(items, key=lambda i: i["id"], reverse=desc)
     after = _cursor(req, param)

@@ -140,8 +140,12 @@ class Endpoints:
 
     def version(self, req: Req) -> dict[str, Any]:
         inst = self.i.inv["instance"]
-        return {"version": inst["version"], "revision": inst["revision"], "enterprise": inst["enterprise"],
-                "kas": {"enabled": False, "externalUrl": None, "version": None}}  # fmt: skip
+        return {
+            "version": inst["version"],
+            "revision": inst["revision"],
+            "enterprise": inst["enterprise"],
+            "kas": {"enabled": False, "externalUrl": None, "version": None},
+        }
 
     def settings(self, req: Req) -> dict[str, Any]:
         self.need_admin(req)
@@ -195,8 +199,9 @@ class Endpoints:
         def render(key: dict[str, Any]) -> dict[str, Any]:
             out = {k: v for k, v in key.items() if k != "projects"}
             for flag, name in ((True, "projects_with_write_access"), (False, "projects_with_readonly_access")):
-                out[name] = [_project_ref(self.i.projects[p["project_id"]]) for p in key["projects"]
-                             if p["can_push"] is flag]  # fmt: skip
+                out[name] = [
+                    _project_ref(self.i.projects[p["project_id"]]) for p in key["projects"] if p["can_push"] is flag
+                ]
             return out
 
         return paginate(req, self.i.inv["deploy_keys"], render)
@@ -255,8 +260,13 @@ class Endpoints:
 
     def _member(self, uid: int, level: int) -> dict[str, Any]:
         u = self.i.users[uid]
-        return {**{k: u[k] for k in USER_BASIC}, "access_level": level, "created_at": u["created_at"],
-                "expires_at": None, "membership_state": "active"}  # fmt: skip
+        return {
+            **{k: u[k] for k in USER_BASIC},
+            "access_level": level,
+            "created_at": u["created_at"],
+            "expires_at": None,
+            "membership_state": "active",
+        }
 
     def group_access_tokens(self, req: Req, group: dict[str, Any]) -> Page:
         self.need_group(req, group, OWNER)

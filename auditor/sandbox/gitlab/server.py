@@ -34,8 +34,14 @@ API = "/api/v4"
 class Faults:
     """Switchable faults, each counted over all requests: every Nth answers 429, 502/503 or broken JSON."""
 
-    def __init__(self, every_429: int = 0, every_5xx: int = 0, every_malformed: int = 0,
-                 forbid: tuple[str, ...] = (), malformed: tuple[str, ...] = ()) -> None:  # fmt: skip
+    def __init__(
+        self,
+        every_429: int = 0,
+        every_5xx: int = 0,
+        every_malformed: int = 0,
+        forbid: tuple[str, ...] = (),
+        malformed: tuple[str, ...] = (),
+    ) -> None:
         for name, n in (("429", every_429), ("5xx", every_5xx), ("malformed", every_malformed)):
             if n < 0 or n == 1:
                 raise ValueError(f"fault every-{name} must be 0 (off) or at least 2, so that a retry can succeed")
@@ -53,8 +59,18 @@ class GitLabServer:
     free | premium | ultimate.
     """
 
-    def __init__(self, inst: Instance, *, host: str, port: int, token: str, as_user: str | None, tier: str,
-                 faults: Faults, on_request: Callable[[str, str, int], None] | None = None) -> None:  # fmt: skip
+    def __init__(
+        self,
+        inst: Instance,
+        *,
+        host: str,
+        port: int,
+        token: str,
+        as_user: str | None,
+        tier: str,
+        faults: Faults,
+        on_request: Callable[[str, str, int], None] | None = None,
+    ) -> None:
         self.inst = inst
         self.endpoints = Endpoints(inst, tier)
         self.tier = tier
@@ -71,8 +87,9 @@ class GitLabServer:
         self._httpd.daemon_threads = True
         bound_host, bound_port = self._httpd.server_address[:2]
         self.url = f"http://{bound_host!s}:{bound_port}"
-        self._thread = threading.Thread(target=self._httpd.serve_forever, args=(0.05,), name="gitlab-sandbox",
-                                        daemon=True)  # fmt: skip
+        self._thread = threading.Thread(
+            target=self._httpd.serve_forever, args=(0.05,), name="gitlab-sandbox", daemon=True
+        )
         self._thread.start()
 
     def stop(self) -> None:
@@ -88,8 +105,9 @@ class GitLabServer:
     def __enter__(self) -> GitLabServer:
         return self
 
-    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
-                 tb: TracebackType | None) -> None:  # fmt: skip
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
         self.stop()
 
     def _authenticated(self, headers: dict[str, str]) -> bool:
@@ -159,8 +177,16 @@ def serve_gitlab(
 ) -> GitLabServer:
     """Load the inventory and stored audit events, start serving in a daemon thread, return when listening."""
     inst = load_instance(Path(sandbox_dir), inventory)
-    return GitLabServer(inst, host=host, port=port, token=token, as_user=as_user, tier=tier,
-                        faults=faults or Faults(), on_request=on_request)  # fmt: skip
+    return GitLabServer(
+        inst,
+        host=host,
+        port=port,
+        token=token,
+        as_user=as_user,
+        tier=tier,
+        faults=faults or Faults(),
+        on_request=on_request,
+    )
 
 
 def _handler_for(app: GitLabServer) -> type[BaseHTTPRequestHandler]:
