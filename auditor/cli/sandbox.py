@@ -256,6 +256,7 @@ def _sigterm_as_interrupt() -> Iterator[None]:
 @click.option("--fault-429-every", default=0, type=click.IntRange(min=0), metavar="N", help="Every Nth: 429.")
 @click.option("--fault-5xx-every", default=0, type=click.IntRange(min=0), metavar="N", help="Every Nth: 502/503.")
 @click.option("--forbid", multiple=True, metavar="PATH_PREFIX", help="403 under this /api/v4 path (repeatable).")
+@click.option("--streaming", is_flag=True, help="Configure one audit-event streaming destination (tier ultimate).")
 @click.option("--quiet", is_flag=True, help="Do not print one line per request.")
 def serve_gitlab_cmd(
     sandbox_dir: Path | None,
@@ -267,6 +268,7 @@ def serve_gitlab_cmd(
     fault_429_every: int,
     fault_5xx_every: int,
     forbid: tuple[str, ...],
+    streaming: bool,
     quiet: bool,
 ) -> None:
     """Serve the tenant's GitLab instance (REST /api/v4 and /api/graphql) until Ctrl-C.
@@ -304,9 +306,23 @@ def serve_gitlab_cmd(
             generate_tenant(sandbox_dir)
         if not (sandbox_dir / "inventory" / "gitlab.json").is_file():
             raise click.UsageError(f"{sandbox_dir} has no inventory/gitlab.json: regenerate it with this version")
+        from auditor.sandbox.inventory_gitlab import STREAMING_DESTINATION, load_gitlab_inventory
+
+        inventory = load_gitlab_inventory(sandbox_dir)
+        if streaming:
+            inventory["streaming_destinations"] = [STREAMING_DESTINATION]
         try:
-            server = serve_gitlab(sandbox_dir, host=host, port=port, token=token, as_user=as_user, tier=tier,
-                                  faults=faults, on_request=None if quiet else log)  # fmt: skip
+            server = serve_gitlab(
+                sandbox_dir,
+                inventory=inventory,
+                host=host,
+                port=port,
+                token=token,
+                as_user=as_user,
+                tier=tier,
+                faults=faults,
+                on_request=None if quiet else log,
+            )
         except KeyError:
             raise click.BadParameter(f"no user {as_user!r} in the sandbox", param_hint="--as-user") from None
         except OSError as exc:

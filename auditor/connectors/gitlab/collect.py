@@ -386,13 +386,13 @@ class GitLabCollector:
             if not isinstance(node, dict) or (answer or {}).get("errors"):
                 out.gaps.append(
                     Gap(
-                        f"POST /api/graphql {name}",
+                        f"POST /api/graphql {name}" + (f" {query.split(chr(34))[1]}" if name == "group" else ""),
                         "GitLab Ultimate (audit event streaming destinations) and Owner or administrator",
                         "whether git clone/pull events (repository_git_operation) are streamed anywhere is unknown",
                     )
                 )
                 continue
-            found.extend(node.get("nodes") or [])
+            found.extend(n for n in node.get("nodes") or [] if n.get("id") not in {f.get("id") for f in found})
             out.streaming = found
 
     def _audit_events(self) -> None:

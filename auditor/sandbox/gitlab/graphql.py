@@ -12,6 +12,7 @@ import re
 from typing import Any
 
 from auditor.sandbox.gitlab.data import Instance
+from auditor.sandbox.model import GITLAB_GROUP
 
 DENIED = (
     "The resource that you are attempting to access does not exist or you don't have permission to perform this action"
@@ -36,7 +37,7 @@ def answer_graphql(inst: Instance, tier: str, user: dict[str, Any], body: bytes)
             data[field] = None
             errors.append({"message": DENIED, "path": [field]})
         else:
-            data[field] = {"nodes": nodes}
+            data[field] = {"nodes": []}  # the sandbox's destination is configured on the top group
     match = _GROUP.search(query)
     if match is not None:
         path = match.group(1) or str(variables.get(match.group(2), ""))
@@ -46,7 +47,8 @@ def answer_graphql(inst: Instance, tier: str, user: dict[str, Any], body: bytes)
         else:
             field = "externalAuditEventStreamingDestinations"
             allowed = nodes is not None and (user.get("is_admin") or inst.level_in_group(user["id"], group) >= OWNER)
-            data["group"] = {"fullPath": group["full_path"], field: {"nodes": nodes} if allowed else None}
+            own = (nodes or []) if group["full_path"] == GITLAB_GROUP else []
+            data["group"] = {"fullPath": group["full_path"], field: {"nodes": own} if allowed else None}
             if not allowed:
                 errors.append({"message": DENIED, "path": ["group", field]})
     out: dict[str, Any] = {"data": data}

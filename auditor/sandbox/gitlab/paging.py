@@ -39,6 +39,7 @@ class Req:
     params: dict[str, str]
     base: str  # scheme://host:port from the Host header
     user: dict[str, Any]
+    cap: int = MAX_PER_PAGE  # the largest per_page honoured (GitLab: 100; tests lower it to force paging)
 
     @property
     def admin(self) -> bool:
@@ -59,7 +60,7 @@ def _per_page(req: Req) -> int:
         value = int(req.params.get("per_page", "20"))
     except ValueError:
         raise bad_request("per_page is invalid") from None
-    return max(1, min(value, MAX_PER_PAGE))
+    return max(1, min(value, req.cap))
 
 
 Page = tuple[list[Any], dict[str, str]]

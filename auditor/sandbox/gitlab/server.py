@@ -69,6 +69,7 @@ class GitLabServer:
         as_user: str | None,
         tier: str,
         faults: Faults,
+        max_per_page: int = 100,
         on_request: Callable[[str, str, int], None] | None = None,
     ) -> None:
         self.inst = inst
@@ -76,6 +77,7 @@ class GitLabServer:
         self.tier = tier
         self.token = token
         self.faults = faults
+        self.max_per_page = max_per_page
         self.on_request = on_request
         admin = next(u for u in inst.inv["users"] if u["is_admin"])
         self.user = inst.users_by_name[as_user] if as_user else admin
@@ -143,7 +145,13 @@ class GitLabServer:
             if method != "GET":
                 raise ApiError(405, {"message": "405 Method Not Allowed"})
             host = headers.get("host") or self.url.removeprefix("http://")
-            req = Req(sub, dict(parse_qsl(split.query, keep_blank_values=True)), f"http://{host}", self.user)
+            req = Req(
+                sub,
+                dict(parse_qsl(split.query, keep_blank_values=True)),
+                f"http://{host}",
+                self.user,
+                self.max_per_page,
+            )
             data, extra = self.endpoints.route(req)
             # Absolute URLs in bodies name the host the client used, as GitLab's external_url would.
             payload = json.dumps(data).replace(f"https://{HOST}", f"http://{host}").encode()
@@ -173,6 +181,7 @@ def serve_gitlab(
     tier: str = "premium",
     faults: Faults | None = None,
     inventory: dict[str, Any] | None = None,
+    max_per_page: int = 100,
     on_request: Callable[[str, str, int], None] | None = None,
 ) -> GitLabServer:
     """Load the inventory and stored audit events, start serving in a daemon thread, return when listening."""
@@ -185,6 +194,7 @@ def serve_gitlab(
         as_user=as_user,
         tier=tier,
         faults=faults or Faults(),
+        max_per_page=max_per_page,
         on_request=on_request,
     )
 
@@ -199,6 +209,9 @@ def _handler_for(app: GitLabServer) -> type[BaseHTTPRequestHandler]:
 
         def setup(self) -> None:
             super().setup()
+            # Headers and body go out as separate writes; without NODELAY, Nagle's algorithm and the
+            # client's delayed ACK add ~40 ms to every response.
+            self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
             with app._lock:
                 app._connections.add(self.connection)
 
