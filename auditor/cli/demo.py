@@ -27,8 +27,8 @@ if TYPE_CHECKING:
 @click.option("--json", "as_json", is_flag=True, help="Print the summary and report paths as JSON.")
 @click.pass_obj
 def demo(app: AppContext, out_dir: Path, seed: int, as_json: bool) -> None:
-    """Generate the sandbox tenant, collect Entra through the sandbox Graph server, import the
-    GitHub and GitLab logs, detect, and render the HTML and PDF report.
+    """Generate the sandbox tenant, collect Entra and GitLab through the sandbox Graph and GitLab servers,
+    import the GitHub logs and GitLab's streamed events, detect, and render the HTML and PDF report.
 
     Uses its own workspace under OUT/workspace (rebuilt on every run), so it never touches
     your real workspace. Everything runs offline on 127.0.0.1.
@@ -50,7 +50,7 @@ def demo(app: AppContext, out_dir: Path, seed: int, as_json: bool) -> None:
         console=console(stderr=True),
         disable=as_json,
     ) as progress:
-        task = progress.add_task("starting", total=5)
+        task = progress.add_task("starting", total=6)
 
         def step(name: str) -> None:
             progress.update(task, advance=1, description=name)
@@ -61,7 +61,7 @@ def demo(app: AppContext, out_dir: Path, seed: int, as_json: bool) -> None:
         detection = run_detection(ws, run.config)
         step("render reports")
         paths = render_demo_report(ws, run.config, out_dir)
-        progress.update(task, completed=5, description="done")
+        progress.update(task, completed=6, description="done")
     sandbox_dir, ws_dir, sandbox, entra = run.sandbox_dir, ws.root, run.tenant, run.entra_signins
     from auditor.findings import load_findings
 
@@ -71,6 +71,7 @@ def demo(app: AppContext, out_dir: Path, seed: int, as_json: bool) -> None:
             {
                 "sandbox": str(sandbox_dir),
                 "entra_signins": entra,
+                "gitlab_audit_events": run.gitlab_audit_events,
                 "workspace": str(ws_dir),
                 "events": summary.imported,
                 "rejected": summary.rejected,

@@ -1,5 +1,6 @@
-"""Build a workspace from the sandbox tenant the way a user would: Entra collected live through the
-sandbox Graph server, GitHub and GitLab logs imported. Shared by `auditor demo` and `auditor eval`."""
+"""Build a workspace from the sandbox tenant the way a user would: Entra and GitLab collected live through
+the sandbox Graph and GitLab servers, GitHub logs and GitLab's streamed events and api_json.log imported.
+Shared by `auditor demo` and `auditor eval`."""
 
 from __future__ import annotations
 
@@ -27,6 +28,7 @@ class SandboxRun:
     entra_signins: int
     imported: ImportSummary
     config: AuditorConfig
+    gitlab_audit_events: int = 0
 
 
 def collect_sandbox_entra(ws: Workspace, sandbox_dir: Path, start: datetime) -> int:
@@ -47,6 +49,33 @@ def collect_sandbox_entra(ws: Workspace, sandbox_dir: Path, start: datetime) -> 
     return load_collected(ws, "acme", collected, since).signins_imported
 
 
+def collect_sandbox_gitlab(ws: Workspace, sandbox_dir: Path, start: datetime, config: AuditorConfig) -> int:
+    """Serve the sandbox's GitLab instance on 127.0.0.1 and collect it (instance, admin token) with the real
+    connector; returns the stored audit events imported."""
+    from typing import Any
+
+    from auditor.config.models import GitLabSource
+    from auditor.connectors.gitlab.collect import collect
+    from auditor.connectors.gitlab.load import load_collected
+    from auditor.importers.sqlfuncs import install_macros
+    from auditor.restriction import classify_repo
+    from auditor.sandbox.gitlab import serve_gitlab
+
+    def classify(p: dict[str, Any]) -> tuple[bool, int | None, str]:
+        return classify_repo(
+            config.restriction, p["path_with_namespace"], p.get("visibility"), list(p.get("topics") or [])
+        )
+
+    token = secrets.token_urlsafe(16)
+    since = start.replace(tzinfo=None) - timedelta(days=1)
+    until = since + timedelta(days=120)
+    with serve_gitlab(sandbox_dir, token=token) as server:
+        source = GitLabSource(base_url=server.url, instance=True)
+        collected = collect(source, token, since, until, lambda p: classify(p)[0])
+    install_macros(ws.con)
+    return load_collected(ws, collected, classify).audit_events_imported
+
+
 def build_sandbox_workspace(out_dir: Path, seed: int = 7, step: Callable[[str], None] | None = None) -> SandboxRun:
     """Generate (fresh), collect Entra, import GitHub and GitLab; `step` is told each stage's name."""
     sandbox_dir, ws_dir = out_dir / "sandbox", out_dir / "workspace"
@@ -59,7 +88,10 @@ def build_sandbox_workspace(out_dir: Path, seed: int = 7, step: Callable[[str], 
     say("collect Entra (sandbox Graph API)")
     ws = Workspace.open(ws_dir)
     entra = collect_sandbox_entra(ws, sandbox_dir, tenant.start)
-    say("import GitHub and GitLab logs")
+    config = load_config(sandbox_dir / "auditor.yaml")
+    say("collect GitLab (sandbox GitLab API)")
+    gitlab = collect_sandbox_gitlab(ws, sandbox_dir, tenant.start, config)
+    say("import GitHub logs, GitLab streamed audit events and api_json.log")
     files = sorted(p for d in ("github", "gitlab") for p in (sandbox_dir / d).iterdir() if p.is_file())
     imported = import_files(ws, files)
-    return SandboxRun(sandbox_dir, ws, tenant, entra, imported, load_config(sandbox_dir / "auditor.yaml"))
+    return SandboxRun(sandbox_dir, ws, tenant, entra, imported, config, gitlab)
