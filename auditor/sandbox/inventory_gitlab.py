@@ -551,10 +551,14 @@ def scale_tenant(projects: int, seed: int = 7) -> tuple[Tenant, datetime, dateti
     from auditor.sandbox.generate import END
     from auditor.sandbox.tenant import build_tenant
 
-    repos = round(projects / 0.35)
     start = END - timedelta(days=90)
-    tenant = build_tenant(seed, max(300, projects // 2), repos, start, hire_day=60, leave_day=95)
-    return tenant, start, END
+    repos = round(projects / 0.35)
+    while True:  # about 35% of repos land on GitLab; grow until there are enough
+        tenant = build_tenant(seed, max(300, projects // 2), repos, start, hire_day=60, leave_day=95)
+        have = len(tenant.repos_on("gitlab"))
+        if have >= projects:
+            return tenant, start, END
+        repos += round((projects - have) / 0.3) + 1
 
 
 def iter_restricted(inventory: Mapping[str, Any]) -> Iterable[str]:

@@ -82,20 +82,34 @@ class CollectSummary:
         }
 
 
-def _store(ws: Workspace, page: Page) -> Path:
-    """Keep the body as received, named by its SHA-256 (same store as imports)."""
-    sha = hashlib.sha256(page.body).hexdigest()
-    path = blob_path(ws.evidence_dir, sha)
-    if not path.exists():
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_suffix(".partial")
-        tmp.write_bytes(page.body)
-        tmp.replace(path)
-    ws.con.execute(
-        "INSERT OR IGNORE INTO evidence VALUES (?, 'collect', ?, ?, ?, ?)",
-        [sha, page.url, str(path), len(page.body), utcnow()],
-    )
-    return path
+def _store_pages(ws: Workspace, pages: list[Page]) -> dict[str, tuple[Page, Path]]:
+    """Keep every body as received, named by its SHA-256 (same store as imports); one evidence insert."""
+    stored: dict[str, tuple[Page, Path]] = {}
+    for page in pages:
+        sha = hashlib.sha256(page.body).hexdigest()
+        if sha in stored:
+            continue
+        path = blob_path(ws.evidence_dir, sha)
+        if not path.exists():
+            path.parent.mkdir(parents=True, exist_ok=True)
+            tmp = path.with_suffix(".partial")
+            tmp.write_bytes(page.body)
+            tmp.replace(path)
+        stored[sha] = (page, path)
+    now = utcnow()
+    rows = [(sha, "collect", page.url, str(path), len(page.body), now) for sha, (page, path) in stored.items()]
+    if rows:
+        cols = {
+            "sha": "VARCHAR",
+            "kind": "VARCHAR",
+            "source": "VARCHAR",
+            "path": "VARCHAR",
+            "bytes": "BIGINT",
+            "at": "TIMESTAMP",
+        }
+        sql, params = json_rows(cols, rows)
+        ws.con.execute(f"INSERT OR IGNORE INTO evidence SELECT * FROM ({sql})", params)
+    return stored
 
 
 def _insert(con: duckdb.DuckDBPyConnection, table: str, columns: dict[str, str], rows: list[tuple[Any, ...]]) -> None:
@@ -128,9 +142,7 @@ def load_collected(
                 "INSERT INTO snapshots VALUES (?, 'collect', 'gitlab', ?, ?, ?)",
                 [snap, f"{c.base_url} {c.scope}", utcnow(), __version__],
             )
-            stored = {}
-            for page in c.recorder.pages:
-                stored[hashlib.sha256(page.body).hexdigest()] = (page, _store(ws, page))
+            stored = _store_pages(ws, c.recorder.pages)
             _repos(con, c, restricted)
             _staging(con, c, restricted)
             summary.counts.update(_memberships_and_grants(con, snap, source))
