@@ -199,3 +199,42 @@ def test_faults_429_5xx_forbid_and_malformed(tenant: Path) -> None:
             gl.http_list("/deploy_keys", get_all=True)
     with pytest.raises(ValueError, match="at least 2"):
         Faults(every_429=1)
+
+
+def test_cli_serves_the_instance_until_stopped(tenant: Path) -> None:
+    import subprocess
+    import sys
+
+    cmd = [
+        sys.executable,
+        "-m",
+        "auditor",
+        "sandbox",
+        "serve",
+        "gitlab",
+        str(tenant),
+        "--port",
+        "0",
+        "--token",
+        TOKEN,
+        "--tier",
+        "ultimate",
+        "--streaming",
+        "--quiet",
+    ]
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        assert proc.stdout is not None
+        url = next(line for line in proc.stdout if "base URL:" in line).split()[2]
+        gl = gitlab.Gitlab(url, private_token=TOKEN, keep_base_url=True)
+        assert gl.http_get("/version")["version"]  # type: ignore[index]
+        answer = gl.http_post(
+            f"{url}/api/graphql",
+            post_data={
+                "query": '{ group(fullPath: "acme") { externalAuditEventStreamingDestinations { nodes { name } } } }'
+            },
+        )
+        assert isinstance(answer, dict) and "errors" not in answer
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)

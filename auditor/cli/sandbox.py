@@ -35,8 +35,9 @@ def generate(out_dir: Path, seed: int, users: int, repos: int, days: int, events
     """Write the tenant's logs under OUT_DIR in the vendors' own export formats.
 
     Files: entra/users.json, entra/signins.ndjson, github/audit-log.ndjson,
-    gitlab/audit-events.ndjson, gitlab/api_json.log, ground_truth.json and a matching
-    auditor.yaml. The window ends at 2026-10-01T00:00:00Z.
+    gitlab/audit-events.ndjson, gitlab/api_json.log, ground_truth.json, a matching
+    auditor.yaml, and inventory/gitlab.json (the GitLab instance `serve gitlab` answers with).
+    The window ends at 2026-10-01T00:00:00Z.
 
     \b
     Example:
