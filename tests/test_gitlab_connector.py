@@ -6,7 +6,7 @@ import json
 import os
 import subprocess
 import sys
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -24,7 +24,7 @@ from auditor.sandbox.inventory_gitlab import PARTNERS, STREAMING_DESTINATION, lo
 from auditor.workspace.store import Workspace
 
 TOKEN = "glpat-test-5e1d"  # a static test credential for the loopback sandbox
-SINCE, UNTIL = datetime(2026, 8, 15), datetime(2026, 10, 1)  # 47 days: two audit windows
+SINCE, UNTIL = datetime(2026, 8, 15), datetime(2026, 10, 1)  # 47 days: two audit windows of at most 30
 RULES = Restriction()
 
 
@@ -45,10 +45,16 @@ def _classify(p: dict[str, Any]) -> tuple[bool, int | None, str]:
 
 
 def _run(
-    ws: Workspace, server: GitLabServer, *, instance: bool = True, since: datetime = SINCE, token: str = TOKEN
+    ws: Workspace,
+    server: GitLabServer,
+    *,
+    instance: bool = True,
+    since: datetime = SINCE,
+    until: datetime = UNTIL,
+    token: str = TOKEN,
 ) -> dict[str, Any]:
     source = GitLabSource(base_url=server.url, instance=instance, groups=[] if instance else ["acme"])
-    collected = collect(source, token, since, UNTIL, lambda p: _classify(p)[0])
+    collected = collect(source, token, since, until, lambda p: _classify(p)[0])
     install_macros(ws.con)
     return load_collected(ws, collected, _classify).to_json()
 
@@ -126,24 +132,35 @@ def test_users_credentials_apps_and_identities(ws: Workspace, tenant: Path, inv:
     assert settings["audit_event_streaming"] == "unknown" and settings["signup_enabled"] == "false"
 
 
-def test_audit_events_are_incremental_and_exclude_git_operations(ws: Workspace, tenant: Path) -> None:
-    with serve_gitlab(tenant, token=TOKEN) as server:
-        first = _run(ws, server)
-        asked = [t for _, t, _ in server.requests if "/audit_events" in t]
-        mark = ws.con.execute(
-            "SELECT high_water FROM collect_state WHERE source = ?", [state_key(server.url, "instance")]
-        ).fetchone()
-        assert mark == (UNTIL,)
-        second = _run(ws, server, since=UNTIL)
-    assert first["audit_events_imported"] > 0 and second["audit_events_imported"] == 0
-    windows = {t.split("created_after=")[1].split("&")[0] for t in asked if "created_after=" in t}
-    assert len(windows) == 2  # 47 days in windows of at most 30
-    expected = 0
+def _stored_events(tenant: Path, lo: datetime, hi: datetime) -> int:
+    count = 0
     for line in (tenant / "gitlab" / "audit-events.ndjson").read_text().splitlines():
         rec = json.loads(line)
         at = datetime.fromisoformat(rec["created_at"].replace("Z", ""))
-        expected += rec["event_type"] != "repository_git_operation" and SINCE <= at <= UNTIL
-    assert first["audit_events_imported"] == expected
+        count += rec["event_type"] != "repository_git_operation" and lo <= at <= hi
+    return count
+
+
+def test_audit_events_are_incremental_and_exclude_git_operations(ws: Workspace, tenant: Path) -> None:
+    middle = datetime(2026, 9, 20)
+    with serve_gitlab(tenant, token=TOKEN) as server:
+        first = _run(ws, server, until=middle)
+        first_asked = [t for _, t, _ in server.requests if "/audit_events" in t]
+        key = state_key(server.url, "instance")
+        (mark,) = ws.con.execute("SELECT high_water FROM collect_state WHERE source = ?", [key]).fetchone() or (None,)
+        assert mark == middle
+        del server.requests[:]
+        second = _run(ws, server, since=mark - timedelta(minutes=5))  # the CLI's overlap
+        second_asked = [t for _, t, _ in server.requests if "/audit_events" in t]
+        third = _run(ws, server, since=UNTIL - timedelta(minutes=5))
+    windows = {t.split("created_after=")[1].split("&")[0] for t in first_asked if "created_after=" in t}
+    assert len(windows) == 2  # 36 days in windows of at most 30
+    assert all("created_after=2026-09-19T23%3A55%3A00Z" in t or "cursor=" in t for t in second_asked), second_asked
+    assert first["audit_events_imported"] == _stored_events(tenant, SINCE, middle) > 0
+    assert second["audit_events_imported"] == _stored_events(tenant, middle, UNTIL) - _stored_events(
+        tenant, middle, middle
+    )
+    assert second["audit_events_imported"] > 0 and third["audit_events_imported"] == 0
     git = ws.con.execute("SELECT count(*) FROM events WHERE action = 'repository_git_operation'").fetchone()
     assert git == (0,)
     downloads = ws.con.execute(
@@ -258,3 +275,21 @@ def test_cli_collect_gitlab_json_exit_codes_and_no_token_leak(tmp_path: Path, te
             [*args[:6], "--instance", "--group", "acme"], env=env, capture_output=True, text=True, timeout=60
         )
         assert both.returncode == 2
+
+
+def test_collect_runs_every_configured_gitlab_source(tmp_path: Path, tenant: Path) -> None:
+    with serve_gitlab(tenant, token=TOKEN) as server:
+        config = tmp_path / "auditor.yaml"
+        config.write_text(
+            "sources:\n  gitlab:\n"
+            f"    - base_url: {server.url}\n      instance: true\n      token: {{env: SANDBOX_GL}}\n"
+            "      audit_initial_days: 3650\n",
+            encoding="utf-8",
+        )
+        env = {**os.environ, "SANDBOX_GL": TOKEN, "AUDITOR_WORKSPACE": str(tmp_path / "ws")}
+        env.pop("GITLAB_TOKEN", None)
+        args = [sys.executable, "-m", "auditor", "--config", str(config), "collect", "--json"]
+        done = subprocess.run(args, env=env, capture_output=True, text=True, timeout=180)
+    assert done.returncode == 0, done.stderr
+    summary = json.loads(done.stdout)
+    assert summary["scope"] == "instance" and summary["audit_events_imported"] > 0
