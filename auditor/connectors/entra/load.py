@@ -161,8 +161,7 @@ def _apps(ws: Workspace, snap: str, stored: dict[str, list[Path]], collected: Co
         }
         con.execute(
             "INSERT INTO apps (snapshot_id, platform, app_id, name, kind, permissions, reach, first_seen, source) "
-            "SELECT "
-            "?, 'entra', id, displayName, "
+            "SELECT ?, 'entra', id, displayName, "
             "'service_principal:' || coalesce(servicePrincipalType, '?'), NULL, appOwnerOrganizationId, ?, "
             "'graph:/servicePrincipals' "
             f"FROM ({_rows(stored['service_principals'], spec)})",
@@ -178,8 +177,7 @@ def _apps(ws: Workspace, snap: str, stored: dict[str, list[Path]], collected: Co
         }
         con.execute(
             "INSERT INTO apps (snapshot_id, platform, app_id, name, kind, permissions, reach, first_seen, source) "
-            "SELECT "
-            "?, 'entra', clientId, NULL, 'oauth2_grant', trim(scope), "
+            "SELECT ?, 'entra', clientId, NULL, 'oauth2_grant', trim(scope), "
             "consentType || coalesce(':' || principalId, ''), ?, 'graph:/oauth2PermissionGrants' "
             f"FROM ({_rows(stored['oauth2_grants'], spec)})",
             [snap, now],
@@ -195,8 +193,7 @@ def _apps(ws: Workspace, snap: str, stored: dict[str, list[Path]], collected: Co
         }
         con.execute(
             "INSERT INTO apps (snapshot_id, platform, app_id, name, kind, permissions, reach, first_seen, source) "
-            "SELECT "
-            "?, 'entra', principalId, principalDisplayName, 'app_role_assignment', appRoleId, "
+            "SELECT ?, 'entra', principalId, principalDisplayName, 'app_role_assignment', appRoleId, "
             "resourceId, ?, 'graph:/servicePrincipals/appRoleAssignedTo' "
             f"FROM ({_rows(paths, spec)})",
             [snap, now],
