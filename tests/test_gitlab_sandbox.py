@@ -66,6 +66,10 @@ def test_inventory_plants_the_access_paths(inv: dict[str, Any], tenant: Path) ->
     guest_rows = [e for e in inv["effective"] if e["user_id"] == guest.gitlab.account_id]
     assert any(e["via"] == ["project", f"shared_group:{PARTNERS}"] and e["role"] == "maintainer" for e in guest_rows)
     assert any(e["via"] == [f"shared_group:{PARTNERS}"] for e in guest_rows)
+    truth = json.loads((tenant / "ground_truth.json").read_text())["scenarios"]
+    exported = next(x for x in truth if x["name"] == "gitlab-guest-project-export")
+    roles = {e["project"]: e["role"] for e in guest_rows}
+    assert all(roles.get(repo) == "maintainer" for repo in exported["repos"])
     # Users: states, bots, one admin; tokens with the planted properties.
     assert {u["state"] for u in inv["users"]} >= {"active", "blocked", "deactivated"}
     assert sum(u["is_admin"] for u in inv["users"]) == 1 and any(u["bot"] for u in inv["users"])

@@ -327,7 +327,10 @@ def build_gitlab_inventory(
     other = next((s for s in subgroups if s != guest_sub), None)
     if other is not None:
         b.share(b.groups[other], PARTNERS, REPORTER)
-    first = next((r for r in gl_repos if r.full_name.startswith(guest_sub + "/") and r.restricted), None)
+    # Maintainer on the first restricted project of the guest's team (the project-export scenario's target).
+    first = next((r for r in gl_repos if r.team == guest.team and r.restricted), None) or next(
+        (r for r in gl_repos if r.full_name.startswith(guest_sub + "/") and r.restricted), None
+    )
     if first is not None:
         b.project_members[first.full_name][guest.gitlab.account_id] = MAINTAINER
 
