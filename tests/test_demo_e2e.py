@@ -109,8 +109,16 @@ def test_executive_pdf_has_key_numbers_and_top_finding_in_two_to_four_pages(
     assert 2 <= len(pages) <= 4
     text = "\n".join(pages)
     ws = Workspace.open(out / "workspace")
-    restricted = ws.con.execute("SELECT count(*) FROM repos WHERE restricted").fetchone()
-    privileged = ws.con.execute("SELECT count(*) FROM accounts WHERE account_class = 'privileged'").fetchone()
+    # The demo collects GitLab grants (one snapshot): the key numbers count restricted repos with a grant
+    # and privileged accounts holding one.
+    reach = (
+        "FROM grants g JOIN repos r ON r.platform = g.platform AND r.full_name = g.repo AND r.restricted "
+        "LEFT JOIN accounts a ON a.platform = g.platform AND a.login = g.account"
+    )
+    restricted = ws.con.execute(f"SELECT count(DISTINCT (g.platform, g.repo)) {reach}").fetchone()
+    privileged = ws.con.execute(
+        f"SELECT count(DISTINCT (g.platform, g.account)) {reach} WHERE a.account_class = 'privileged'"
+    ).fetchone()
     ws.close()
     assert restricted and privileged
     assert f"{restricted[0]:,}" in pages[0] and f"{privileged[0]:,}" in pages[0]
