@@ -109,17 +109,20 @@ def test_executive_pdf_has_key_numbers_and_top_finding_in_two_to_four_pages(
     assert 2 <= len(pages) <= 4
     text = "\n".join(pages)
     ws = Workspace.open(out / "workspace")
-    # The demo collects GitHub grants: the key numbers count restricted repos with a grant and privileged
-    # accounts holding one, in the latest snapshot.
-    latest = "(SELECT arg_max(snapshot_id, created_at) FROM snapshots WHERE kind = 'collect' AND platform = 'github')"
-    restricted = ws.con.execute(
-        "SELECT count(DISTINCT (g.platform, g.repo)) FROM grants g JOIN repos r ON r.platform = g.platform "
-        f"AND r.full_name = g.repo AND r.restricted WHERE g.snapshot_id = {latest}"
-    ).fetchone()
+    # The demo collects GitHub and GitLab grants: the key numbers count restricted repos with a grant and
+    # privileged accounts holding one, in the latest grants snapshot of each platform.
+    latest = (
+        "(SELECT list(snapshot_id) FROM (SELECT g.platform, arg_max(g.snapshot_id, s.created_at) AS snapshot_id "
+        "FROM (SELECT DISTINCT platform, snapshot_id FROM grants) g JOIN snapshots s USING (snapshot_id) GROUP BY 1))"
+    )
+    reach = (
+        "FROM grants g JOIN repos r ON r.platform = g.platform AND r.full_name = g.repo AND r.restricted "
+        "LEFT JOIN accounts a ON a.platform = g.platform AND a.login = g.account "
+        f"WHERE list_contains({latest}, g.snapshot_id)"
+    )
+    restricted = ws.con.execute(f"SELECT count(DISTINCT (g.platform, g.repo)) {reach}").fetchone()
     privileged = ws.con.execute(
-        "SELECT count(DISTINCT (g.platform, g.account)) FROM grants g JOIN repos r ON r.platform = g.platform "
-        "AND r.full_name = g.repo AND r.restricted JOIN accounts a ON a.platform = g.platform AND a.login = g.account "
-        f"WHERE a.account_class = 'privileged' AND g.snapshot_id = {latest}"
+        f"SELECT count(DISTINCT (g.platform, g.account)) {reach} AND a.account_class = 'privileged'"
     ).fetchone()
     ws.close()
     assert restricted and privileged

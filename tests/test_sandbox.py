@@ -19,7 +19,14 @@ from auditor.sandbox.generate import SandboxSummary, generate_tenant
 
 USERS, REPOS, DAYS = 60, 80, 30
 STREAMS = ("entra/signins.ndjson", "github/audit-log.ndjson", "gitlab/audit-events.ndjson", "gitlab/api_json.log")
-ALL_FILES = (*STREAMS, "entra/users.json", "ground_truth.json", "auditor.yaml", "inventory/github.json")
+ALL_FILES = (
+    *STREAMS,
+    "entra/users.json",
+    "ground_truth.json",
+    "auditor.yaml",
+    "inventory/github.json",
+    "inventory/gitlab.json",
+)
 ENTRA_TIME = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{7}Z$")
 GITLAB_TIME = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$")
 H72_MS = 72 * 3_600_000

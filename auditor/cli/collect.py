@@ -1,4 +1,4 @@
-"""`auditor collect`: live connectors (Entra, GitHub; GitLab in its own issue)."""
+"""`auditor collect`: live connectors (Entra, GitHub, GitLab)."""
 
 from __future__ import annotations
 
@@ -31,10 +31,13 @@ def collect(ctx: click.Context, as_json: bool) -> None:
         return
     app: AppContext = ctx.obj
     sources = app.config().sources
-    if not sources.entra and not sources.github:
-        raise ConfigError("no sources configured: add sources.entra or sources.github, or use a subcommand")
+    if not (sources.entra or sources.github or sources.gitlab):
+        raise ConfigError(
+            "no sources configured: add sources.entra, sources.github or sources.gitlab, or use a subcommand"
+        )
     results = [_collect_entra(app, source, None) for source in sources.entra]
     results += [_collect_github(app, source, None) for source in sources.github]
+    results += [_collect_gitlab(app, source, None) for source in sources.gitlab]
     _report(results, as_json)
 
 
@@ -176,6 +179,74 @@ def _collect_github(app: AppContext, source: object, since: datetime | None) -> 
     return summary.to_json()
 
 
+@collect.command("gitlab")
+@click.option("--base-url", default=None, help="GitLab root URL, e.g. https://gitlab.com or https://gitlab.example.")
+@click.option("--group", "groups", multiple=True, help="Top-level group path (repeatable).")
+@click.option("--instance", is_flag=True, help="The whole instance (needs an administrator token).")
+@click.option(
+    "--since", default=None, help="Collect audit events from this ISO 8601 UTC time (default: high-water mark)."
+)
+@click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
+@click.pass_obj
+def collect_gitlab(
+    app: AppContext, base_url: str | None, groups: tuple[str, ...], instance: bool, since: str | None, as_json: bool
+) -> None:
+    """Collect groups, projects, members (inherited and shared), users, tokens, keys, apps and audit events.
+
+    Without --base-url, every sources.gitlab entry of the config; with it, no config is needed and the
+    token comes from GITLAB_TOKEN. Audit events are incremental from the last run's high-water mark.
+
+    \b
+    Example:
+      GITLAB_TOKEN=... auditor collect gitlab --base-url https://gitlab.example.com --instance --json
+      GITLAB_TOKEN=... auditor collect gitlab --base-url https://gitlab.com --group acme
+    """
+    from auditor.config.models import GitLabSource
+
+    if base_url is None:
+        if groups or instance:
+            raise click.UsageError("--group and --instance need --base-url")
+        chosen = list(app.config().sources.gitlab)
+        if not chosen:
+            raise ConfigError("no GitLab source configured: pass --base-url with --group PATH or --instance")
+    else:
+        if bool(groups) == instance:
+            raise click.UsageError("give --group PATH (repeatable) or --instance")
+        chosen = [GitLabSource(base_url=base_url, groups=list(groups), instance=instance)]
+    start = _parse_since(since) if since else None
+    _report([_collect_gitlab(app, s, start) for s in chosen], as_json)
+
+
+def _collect_gitlab(app: AppContext, source: object, since: datetime | None) -> dict[str, object]:
+    from typing import Any
+
+    from auditor.config.models import GitLabSource
+    from auditor.connectors.gitlab.client import resolve_token
+    from auditor.connectors.gitlab.collect import collect as run_collect
+    from auditor.connectors.gitlab.load import high_water, load_collected
+    from auditor.importers.sqlfuncs import install_macros
+    from auditor.restriction import classify_repo
+
+    assert isinstance(source, GitLabSource)
+    token = resolve_token(source)
+    rules = app.config().restriction
+
+    def classify(p: dict[str, Any]) -> tuple[bool, int | None, str]:
+        return classify_repo(rules, p["path_with_namespace"], p.get("visibility"), list(p.get("topics") or []))
+
+    ws = app.workspace()
+    scope = "instance" if source.instance else ",".join(source.groups)
+    now = datetime.now(UTC).replace(tzinfo=None)
+    if since is None:
+        mark = high_water(ws, source.base_url, scope)
+        since = mark - OVERLAP if mark else now - timedelta(days=source.audit_initial_days)
+    with console(stderr=True).status(f"collecting GitLab {source.base_url} ({scope})…"):
+        collected = run_collect(source, token, since, now, lambda p: classify(p)[0])
+        install_macros(ws.con)
+        summary = load_collected(ws, collected, classify)
+    return summary.to_json()
+
+
 def _report(results: list[dict[str, object]], as_json: bool) -> None:
     if as_json:
         echo_json(results[0] if len(results) == 1 else results)
@@ -188,6 +259,11 @@ def _report(results: list[dict[str, object]], as_json: bool) -> None:
         if result["platform"] == "github":
             out.print(f"GitHub {result['scope']}: {shown}; {result['audit_events_imported']} new audit events imported "
                       f"({result['requests']} requests).")  # fmt: skip
+        if result["platform"] == "gitlab":
+            out.print(
+                f"GitLab {result['base_url']} ({result['scope']}): {shown}; "
+                f"{result['audit_events_imported']} new audit events imported."
+            )
         else:
             out.print(f"Entra {result['tenant']}: {shown}; {result['signins_imported']} new sign-ins imported.")
         gaps = result["coverage_gaps"]

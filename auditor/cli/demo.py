@@ -27,9 +27,9 @@ if TYPE_CHECKING:
 @click.option("--json", "as_json", is_flag=True, help="Print the summary and report paths as JSON.")
 @click.pass_obj
 def demo(app: AppContext, out_dir: Path, seed: int, as_json: bool) -> None:
-    """Generate the sandbox tenant, collect Entra through the sandbox Graph server and the GitHub org
-    (inventory and audit log) through the sandbox GitHub API server, import the GitLab logs,
-    detect, and render the HTML and PDF report.
+    """Generate the sandbox tenant, collect Entra, the GitHub org (inventory and audit log) and the GitLab
+    instance through the sandbox Graph, GitHub and GitLab API servers, import GitLab's streamed events,
+    detect, and render the executive PDF and the analyst HTML report.
 
     Uses its own workspace under OUT/workspace (rebuilt on every run), so it never touches
     your real workspace. Everything runs offline on 127.0.0.1.
@@ -74,6 +74,7 @@ def demo(app: AppContext, out_dir: Path, seed: int, as_json: bool) -> None:
                 "sandbox": str(sandbox_dir),
                 "entra_signins": entra,
                 "github": run.github,
+                "gitlab_audit_events": run.gitlab_audit_events,
                 "workspace": str(ws_dir),
                 "events": summary.imported + github_events,
                 "rejected": summary.rejected,

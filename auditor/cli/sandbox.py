@@ -35,8 +35,9 @@ def generate(out_dir: Path, seed: int, users: int, repos: int, days: int, events
     """Write the tenant's logs under OUT_DIR in the vendors' own export formats.
 
     Files: entra/users.json, entra/signins.ndjson, github/audit-log.ndjson,
-    gitlab/audit-events.ndjson, gitlab/api_json.log, ground_truth.json and a matching
-    auditor.yaml. The window ends at 2026-10-01T00:00:00Z.
+    gitlab/audit-events.ndjson, gitlab/api_json.log, ground_truth.json, a matching
+    auditor.yaml, and inventory/gitlab.json (the GitLab instance `serve gitlab` answers with).
+    The window ends at 2026-10-01T00:00:00Z.
 
     \b
     Example:
@@ -350,3 +351,98 @@ def _sigterm_as_interrupt() -> Iterator[None]:
         yield
     finally:
         signal.signal(signal.SIGTERM, previous)
+
+
+@serve.command("gitlab")
+@click.argument("sandbox_dir", required=False, type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option("--port", default=8766, show_default=True, type=click.IntRange(0, 65535), help="0 picks a free port.")
+@click.option("--token", default="sandbox-token", show_default=True, help="The token (PRIVATE-TOKEN or Bearer).")
+@click.option("--as-user", default=None, help="Username the token belongs to (default: the administrator).")
+@click.option("--tier", default="premium", show_default=True, type=click.Choice(["free", "premium", "ultimate"]))
+@click.option("--fault-429-every", default=0, type=click.IntRange(min=0), metavar="N", help="Every Nth: 429.")
+@click.option("--fault-5xx-every", default=0, type=click.IntRange(min=0), metavar="N", help="Every Nth: 502/503.")
+@click.option("--forbid", multiple=True, metavar="PATH_PREFIX", help="403 under this /api/v4 path (repeatable).")
+@click.option("--streaming", is_flag=True, help="Configure one audit-event streaming destination (tier ultimate).")
+@click.option("--quiet", is_flag=True, help="Do not print one line per request.")
+def serve_gitlab_cmd(
+    sandbox_dir: Path | None,
+    host: str,
+    port: int,
+    token: str,
+    as_user: str | None,
+    tier: str,
+    fault_429_every: int,
+    fault_5xx_every: int,
+    forbid: tuple[str, ...],
+    streaming: bool,
+    quiet: bool,
+) -> None:
+    """Serve the tenant's GitLab instance (REST /api/v4 and /api/graphql) until Ctrl-C.
+
+    Groups, projects, members, users, tokens, deploy keys, applications (inventory/gitlab.json) and the
+    stored audit events (gitlab/audit-events.ndjson, without the stream-only git operations). Point
+    python-gitlab at BASE_URL.
+
+    \b
+    Example:
+      auditor sandbox serve gitlab ./acme --port 8766
+      curl -H "PRIVATE-TOKEN: sandbox-token" "http://127.0.0.1:8766/api/v4/groups/acme/members/all"
+      auditor sandbox serve gitlab ./acme --tier free --fault-429-every 5
+    """
+    import contextlib
+    import tempfile
+    import time
+
+    from auditor.sandbox.gitlab import Faults, serve_gitlab
+
+    try:
+        faults = Faults(every_429=fault_429_every, every_5xx=fault_5xx_every, forbid=forbid)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc)) from None
+
+    def log(method: str, target: str, status: int) -> None:
+        click.echo(f"{status} {method} {target}", err=True)
+
+    with _sigterm_as_interrupt(), contextlib.ExitStack() as stack:
+        if sandbox_dir is None:
+            from auditor.sandbox.generate import generate_tenant
+
+            sandbox_dir = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="acme-sandbox-")))
+            click.echo(f"generating the default acme tenant into {sandbox_dir} ...", err=True)
+            generate_tenant(sandbox_dir)
+        if not (sandbox_dir / "inventory" / "gitlab.json").is_file():
+            raise click.UsageError(f"{sandbox_dir} has no inventory/gitlab.json: regenerate it with this version")
+        from auditor.sandbox.inventory_gitlab import STREAMING_DESTINATION, load_gitlab_inventory
+
+        inventory = load_gitlab_inventory(sandbox_dir)
+        if streaming:
+            inventory["streaming_destinations"] = [STREAMING_DESTINATION]
+        try:
+            server = serve_gitlab(
+                sandbox_dir,
+                inventory=inventory,
+                host=host,
+                port=port,
+                token=token,
+                as_user=as_user,
+                tier=tier,
+                faults=faults,
+                on_request=None if quiet else log,
+            )
+        except KeyError:
+            raise click.BadParameter(f"no user {as_user!r} in the sandbox", param_hint="--as-user") from None
+        except OSError as exc:
+            raise click.ClickException(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from exc
+        stack.enter_context(server)
+        events, who = len(server.inst.events), server.user["username"]
+        click.echo(f"GitLab sandbox for {sandbox_dir} ({len(server.inst.projects)} projects, "
+                   f"{events:,} stored audit events, tier {tier}, as {who})")  # fmt: skip
+        click.echo(f"base URL: {server.url}   (REST: {server.url}/api/v4, GraphQL: {server.url}/api/graphql)")
+        click.echo(f"token:    {token}")
+        click.echo("Press Ctrl-C to stop.")
+        try:
+            while True:
+                time.sleep(3600)
+        except KeyboardInterrupt:
+            click.echo("stopped.", err=True)

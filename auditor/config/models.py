@@ -236,12 +236,22 @@ class GitHubSource(Strict):
 
 
 class GitLabSource(Strict):
-    """One GitLab instance and its top-level groups (live connector, later issue)."""
+    """One GitLab instance (admin token, `instance: true`) or its top-level `groups`. `base_url` is the root
+    (python-gitlab adds /api/v4); the token comes from `token` or GITLAB_TOKEN."""
 
     base_url: str = "https://gitlab.com"
     groups: list[str] = []
     instance: bool = False
     token: SecretRef | None = None
+    audit_initial_days: int = Field(default=90, ge=1, le=3650)
+    max_concurrency: int = Field(default=4, ge=1, le=16)
+    timeout_seconds: float = Field(default=60.0, gt=0)
+
+    @model_validator(mode="after")
+    def _scope(self) -> GitLabSource:
+        if self.instance == bool(self.groups):
+            raise ValueError("give either groups (top-level group paths) or instance: true")
+        return self
 
 
 class EntraSource(Strict):

@@ -31,6 +31,25 @@ WHERE platform IN ('github', 'gitlab') AND actor IS NOT NULL AND actor <> ''
 GROUP BY platform, actor
 """
 
+# Accounts a connector listed (latest collection per platform and source) though they never acted:
+# the access review needs dormant and bot accounts too. The platform's bot flag wins.
+_ACCOUNTS_LISTED = """
+WITH latest AS (
+    SELECT u.platform, u.login, any_value(u.account_id) AS account_id, any_value(u.email) AS email,
+           bool_or(u.is_bot) AS is_bot
+    FROM platform_users u
+    WHERE u.snapshot_id IN (
+        SELECT arg_max(s.snapshot_id, s.created_at) FROM snapshots s
+        WHERE s.snapshot_id IN (SELECT DISTINCT snapshot_id FROM platform_users) GROUP BY s.platform, s.source)
+    GROUP BY u.platform, u.login
+)
+INSERT OR REPLACE INTO accounts (platform, login, account_id, email, is_bot, first_seen, last_seen, account_class,
+                                 class_rule)
+SELECT l.platform, l.login, coalesce(a.account_id, l.account_id), coalesce(a.email, l.email),
+       coalesce(l.is_bot, a.is_bot), a.first_seen, a.last_seen, NULL, NULL
+FROM latest l LEFT JOIN accounts a ON a.platform = l.platform AND a.login = l.login
+"""
+
 # Repositories seen in events; the latest stated visibility wins.
 _REPOS = """
 INSERT OR REPLACE INTO repos
@@ -92,6 +111,6 @@ def refresh_derived(con: duckdb.DuckDBPyConnection) -> None:
     """Recompute derived tables inside the caller's transaction (set-based; no per-row Python)."""
     con.execute(_GITLAB_USERNAMES)
     con.execute("DELETE FROM accounts")
-    for statement in (_ACCOUNTS, _REPOS, _LINKS_PLATFORM, _LINKS_SAML, _LINKS_EMAIL, _LOG_SOURCES):
+    for statement in (_ACCOUNTS, _ACCOUNTS_LISTED, _REPOS, _LINKS_PLATFORM, _LINKS_SAML, _LINKS_EMAIL, _LOG_SOURCES):
         con.execute(statement)
     refresh_import_gaps(con)

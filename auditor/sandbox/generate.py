@@ -18,7 +18,10 @@ from auditor.sandbox.activity import ActivityPlanner
 from auditor.sandbox.benign import build_benign
 from auditor.sandbox.documents import write_config, write_ground_truth, write_users
 from auditor.sandbox.incidents import build_incidents
-from auditor.sandbox.inventory_github import INVENTORY_FILE, build_github_inventory, scan_access, write_inventory
+from auditor.sandbox.inventory_github import INVENTORY_FILE as GITHUB_INVENTORY
+from auditor.sandbox.inventory_github import build_github_inventory, scan_access, write_inventory
+from auditor.sandbox.inventory_gitlab import INVENTORY_FILE as GITLAB_INVENTORY
+from auditor.sandbox.inventory_gitlab import build_gitlab_inventory, scan_gitlab_logs, write_gitlab_inventory
 from auditor.sandbox.plan import DAY_MS, ENTRA, GITHUB, GITLAB_API, GITLAB_AUDIT, Context
 from auditor.sandbox.scenarios import Kit, ScenarioSet, Timeline, plan_timeline
 from auditor.sandbox.tenant import Tenant, build_tenant
@@ -104,7 +107,10 @@ def generate_tenant(
     files.update(_stream(box, out_dir, seed, scale, fixed, total, progress))
     accessed = scan_access(out_dir / STREAM_FILES[GITHUB])
     inventory = build_github_inventory(box.tenant, now=END, accessed=accessed)
-    files[INVENTORY_FILE] = write_inventory(out_dir / INVENTORY_FILE, inventory)
+    files[GITHUB_INVENTORY] = write_inventory(out_dir / GITHUB_INVENTORY, inventory)
+    facts = scan_gitlab_logs(out_dir)
+    gitlab_inventory = build_gitlab_inventory(box.tenant, ctx.start, END, facts)
+    files[GITLAB_INVENTORY] = write_gitlab_inventory(out_dir, gitlab_inventory)
     files[TRUTH_FILE] = write_ground_truth(out_dir / TRUTH_FILE, seed, ctx.start, END, box.scenarios.truth)
     files[CONFIG_FILE] = write_config(out_dir / CONFIG_FILE, _approved(box))
     if progress is not None:

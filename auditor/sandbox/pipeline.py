@@ -1,6 +1,6 @@
-"""Build a workspace from the sandbox tenant the way a user would: Entra collected live through the
-sandbox Graph server, the GitHub org (inventory and the whole audit log) collected live through the
-sandbox GitHub API server, GitLab logs imported. Shared by `auditor demo` and `auditor eval`."""
+"""Build a workspace from the sandbox tenant the way a user would: Entra, the GitHub org (inventory and
+the whole audit log) and the GitLab instance collected live through the sandbox Graph, GitHub and GitLab
+API servers; GitLab's streamed events and api_json.log imported. Shared by `auditor demo` and `auditor eval`."""
 
 from __future__ import annotations
 
@@ -29,6 +29,7 @@ class SandboxRun:
     imported: ImportSummary
     config: AuditorConfig
     github: dict[str, object] | None = None
+    gitlab_audit_events: int = 0
 
 
 def collect_sandbox_entra(ws: Workspace, sandbox_dir: Path, start: datetime) -> int:
@@ -65,6 +66,33 @@ def collect_sandbox_github(ws: Workspace, sandbox_dir: Path, since: datetime) ->
     return load_collected(ws, source.base_url, collected, since.replace(tzinfo=None), ghes=False).to_json()
 
 
+def collect_sandbox_gitlab(ws: Workspace, sandbox_dir: Path, start: datetime, config: AuditorConfig) -> int:
+    """Serve the sandbox's GitLab instance on 127.0.0.1 and collect it (instance, admin token) with the real
+    connector; returns the stored audit events imported."""
+    from typing import Any
+
+    from auditor.config.models import GitLabSource
+    from auditor.connectors.gitlab.collect import collect
+    from auditor.connectors.gitlab.load import load_collected
+    from auditor.importers.sqlfuncs import install_macros
+    from auditor.restriction import classify_repo
+    from auditor.sandbox.gitlab import serve_gitlab
+
+    def classify(p: dict[str, Any]) -> tuple[bool, int | None, str]:
+        return classify_repo(
+            config.restriction, p["path_with_namespace"], p.get("visibility"), list(p.get("topics") or [])
+        )
+
+    token = secrets.token_urlsafe(16)
+    since = start.replace(tzinfo=None) - timedelta(days=1)
+    until = since + timedelta(days=120)
+    with serve_gitlab(sandbox_dir, token=token) as server:
+        source = GitLabSource(base_url=server.url, instance=True)
+        collected = collect(source, token, since, until, lambda p: classify(p)[0])
+    install_macros(ws.con)
+    return load_collected(ws, collected, classify).audit_events_imported
+
+
 def build_sandbox_workspace(out_dir: Path, seed: int = 7, step: Callable[[str], None] | None = None) -> SandboxRun:
     """Generate (fresh), collect Entra, import GitHub and GitLab; `step` is told each stage's name."""
     sandbox_dir, ws_dir = out_dir / "sandbox", out_dir / "workspace"
@@ -79,8 +107,10 @@ def build_sandbox_workspace(out_dir: Path, seed: int = 7, step: Callable[[str], 
     entra = collect_sandbox_entra(ws, sandbox_dir, tenant.start)
     say("collect GitHub (sandbox GitHub API)")
     github = collect_sandbox_github(ws, sandbox_dir, tenant.start - timedelta(days=1))
-    say("import GitLab logs")
+    config = load_config(sandbox_dir / "auditor.yaml")
+    say("collect GitLab (sandbox GitLab API)")
+    gitlab = collect_sandbox_gitlab(ws, sandbox_dir, tenant.start, config)
+    say("import GitLab streamed audit events and api_json.log")
     files = sorted(p for p in (sandbox_dir / "gitlab").iterdir() if p.is_file())
     imported = import_files(ws, files)
-    config = load_config(sandbox_dir / "auditor.yaml")
-    return SandboxRun(sandbox_dir, ws, tenant, entra, imported, config, github)
+    return SandboxRun(sandbox_dir, ws, tenant, entra, imported, config, github=github, gitlab_audit_events=gitlab)

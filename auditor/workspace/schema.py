@@ -147,12 +147,23 @@ MIGRATIONS: list[tuple[int, list[str]]] = [
         ],
     ),
     (
-        8,
+        7,
         [
             # Repository custom properties per snapshot (GitHub org custom properties; restriction input).
             """CREATE TABLE repo_properties (
                 snapshot_id VARCHAR NOT NULL, platform VARCHAR NOT NULL, repo VARCHAR NOT NULL,
                 name VARCHAR NOT NULL, value VARCHAR, source VARCHAR NOT NULL)""",
+        ],
+    ),
+    (
+        8,
+        [
+            # Users as the platform lists them (GitLab /users): state, bot, admin, external. Kept per
+            # snapshot; `accounts` is rebuilt from events plus the latest snapshot's users.
+            """CREATE TABLE platform_users (
+                snapshot_id VARCHAR NOT NULL, platform VARCHAR NOT NULL, login VARCHAR NOT NULL,
+                account_id VARCHAR, name VARCHAR, email VARCHAR, state VARCHAR, is_bot BOOLEAN, is_admin BOOLEAN,
+                is_external BOOLEAN, created_at TIMESTAMP, last_activity_at TIMESTAMP, source VARCHAR NOT NULL)""",
         ],
     ),
 ]

@@ -1,0 +1,1 @@
+"""GitLab (GitLab.com and self-managed) through python-gitlab: inventory and stored audit events."""

@@ -1,0 +1,595 @@
+"""Load one GitLab collection in one transaction: pages kept as evidence, inventory rows, effective grants
+computed set-based in SQL (project, group:PATH and shared_group:PATH paths), audit events through the
+importer, coverage gaps and the audit high-water mark."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import shutil
+import tempfile
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import duckdb
+
+from auditor import __version__
+from auditor.connectors.gitlab.client import Page
+from auditor.connectors.gitlab.collect import Collected, Gap
+from auditor.importers.derive import refresh_derived
+from auditor.importers.formats.gitlab import GITLAB_AUDIT
+from auditor.importers.pipeline import import_files
+from auditor.importers.sources import sql_str
+from auditor.workspace.evidence import blob_path
+from auditor.workspace.store import Workspace, json_rows, utcnow
+
+SOURCE_PREFIX = "gitlab:"
+ROLE_SQL = (
+    "CASE {x} WHEN 50 THEN 'owner' WHEN 40 THEN 'maintainer' WHEN 30 THEN 'developer' WHEN 20 THEN 'reporter' "
+    "WHEN 15 THEN 'planner' WHEN 10 THEN 'guest' WHEN 5 THEN 'minimal_access' ELSE 'level_' || {x} END"
+)
+INSTANCE_SETTINGS = (
+    "signup_enabled",
+    "require_two_factor_authentication",
+    "default_project_visibility",
+    "default_group_visibility",
+    "restricted_visibility_levels",
+    "password_authentication_enabled_for_git",
+    "max_personal_access_token_lifetime",
+    "deploy_token_expiration_enforced",
+    "personal_access_token_prefix",
+)
+GROUP_SETTINGS = (
+    "visibility",
+    "require_two_factor_authentication",
+    "share_with_group_lock",
+    "project_creation_level",
+    "subgroup_creation_level",
+)
+
+
+def state_key(base_url: str, scope: str) -> str:
+    """The collect_state key of this source's audit-event high-water mark."""
+    return f"{SOURCE_PREFIX}{base_url.rstrip('/')}:{scope}:audit"
+
+
+@dataclass
+class CollectSummary:
+    """What `auditor collect gitlab` prints: counts per resource and the gaps."""
+
+    snapshot_id: str
+    base_url: str
+    scope: str
+    counts: dict[str, int] = field(default_factory=dict)
+    audit_events_imported: int = 0
+    requests: int = 0
+    gaps: list[Gap] = field(default_factory=list)
+
+    def to_json(self) -> dict[str, object]:
+        return {
+            "snapshot_id": self.snapshot_id,
+            "platform": "gitlab",
+            "base_url": self.base_url,
+            "scope": self.scope,
+            "counts": self.counts,
+            "audit_events_imported": self.audit_events_imported,
+            "requests": self.requests,
+            "coverage_gaps": [{"source": g.source, "needs": g.needs, "consequence": g.consequence} for g in self.gaps],
+        }
+
+
+def _store_pages(ws: Workspace, pages: list[Page]) -> dict[str, tuple[Page, Path]]:
+    """Keep every body as received, named by its SHA-256 (same store as imports); one evidence insert."""
+    stored: dict[str, tuple[Page, Path]] = {}
+    for page in pages:
+        sha = hashlib.sha256(page.body).hexdigest()
+        if sha in stored:
+            continue
+        path = blob_path(ws.evidence_dir, sha)
+        if not path.exists():
+            path.parent.mkdir(parents=True, exist_ok=True)
+            tmp = path.with_suffix(".partial")
+            tmp.write_bytes(page.body)
+            tmp.replace(path)
+        stored[sha] = (page, path)
+    now = utcnow()
+    rows = [(sha, "collect", page.url, str(path), len(page.body), now) for sha, (page, path) in stored.items()]
+    if rows:
+        cols = {
+            "sha": "VARCHAR",
+            "kind": "VARCHAR",
+            "source": "VARCHAR",
+            "path": "VARCHAR",
+            "bytes": "BIGINT",
+            "at": "TIMESTAMP",
+        }
+        sql, params = json_rows(cols, rows)
+        ws.con.execute(f"INSERT OR IGNORE INTO evidence SELECT * FROM ({sql})", params)
+    return stored
+
+
+def _insert(con: duckdb.DuckDBPyConnection, table: str, columns: dict[str, str], rows: list[tuple[Any, ...]]) -> None:
+    if rows:
+        sql, params = json_rows(columns, rows)
+        con.execute(f"INSERT INTO {table} SELECT * FROM ({sql})", params)
+
+
+def _ts(value: object) -> str | None:
+    """GitLab dates ('2026-01-31') and times as ISO text for from_json TIMESTAMP; None stays None."""
+    if not value:
+        return None
+    text = str(value).replace("Z", "")
+    return text if "T" in text else text + "T00:00:00"
+
+
+def load_collected(
+    ws: Workspace, collected: Collected, restricted: Callable[[dict[str, Any]], tuple[bool, int | None, str]]
+) -> CollectSummary:
+    """Write everything from one run, or nothing (one transaction)."""
+    snap = "collect-" + uuid.uuid4().hex[:12]
+    c = collected
+    summary = CollectSummary(snap, c.base_url, c.scope, gaps=list(c.gaps), requests=c.recorder.requests)
+    con = ws.con
+    work = Path(tempfile.mkdtemp(prefix="gitlab-", dir=ws.root))
+    source = f"{SOURCE_PREFIX}{c.base_url}"
+    try:
+        with ws.transaction():
+            con.execute(
+                "INSERT INTO snapshots VALUES (?, 'collect', 'gitlab', ?, ?, ?)",
+                [snap, f"{c.base_url} {c.scope}", utcnow(), __version__],
+            )
+            stored = _store_pages(ws, c.recorder.pages)
+            _repos(con, c, restricted)
+            _staging(con, c, restricted)
+            summary.counts.update(_memberships_and_grants(con, snap, source))
+            summary.counts.update(_users(con, snap, source, c))
+            summary.counts.update(_credentials(con, snap, source, c))
+            summary.counts.update(_apps_and_settings(con, snap, source, c))
+            audit = [path for page, path in stored.values() if page.path.endswith("/audit_events")]
+            summary.audit_events_imported = _audit(ws, audit, work)
+            _coverage(con, snap, c, summary)
+            if c.audit_endpoints and c.audit_until is not None:
+                con.execute(
+                    "INSERT OR REPLACE INTO collect_state VALUES (?, ?, ?)",
+                    [state_key(c.base_url, c.scope), c.audit_until, utcnow()],
+                )
+            for table in ("gl_groups", "gl_projects", "gl_members", "gl_shares", "gl_paths"):
+                con.execute(f"DROP TABLE IF EXISTS {table}")
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    return summary
+
+
+def _repos(
+    con: duckdb.DuckDBPyConnection, c: Collected, restricted: Callable[[dict[str, Any]], tuple[bool, int | None, str]]
+) -> None:
+    now = utcnow()
+    rows = []
+    for p in c.projects:
+        is_restricted, tier, reason = restricted(p)
+        rows.append(
+            (
+                p["path_with_namespace"],
+                str(p["id"]),
+                p.get("visibility"),
+                bool(p.get("archived")),
+                list(p.get("topics") or []),
+                is_restricted,
+                tier,
+                reason,
+                now,
+            )
+        )
+    if rows:
+        cols = {
+            "full_name": "VARCHAR",
+            "repo_id": "VARCHAR",
+            "visibility": "VARCHAR",
+            "archived": "BOOLEAN",
+            "topics": '["VARCHAR"]',
+            "restricted": "BOOLEAN",
+            "tier": "INTEGER",
+            "reason": "VARCHAR",
+            "now": "TIMESTAMP",
+        }
+        sql, params = json_rows(cols, rows)
+        con.execute(
+            "INSERT OR REPLACE INTO repos SELECT 'gitlab', n.full_name, n.repo_id, n.visibility, n.archived, n.topics, "
+            "n.restricted, n.tier, n.reason, coalesce(r.first_seen, n.now), greatest(r.last_seen, n.now) "
+            f"FROM ({sql}) n LEFT JOIN repos r ON r.platform = 'gitlab' AND r.full_name = n.full_name",
+            params,
+        )
+
+
+def _staging(
+    con: duckdb.DuckDBPyConnection, c: Collected, restricted: Callable[[dict[str, Any]], tuple[bool, int | None, str]]
+) -> None:
+    """Temporary tables of what GitLab said: groups, projects, direct members and shares."""
+    con.execute("CREATE OR REPLACE TEMP TABLE gl_groups (id BIGINT, full_path VARCHAR, parent_id BIGINT)")
+    con.execute(
+        "CREATE OR REPLACE TEMP TABLE gl_projects (id BIGINT, path VARCHAR, namespace_id BIGINT, restricted BOOLEAN)"
+    )
+    con.execute(
+        "CREATE OR REPLACE TEMP TABLE gl_members (kind VARCHAR, target_id BIGINT, user_id BIGINT, "
+        "username VARCHAR, level INTEGER)"
+    )
+    con.execute(
+        "CREATE OR REPLACE TEMP TABLE gl_shares (kind VARCHAR, target_id BIGINT, shared_id BIGINT, "
+        "shared_path VARCHAR, level INTEGER)"
+    )
+    _insert(
+        con,
+        "gl_groups",
+        {"id": "BIGINT", "full_path": "VARCHAR", "parent_id": "BIGINT"},
+        [(g["id"], g["full_path"], g.get("parent_id")) for g in c.groups],
+    )
+    _insert(
+        con,
+        "gl_projects",
+        {"id": "BIGINT", "path": "VARCHAR", "ns": "BIGINT", "restricted": "BOOLEAN"},
+        [(p["id"], p["path_with_namespace"], p["namespace"]["id"], restricted(p)[0]) for p in c.projects],
+    )
+    members: list[tuple[Any, ...]] = []
+    for kind, table in (("group", c.group_members), ("project", c.project_members), ("shared", c.shared_members)):
+        for target, rows in table.items():
+            members.extend((kind, target, m["id"], m["username"], m["access_level"]) for m in rows)
+    _insert(
+        con,
+        "gl_members",
+        {"kind": "VARCHAR", "target": "BIGINT", "uid": "BIGINT", "username": "VARCHAR", "level": "INTEGER"},
+        members,
+    )
+    shares: list[tuple[Any, ...]] = []
+    for kind, items in (("group", c.groups), ("project", c.projects)):
+        for x in items:
+            shares.extend(
+                (kind, x["id"], s["group_id"], s["group_full_path"], s["group_access_level"])
+                for s in x.get("shared_with_groups") or []
+            )
+    _insert(
+        con,
+        "gl_shares",
+        {"kind": "VARCHAR", "target": "BIGINT", "sid": "BIGINT", "spath": "VARCHAR", "level": "INTEGER"},
+        shares,
+    )
+
+
+_ANCESTORS = """
+WITH RECURSIVE anc(group_id, ancestor_id) AS (
+    SELECT id, id FROM gl_groups
+    UNION ALL
+    SELECT a.group_id, g.parent_id FROM anc a JOIN gl_groups g ON g.id = a.ancestor_id
+    WHERE g.parent_id IS NOT NULL AND g.parent_id IN (SELECT id FROM gl_groups)
+)
+"""
+
+# Every path by which a user reaches a project: direct membership, membership of the namespace or an
+# ancestor, or membership of a group shared with either (capped at the share's access level).
+_PATHS = (
+    "CREATE OR REPLACE TEMP TABLE gl_paths AS "
+    + _ANCESTORS
+    + """
+SELECT p.id AS project_id, m.username, m.level, 'project' AS via
+FROM gl_projects p JOIN gl_members m ON m.kind = 'project' AND m.target_id = p.id
+UNION ALL
+SELECT p.id, m.username, m.level, 'group:' || g.full_path
+FROM gl_projects p JOIN anc a ON a.group_id = p.namespace_id JOIN gl_groups g ON g.id = a.ancestor_id
+JOIN gl_members m ON m.kind = 'group' AND m.target_id = a.ancestor_id
+UNION ALL
+SELECT p.id, m.username, least(m.level, s.level), 'shared_group:' || s.shared_path
+FROM gl_projects p JOIN anc a ON a.group_id = p.namespace_id
+JOIN gl_shares s ON s.kind = 'group' AND s.target_id = a.ancestor_id
+JOIN gl_members m ON m.kind = 'shared' AND m.target_id = s.shared_id
+UNION ALL
+SELECT p.id, m.username, least(m.level, s.level), 'shared_group:' || s.shared_path
+FROM gl_projects p JOIN gl_shares s ON s.kind = 'project' AND s.target_id = p.id
+JOIN gl_members m ON m.kind = 'shared' AND m.target_id = s.shared_id
+"""
+)
+
+_GROUP_MEMBERSHIPS = (
+    "INSERT INTO memberships "
+    + _ANCESTORS
+    + f"""
+SELECT $snap, 'gitlab', 'group', g.full_path, m.username, {ROLE_SQL.format(x="m.level")},
+       CASE WHEN a.ancestor_id = a.group_id THEN 'direct' ELSE 'inherited:' || ag.full_path END, $source
+FROM anc a JOIN gl_groups g ON g.id = a.group_id JOIN gl_groups ag ON ag.id = a.ancestor_id
+JOIN gl_members m ON m.kind = 'group' AND m.target_id = a.ancestor_id
+UNION ALL
+SELECT $snap, 'gitlab', 'group', g.full_path, m.username, {ROLE_SQL.format(x="least(m.level, s.level)")},
+       'shared_group:' || s.shared_path, $source
+FROM anc a JOIN gl_groups g ON g.id = a.group_id
+JOIN gl_shares s ON s.kind = 'group' AND s.target_id = a.ancestor_id
+JOIN gl_members m ON m.kind = 'shared' AND m.target_id = s.shared_id
+UNION ALL
+SELECT $snap, 'gitlab', 'project', p.path, m.username, {ROLE_SQL.format(x="m.level")}, 'direct', $source
+FROM gl_projects p JOIN gl_members m ON m.kind = 'project' AND m.target_id = p.id
+UNION ALL
+SELECT $snap, 'gitlab', 'project', p.path, m.username, {ROLE_SQL.format(x="least(m.level, s.level)")},
+       'shared_group:' || s.shared_path, $source
+FROM gl_projects p JOIN gl_shares s ON s.kind = 'project' AND s.target_id = p.id
+JOIN gl_members m ON m.kind = 'shared' AND m.target_id = s.shared_id
+"""
+)
+
+_GRANTS = f"""
+INSERT INTO grants
+SELECT $snap, 'gitlab', x.username, p.path, {ROLE_SQL.format(x="max(x.level)")}, list(DISTINCT x.via ORDER BY x.via)
+FROM gl_paths x JOIN gl_projects p ON p.id = x.project_id
+WHERE p.restricted AND x.level >= 10
+GROUP BY x.username, p.path
+"""
+
+
+def _memberships_and_grants(con: duckdb.DuckDBPyConnection, snap: str, source: str) -> dict[str, int]:
+    con.execute(_PATHS)
+    con.execute(_GROUP_MEMBERSHIPS, {"snap": snap, "source": source})
+    con.execute(_GRANTS, {"snap": snap})
+    row = con.execute(
+        "SELECT (SELECT count(*) FROM memberships WHERE snapshot_id = $s), "
+        "(SELECT count(*) FROM grants WHERE snapshot_id = $s)",
+        {"s": snap},
+    ).fetchone()
+    assert row is not None
+    return {"memberships": int(row[0]), "grants": int(row[1])}
+
+
+def _users(con: duckdb.DuckDBPyConnection, snap: str, source: str, c: Collected) -> dict[str, int]:
+    rows = [
+        (
+            snap,
+            "gitlab",
+            u["username"],
+            str(u["id"]),
+            u.get("name"),
+            u.get("email"),
+            u.get("state"),
+            bool(u.get("bot")) if "bot" in u else None,
+            u.get("is_admin"),
+            u.get("external"),
+            _ts(u.get("created_at")),
+            _ts(u.get("last_activity_on")),
+            f"{source}/api/v4/users",
+        )
+        for u in c.users
+    ]
+    cols = {k: "VARCHAR" for k in ("snap", "platform", "login", "account_id", "name", "email", "state")}
+    cols |= {
+        "bot": "BOOLEAN",
+        "admin": "BOOLEAN",
+        "external": "BOOLEAN",
+        "created": "TIMESTAMP",
+        "active": "TIMESTAMP",
+        "source": "VARCHAR",
+    }
+    _insert(con, "platform_users", cols, rows)
+    identities = [
+        (snap, "gitlab", u["username"], i.get("provider") or "?", i["extern_uid"], f"{source}/api/v4/users")
+        for u in c.users
+        for i in u.get("identities") or []
+        if i.get("extern_uid")
+    ]
+    for table in (*c.group_members.values(), *c.project_members.values()):
+        for m in table:
+            saml = m.get("group_saml_identity") or {}
+            if saml.get("extern_uid"):
+                identities.append(
+                    (
+                        snap,
+                        "gitlab",
+                        m["username"],
+                        saml.get("provider") or "group_saml",
+                        saml["extern_uid"],
+                        f"{source} members",
+                    )
+                )
+    identities = sorted(set(identities))
+    cols = {k: "VARCHAR" for k in ("snap", "platform", "login", "provider", "name_id", "source")}
+    _insert(con, "external_identities", cols, identities)
+    return {"users": len(rows), "external_identities": len(identities)}
+
+
+_CRED_COLS = {
+    "snap": "VARCHAR",
+    "platform": "VARCHAR",
+    "kind": "VARCHAR",
+    "id": "VARCHAR",
+    "owner": "VARCHAR",
+    "scopes": '["VARCHAR"]',
+    "created": "TIMESTAMP",
+    "used": "TIMESTAMP",
+    "expires": "TIMESTAMP",
+    "source": "VARCHAR",
+    "name": "VARCHAR",
+    "hint": "VARCHAR",
+}
+
+
+def _credentials(con: duckdb.DuckDBPyConnection, snap: str, source: str, c: Collected) -> dict[str, int]:
+    logins = {u["id"]: u["username"] for u in c.users}
+    rows: list[tuple[Any, ...]] = []
+
+    def token(kind: str, t: dict[str, Any], owner: str | None, where: str, hint: str | None = None) -> None:
+        if t.get("revoked"):
+            return
+        rows.append(
+            (
+                snap,
+                "gitlab",
+                kind,
+                str(t["id"]),
+                owner,
+                list(t.get("scopes") or []),
+                _ts(t.get("created_at")),
+                _ts(t.get("last_used_at")),
+                _ts(t.get("expires_at")),
+                where,
+                t.get("name"),
+                hint,
+            )
+        )
+
+    for t in c.personal_access_tokens:
+        token(
+            "personal_access_token",
+            t,
+            logins.get(t["user_id"], str(t["user_id"])),
+            f"{source}/api/v4/personal_access_tokens",
+        )
+    paths = {g["id"]: g["full_path"] for g in c.groups}
+    ppaths = {p["id"]: p["path_with_namespace"] for p in c.projects}
+    for gid, tokens in c.group_tokens.items():
+        for t in tokens:
+            token(
+                "group_access_token",
+                t,
+                logins.get(t.get("user_id"), paths[gid]),
+                f"{source}/api/v4/groups/{paths[gid]}/access_tokens",
+            )
+    for pid, tokens in c.project_tokens.items():
+        for t in tokens:
+            token(
+                "project_access_token",
+                t,
+                logins.get(t.get("user_id"), ppaths[pid]),
+                f"{source}/api/v4/projects/{ppaths[pid]}/access_tokens",
+            )
+    for owner, t in c.deploy_tokens:
+        token("deploy_token", t, owner, f"{source} deploy_tokens of {owner}", t.get("username"))
+    seen: set[tuple[str, int]] = set()
+    for project, k in c.deploy_keys:
+        if (project, k["id"]) in seen:
+            continue
+        seen.add((project, k["id"]))
+        rows.append(
+            (
+                snap,
+                "gitlab",
+                "deploy_key",
+                str(k["id"]),
+                project,
+                ["write" if k.get("can_push") else "read"],
+                _ts(k.get("created_at")),
+                None,
+                _ts(k.get("expires_at")),
+                f"{source} deploy_keys",
+                k.get("title"),
+                k.get("fingerprint_sha256") or k.get("fingerprint"),
+            )
+        )
+    _insert(con, "credentials", _CRED_COLS, rows)
+    counts: dict[str, int] = {}
+    for r in rows:
+        counts[r[2]] = counts.get(r[2], 0) + 1
+    return {f"credentials:{k}": v for k, v in sorted(counts.items())}
+
+
+def _apps_and_settings(con: duckdb.DuckDBPyConnection, snap: str, source: str, c: Collected) -> dict[str, int]:
+    now = utcnow()
+    apps = [
+        (
+            snap,
+            "gitlab",
+            a["application_id"],
+            a.get("application_name"),
+            "oauth_application",
+            json.dumps({"confidential": a.get("confidential"), "callback_url": a.get("callback_url")}),
+            "all",
+            now,
+            f"{source}/api/v4/applications",
+            None,
+        )
+        for a in c.applications or []
+    ]
+    cols = {
+        "snap": "VARCHAR",
+        "platform": "VARCHAR",
+        "id": "VARCHAR",
+        "name": "VARCHAR",
+        "kind": "VARCHAR",
+        "permissions": "VARCHAR",
+        "reach": "VARCHAR",
+        "first": "TIMESTAMP",
+        "source": "VARCHAR",
+        "owner": "VARCHAR",
+    }
+    _insert(con, "apps", cols, apps)
+    settings: list[tuple[Any, ...]] = []
+    for key in INSTANCE_SETTINGS:
+        if c.settings is not None and key in c.settings:
+            settings.append(
+                (snap, "gitlab", "instance", key, json.dumps(c.settings[key]), f"{source}/api/v4/application/settings")
+            )
+    for g in c.groups:
+        for key in GROUP_SETTINGS:
+            if key in g:
+                settings.append(
+                    (
+                        snap,
+                        "gitlab",
+                        g["full_path"],
+                        key,
+                        json.dumps(g[key]),
+                        f"{source}/api/v4/groups/{g['full_path']}",
+                    )
+                )
+    streaming = "unknown" if c.streaming is None else ", ".join(d.get("name") or d["id"] for d in c.streaming) or "none"
+    scope = "instance" if c.scope == "instance" else c.scope
+    settings.append((snap, "gitlab", scope, "audit_event_streaming", streaming, f"{source}/api/graphql"))
+    cols = {k: "VARCHAR" for k in ("snap", "platform", "scope", "key", "value", "source")}
+    _insert(con, "platform_settings", cols, settings)
+    return {"apps": len(apps), "settings": len(settings)}
+
+
+def _audit(ws: Workspace, pages: list[Path], work: Path) -> int:
+    """Audit-event pages (JSON arrays) become one NDJSON file for the importer: same rows as file imports."""
+    if not pages:
+        refresh_derived(ws.con)
+        return 0
+    combined = work / "gitlab-audit-events.ndjson"
+    files = "[" + ", ".join(sql_str(str(p)) for p in pages) + "]"
+    ws.con.execute(
+        "COPY (SELECT CAST(elem AS VARCHAR) FROM (SELECT unnest(json_extract(content, '$[*]')) AS elem "
+        f"FROM read_text({files}))) TO {sql_str(str(combined))} "
+        "(FORMAT csv, HEADER false, QUOTE '', ESCAPE '', DELIMITER '\x01')"
+    )
+    if combined.stat().st_size == 0:
+        refresh_derived(ws.con)
+        return 0
+    return import_files(ws, [combined], forced=GITLAB_AUDIT, own_transaction=False).imported
+
+
+def _coverage(con: duckdb.DuckDBPyConnection, snap: str, c: Collected, summary: CollectSummary) -> None:
+    """Replace this source's connector gaps; say whether clone/pull events can be seen at all."""
+    prefix = f"{SOURCE_PREFIX}{c.base_url} "
+    con.execute("DELETE FROM coverage_gaps WHERE platform = 'gitlab' AND source LIKE ?", [prefix + "%"])
+    if c.streaming == []:
+        gap = Gap(
+            "audit event streaming",
+            "an audit event streaming destination (GitLab Ultimate)",
+            "git clone/pull (repository_git_operation) is never stored by GitLab and no stream receives it",
+        )
+        summary.gaps.append(gap)
+    now = utcnow()
+    for g in summary.gaps:
+        con.execute(
+            "INSERT INTO coverage_gaps VALUES ('gitlab', ?, ?, ?, ?, ?)",
+            [prefix + g.source, g.needs, g.consequence, snap, now],
+        )
+    streaming = None if not c.streaming else ", ".join(d.get("name") or d["id"] for d in c.streaming)
+    con.execute(
+        "INSERT OR REPLACE INTO log_sources SELECT 'gitlab', 'gitlab-audit-api', NULL, ?, min(ts), max(ts), count(*) "
+        "FROM events WHERE platform = 'gitlab' AND source_format = 'gitlab-audit'",
+        [streaming],
+    )
+
+
+def high_water(ws: Workspace, base_url: str, scope: str) -> datetime | None:
+    row = ws.con.execute(
+        "SELECT high_water FROM collect_state WHERE source = ?", [state_key(base_url, scope)]
+    ).fetchone()
+    return row[0] if row and row[0] is not None else None
