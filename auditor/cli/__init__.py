@@ -45,6 +45,7 @@ def cli(ctx: click.Context, workspace: str, config_path: str | None) -> None:
 def _register() -> None:
     """Explicit command registry (no magic discovery)."""
     from auditor.cli.accounts import accounts
+    from auditor.cli.checking import check
     from auditor.cli.collect import collect
     from auditor.cli.coverage import coverage
     from auditor.cli.demo import demo
@@ -53,7 +54,7 @@ def _register() -> None:
     from auditor.cli.importing import import_cmd
     from auditor.cli.sandbox import sandbox
 
-    for command in (import_cmd, collect, accounts, coverage, detect, findings, evaluate_cmd, sandbox, demo):
+    for command in (import_cmd, collect, accounts, coverage, detect, findings, check, evaluate_cmd, sandbox, demo):
         cli.add_command(command)
 
 
