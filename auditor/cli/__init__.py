@@ -52,9 +52,22 @@ def _register() -> None:
     from auditor.cli.detecting import detect, findings
     from auditor.cli.evaluate import evaluate_cmd
     from auditor.cli.importing import import_cmd
+    from auditor.cli.review import review
     from auditor.cli.sandbox import sandbox
 
-    for command in (import_cmd, collect, accounts, coverage, detect, findings, check, evaluate_cmd, sandbox, demo):
+    for command in (
+        import_cmd,
+        collect,
+        accounts,
+        coverage,
+        detect,
+        findings,
+        check,
+        review,
+        evaluate_cmd,
+        sandbox,
+        demo,
+    ):
         cli.add_command(command)
 
 

@@ -162,8 +162,9 @@ MIGRATIONS: list[tuple[int, list[str]]] = [
                 campaign_id VARCHAR NOT NULL, row_id VARCHAR NOT NULL, reviewer VARCHAR NOT NULL,
                 reviewer_rule VARCHAR NOT NULL, platform VARCHAR NOT NULL, repo VARCHAR NOT NULL,
                 account VARCHAR NOT NULL, identity VARCHAR, account_class VARCHAR, role VARCHAR NOT NULL,
-                via VARCHAR[] NOT NULL, last_activity TIMESTAMP, flags VARCHAR[] NOT NULL, change VARCHAR NOT NULL,
-                previous_role VARCHAR, row_hash VARCHAR NOT NULL, PRIMARY KEY (campaign_id, row_id))""",
+                via VARCHAR[] NOT NULL, last_activity TIMESTAMP, last_activity_any TIMESTAMP, flags VARCHAR[] NOT NULL,
+                change VARCHAR NOT NULL, previous_role VARCHAR, row_hash VARCHAR NOT NULL,
+                PRIMARY KEY (campaign_id, row_id))""",
             """CREATE TABLE review_decisions (
                 campaign_id VARCHAR NOT NULL, row_id VARCHAR NOT NULL, reviewer VARCHAR NOT NULL,
                 decision VARCHAR NOT NULL, new_role VARCHAR, justification VARCHAR, self_review BOOLEAN NOT NULL,
