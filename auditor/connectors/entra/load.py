@@ -160,7 +160,8 @@ def _apps(ws: Workspace, snap: str, stored: dict[str, list[Path]], collected: Co
             "appOwnerOrganizationId": "VARCHAR",
         }
         con.execute(
-            "INSERT INTO apps SELECT ?, 'entra', id, displayName, "
+            "INSERT INTO apps (snapshot_id, platform, app_id, name, kind, permissions, reach, first_seen, source) "
+            "SELECT ?, 'entra', id, displayName, "
             "'service_principal:' || coalesce(servicePrincipalType, '?'), NULL, appOwnerOrganizationId, ?, "
             "'graph:/servicePrincipals' "
             f"FROM ({_rows(stored['service_principals'], spec)})",
@@ -175,7 +176,8 @@ def _apps(ws: Workspace, snap: str, stored: dict[str, list[Path]], collected: Co
             "scope": "VARCHAR",
         }
         con.execute(
-            "INSERT INTO apps SELECT ?, 'entra', clientId, NULL, 'oauth2_grant', trim(scope), "
+            "INSERT INTO apps (snapshot_id, platform, app_id, name, kind, permissions, reach, first_seen, source) "
+            "SELECT ?, 'entra', clientId, NULL, 'oauth2_grant', trim(scope), "
             "consentType || coalesce(':' || principalId, ''), ?, 'graph:/oauth2PermissionGrants' "
             f"FROM ({_rows(stored['oauth2_grants'], spec)})",
             [snap, now],
@@ -190,7 +192,8 @@ def _apps(ws: Workspace, snap: str, stored: dict[str, list[Path]], collected: Co
             "resourceId": "VARCHAR",
         }
         con.execute(
-            "INSERT INTO apps SELECT ?, 'entra', principalId, principalDisplayName, 'app_role_assignment', appRoleId, "
+            "INSERT INTO apps (snapshot_id, platform, app_id, name, kind, permissions, reach, first_seen, source) "
+            "SELECT ?, 'entra', principalId, principalDisplayName, 'app_role_assignment', appRoleId, "
             "resourceId, ?, 'graph:/servicePrincipals/appRoleAssignedTo' "
             f"FROM ({_rows(paths, spec)})",
             [snap, now],
