@@ -473,3 +473,36 @@ def test_accepted_risk_suppresses_the_finding_but_not_the_result(inv: Inventory,
     fid = finding_id("credentials.deploy_key_write", "github", "deploy_key:7")
     got = ws.con.execute("SELECT suppressed, suppression_reason FROM findings WHERE id = ?", [fid]).fetchone()
     assert got == (True, "accepted risk: release signing (RISK-9)")
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"), [("none", "fail"), ("unknown", "not_evaluated"), ("siem-http, s3-archive", "pass")]
+)
+def test_gitlab_streaming_setting_as_the_connector_writes_it(ws: Workspace, value: str, expected: str) -> None:
+    inv = Inventory(ws)
+    inv.setting("gitlab", "acme", "audit_event_streaming", value)
+    inv.gap("gitlab", "gitlab:https://gl audit event streaming", "an audit event streaming destination (Ultimate)")
+    assert status(run(ws), "logging.gitlab_git_streaming", "repository_git_operation events") == expected
+
+
+@pytest.mark.parametrize(("value", "expected"), [("none", "fail"), ("Splunk, S3", "pass")])
+def test_github_streaming_setting_holds_stream_types(inv: Inventory, ws: Workspace, value: str, expected: str) -> None:
+    inv.setting("github", "acme-ent", "audit_log_streaming", value)
+    assert status(run(ws), "logging.github_streaming", "git events") == expected
+
+
+def test_gitlab_applications_without_scopes_are_not_evaluated(ws: Workspace) -> None:
+    inv = Inventory(ws)
+    inv.app("gitlab", "oauth_application", "9", {"confidential": True, "callback_url": "https://x"}, "all")
+    inv.app("gitlab", "oauth_application", "10", {"confidential": True, "scopes": ["read_user"]}, "all")
+    inv.app("gitlab", "oauth_application", "11", {"confidential": True, "scopes": ["api"]}, "all")
+    r = run(ws)
+    assert status(r, "apps.org_wide_write", "oauth_application:9") == "not_evaluated"
+    assert status(r, "apps.org_wide_write", "oauth_application:10") == "pass"
+    assert status(r, "apps.org_wide_write", "oauth_application:11") == "fail"
+
+
+def test_keys_without_reported_last_use_are_not_called_unused(inv: Inventory, ws: Workspace) -> None:
+    inv.credential("github", "deploy_key", "5", REPO, ["read"], created_days_ago=400, used_days_ago=None)
+    r = run(ws)
+    assert status(r, "credentials.unused", "deploy_key:5") == "not_evaluated"

@@ -9,11 +9,15 @@ WRITE_VALUES = (
     "['write', 'admin', 'api', 'write_repository', 'repo', 'admin:org', 'write:org', 'sudo', 'delete_repo', "
     "'admin:repo_hook', 'workflow']"
 )
-# permissions is JSON text: an object of permission -> level, or an array of scopes.
-PERMISSION_VALUES = (
-    "CASE WHEN json_valid(permissions) THEN list_concat(json_extract_string(permissions, '$.*'), "
-    "json_extract_string(permissions, '$[*]')) END"
-)
+# permissions is JSON text: an object of permission -> level, an array of scopes, or an object with a
+# `scopes` array. GitLab's /applications answer has no scopes at all: such an app is not evaluated.
+PERMISSION_VALUES = """
+    CASE WHEN NOT json_valid(permissions) THEN NULL
+         WHEN kind = 'oauth_application' AND json_type(permissions) = 'OBJECT'
+              AND json_extract(permissions, '$.scopes') IS NULL THEN NULL
+         ELSE list_concat(json_extract_string(permissions, '$.*'), json_extract_string(permissions, '$[*]'),
+                          coalesce(json_extract_string(permissions, '$.scopes[*]'), []))
+    END"""
 
 
 class OrgWideWriteApps(Check):

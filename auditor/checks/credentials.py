@@ -87,9 +87,13 @@ class TokenUnused(Check):
     sql = f"""
     SELECT platform, {CRED} AS resource,
            CASE WHEN coalesce(last_used_at, created_at) IS NULL THEN 'not_evaluated'
+                -- keys: the platforms do not report last use, so "never used" cannot be told from "unknown"
+                WHEN last_used_at IS NULL AND kind IN ('deploy_key', 'ssh_key') THEN 'not_evaluated'
                 WHEN coalesce(last_used_at, created_at) < taken_at - to_days(CAST($token_unused_days AS INTEGER))
                     THEN 'fail' ELSE 'pass' END AS status,
            {WHO} || '; ' || CASE WHEN last_used_at IS NOT NULL THEN 'last used ' || strftime(last_used_at, '%Y-%m-%d')
+                                 WHEN kind IN ('deploy_key', 'ssh_key') THEN 'the platform does not report when a key '
+                                      || 'was last used'
                                  WHEN created_at IS NOT NULL THEN 'never used since created ' ||
                                       strftime(created_at, '%Y-%m-%d')
                                  ELSE 'the platform reports neither creation nor last use' END ||

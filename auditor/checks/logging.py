@@ -5,8 +5,10 @@ from __future__ import annotations
 
 from auditor.checks.model import Check, CheckMeta, GapRule
 
-TRUTHY = "('true', '1', 'enabled', 'on')"
-FALSY = "('false', '0', 'disabled', 'off')"
+# Streaming settings hold the destinations (stream types or names), 'none', or 'unknown'.
+FALSY = "('false', '0', 'disabled', 'off', 'none', '')"
+UNKNOWN = "('unknown', '?')"
+ON = f"(value IS NOT NULL AND lower(value) NOT IN {FALSY} AND lower(value) NOT IN {UNKNOWN})"
 GH_STREAM = (
     "https://docs.github.com/en/enterprise-cloud@latest/admin/monitoring-activity-in-your-enterprise/"
     "reviewing-audit-logs-for-your-enterprise/streaming-the-audit-log-for-your-enterprise"
@@ -71,7 +73,8 @@ class GitHubStreaming(Check):
     gap_turns = frozenset({"fail"})
     sql = f"""
     WITH st AS (
-        SELECT bool_or(lower(value) IN {TRUTHY}) AS on_setting, bool_or(lower(value) IN {FALSY}) AS off_setting
+        SELECT bool_or({ON}) AS on_setting, bool_or(lower(value) IN {FALSY}) AS off_setting,
+               string_agg(DISTINCT value, ', ') FILTER (WHERE {ON}) AS names
         FROM chk_settings WHERE platform = $platform AND key = 'audit_log_streaming'
     ),
     ls AS (SELECT count(*) FILTER (WHERE streaming IS NOT NULL) AS streamed FROM log_sources
@@ -81,7 +84,7 @@ class GitHubStreaming(Check):
            FROM events WHERE platform = $platform),
     s AS (SELECT coalesce(on_setting, false) OR streamed > 0 AS streaming_on,
                  coalesce(off_setting, false) AND NOT coalesce(on_setting, false) AND streamed = 0 AS streaming_off,
-                 git, api
+                 names, git, api
           FROM st, ls, ev),
     kinds(resource, n) AS (SELECT 'git events', git FROM s UNION ALL SELECT 'api.request events', api FROM s)
     SELECT $platform AS platform, k.resource,
@@ -94,7 +97,8 @@ class GitHubStreaming(Check):
                 WHEN s.streaming_on AND k.resource = 'api.request events' AND k.n = 0
                     THEN 'streaming is on, but no api.request events are in the workspace: enable API request '
                          || 'events on the stream and import it'
-                WHEN s.streaming_on THEN 'audit-log streaming is on; ' || k.n || ' such events in the workspace'
+                WHEN s.streaming_on THEN 'audit-log streaming is on (' || coalesce(s.names, 'a streamed log source') ||
+                     '); ' || k.n || ' such events in the workspace'
                 ELSE 'streaming configuration not visible (enterprise owner: GET /enterprises/ENT/audit-log/streams); '
                      || k.n || ' such events in the workspace' END AS detail,
            NULL AS account, NULL AS repo
@@ -118,11 +122,10 @@ class GitLabGitStreaming(Check):
         platforms=["gitlab"],
     )
     requires = ()
-    hidden_by = (GapRule("%streaming%destination%"),)
-    gap_turns = frozenset({"fail"})
     sql = f"""
     WITH st AS (
-        SELECT bool_or(lower(value) IN {TRUTHY}) AS on_setting, bool_or(lower(value) IN {FALSY}) AS off_setting
+        SELECT bool_or({ON}) AS on_setting, bool_or(lower(value) IN {FALSY}) AS off_setting,
+               string_agg(DISTINCT value, ', ') FILTER (WHERE {ON}) AS names
         FROM chk_settings WHERE platform = $platform AND key = 'audit_event_streaming'
     ),
     ev AS (SELECT count(*) AS n FROM events WHERE platform = $platform AND action = 'repository_git_operation')
@@ -130,7 +133,7 @@ class GitLabGitStreaming(Check):
            CASE WHEN coalesce(st.on_setting, false) OR ev.n > 0 THEN 'pass'
                 WHEN coalesce(st.off_setting, false) THEN 'fail' ELSE 'not_evaluated' END AS status,
            CASE WHEN ev.n > 0 THEN ev.n || ' streamed git operations in the workspace'
-                WHEN coalesce(st.on_setting, false) THEN 'a streaming destination is configured'
+                WHEN coalesce(st.on_setting, false) THEN 'streaming destination(s) configured: ' || st.names
                 WHEN coalesce(st.off_setting, false) THEN 'no streaming destination: GitLab never stores git operations'
                 ELSE 'streaming destinations not visible (GraphQL, Ultimate) and no streamed git operations imported'
            END AS detail,
