@@ -506,3 +506,12 @@ def test_keys_without_reported_last_use_are_not_called_unused(inv: Inventory, ws
     inv.credential("github", "deploy_key", "5", REPO, ["read"], created_days_ago=400, used_days_ago=None)
     r = run(ws)
     assert status(r, "credentials.unused", "deploy_key:5") == "not_evaluated"
+
+
+def test_unknown_check_ids_in_config_are_errors(ws: Workspace) -> None:
+    from auditor.errors import ConfigError
+
+    with pytest.raises(ConfigError, match=r"unknown check id\(s\) access.typo"):
+        run(ws, "checks: {disabled: [access.typo]}")
+    with pytest.raises(ConfigError, match=r"apps\.nope"):
+        run(ws, "checks:\n  accepted_risks: [{check: apps.nope, reason: r}]\n")

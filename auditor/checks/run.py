@@ -13,6 +13,7 @@ from auditor.checks.frameworks import labels_by_check, load_frameworks
 from auditor.checks.registry import LoadedCheck, registry
 from auditor.checks.scope import build_views, missing_inputs, seen_platforms
 from auditor.classify import classify_accounts
+from auditor.errors import ConfigError
 from auditor.patterns import any_match
 from auditor.restriction import apply_restriction
 from auditor.workspace.store import Workspace, json_rows, utcnow
@@ -206,6 +207,11 @@ def _collect(con: duckdb.DuckDBPyConnection, cfg: AuditorConfig, labels: dict[st
 def run_checks(ws: Workspace, cfg: AuditorConfig) -> CheckRun:
     """Classify repos and accounts (as detection does), run every enabled check, store results and findings,
     all in one transaction."""
+    known = registry()
+    named = [*cfg.checks.disabled, *(r.check for r in cfg.checks.accepted_risks)]
+    unknown = sorted({c for c in named if c not in known})
+    if unknown:
+        raise ConfigError(f"checks: unknown check id(s) {', '.join(unknown)}; known: {', '.join(known)}")
     frameworks = load_frameworks(cfg.checks.frameworks_dir)
     labels = labels_by_check(frameworks)
     now = utcnow()
