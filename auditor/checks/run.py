@@ -6,17 +6,18 @@ import hashlib
 import re
 import uuid
 from dataclasses import dataclass, field
-from datetime import date, datetime
-from typing import TYPE_CHECKING, Any
+from datetime import datetime
+from typing import TYPE_CHECKING, Any, Literal
 
 from auditor.checks.frameworks import labels_by_check, load_frameworks
+from auditor.checks.model import STATUSES
 from auditor.checks.registry import LoadedCheck, registry
 from auditor.checks.scope import build_views, missing_inputs, seen_platforms
 from auditor.classify import classify_accounts
 from auditor.errors import ConfigError
 from auditor.patterns import any_match
 from auditor.restriction import apply_restriction
-from auditor.workspace.store import Workspace, json_rows, utcnow
+from auditor.workspace.store import Workspace, utcnow
 
 if TYPE_CHECKING:
     import duckdb
@@ -25,22 +26,6 @@ if TYPE_CHECKING:
 
 ANALYTIC_PREFIX = "check:"
 SCORE = {"critical": 90, "high": 75, "medium": 55, "low": 35, "info": 15}
-RESULT_COLUMNS = {
-    "run_id": "VARCHAR",
-    "snapshot_id": "VARCHAR",
-    "check_id": "VARCHAR",
-    "title": "VARCHAR",
-    "category": "VARCHAR",
-    "severity": "VARCHAR",
-    "platform": "VARCHAR",
-    "resource": "VARCHAR",
-    "status": "VARCHAR",
-    "detail": "VARCHAR",
-    "frameworks": '["VARCHAR"]',
-    "evaluated_at": "TIMESTAMP",
-    "account": "VARCHAR",
-    "repo": "VARCHAR",
-}
 _PARAM = re.compile(r"\$([a-z_]+)")
 
 
@@ -83,19 +68,18 @@ class CheckRun:
     run_id: str
     evaluated_at: datetime
     snapshot_ids: list[str]
-    results: list[CheckResult] = field(default_factory=list)
+    results: list[CheckResult] = field(default_factory=list)  # as loaded (see run_checks `load`)
     findings: int = 0
     skipped: list[str] = field(default_factory=list)
+    tally: dict[str, dict[str, int]] = field(default_factory=dict)  # check id -> status -> count
 
     def counts(self) -> dict[str, dict[str, int]]:
         """check id -> {pass, fail, not_evaluated} in registry order (checks with no result included)."""
-        out: dict[str, dict[str, int]] = {}
-        for check_id in registry():
-            if check_id not in self.skipped:
-                out[check_id] = {"pass": 0, "fail": 0, "not_evaluated": 0}
-        for r in self.results:
-            out[r.check_id][r.status] += 1
-        return out
+        return {
+            check_id: {status: self.tally.get(check_id, {}).get(status, 0) for status in STATUSES}
+            for check_id in registry()
+            if check_id not in self.skipped
+        }
 
     def to_json(self) -> dict[str, Any]:
         reg = registry()
@@ -144,69 +128,95 @@ def _hiding_gaps(con: duckdb.DuckDBPyConnection, check: LoadedCheck, platform: s
     return [row[0] for row in rows]
 
 
-def evaluate(con: duckdb.DuckDBPyConnection, check: LoadedCheck, platform: str, settings: CheckSettings) -> list[Any]:
-    """(platform, resource, status, detail, account, repo) rows of one check on one platform."""
+# One check's rows go straight from its query into check_results; a hiding gap turns the statuses the
+# check names (`gap_turns`) into not_evaluated and says why. No per-row Python.
+_STORE = """
+INSERT INTO check_results (run_id, snapshot_id, check_id, title, category, severity, platform, resource, status,
+                           detail, frameworks, evaluated_at, account, repo)
+SELECT $w_run, $w_snap, $w_check, $w_title, $w_category, $w_severity, q.platform, q.resource,
+       CASE WHEN list_contains(CAST($w_turns AS VARCHAR[]), q.status) THEN 'not_evaluated' ELSE q.status END,
+       coalesce(q.detail, '') ||
+           CASE WHEN list_contains(CAST($w_turns AS VARCHAR[]), q.status) THEN $w_note ELSE '' END,
+       CAST($w_frameworks AS VARCHAR[]), $w_now, q.account, q.repo
+FROM ({sql}) q(platform, resource, status, detail, account, repo)
+"""
+
+
+_ONE_ROW = "SELECT $w_a::VARCHAR, $w_b::VARCHAR, 'not_evaluated', $w_c::VARCHAR, NULL, NULL"
+
+
+def _store(con: duckdb.DuckDBPyConnection, check: LoadedCheck, platform: str | None, ctx: dict[str, Any]) -> None:
+    """Evaluate one check on one platform (None: none of its platforms is in the workspace) into check_results."""
     meta, impl = check.meta, check.impl
+    base = {
+        "w_run": ctx["run"],
+        "w_snap": ctx["snap"],
+        "w_now": ctx["now"],
+        "w_check": meta.id,
+        "w_title": meta.title,
+        "w_category": meta.category,
+        "w_severity": meta.severity,
+        "w_frameworks": ctx["labels"].get(meta.id, []),
+        "w_turns": [],
+        "w_note": "",
+    }
+
+    def one_row(where: str | None, resource: str, detail: str) -> None:
+        con.execute(_STORE.format(sql=_ONE_ROW), {**base, "w_a": where, "w_b": resource, "w_c": detail})
+
+    if platform is None:
+        one_row(None, "workspace", f"no {' or '.join(meta.platforms)} data in the workspace")
+        return
     missing = missing_inputs(con, impl.requires, platform)
     if missing:
-        return [(platform, f"{platform} (all)", "not_evaluated", "; ".join(missing), None, None)]
-    rows = [list(r) for r in con.execute(impl.sql, _params(impl.sql, settings, platform)).fetchall()]
+        one_row(platform, f"{platform} (all)", "; ".join(missing))
+        return
     gaps = _hiding_gaps(con, check, platform)
     if gaps:
-        note = f" [not evaluated: hidden by coverage gap {gaps[0]}]"
-        for row in rows:
-            if row[2] in impl.gap_turns:
-                row[2], row[3] = "not_evaluated", (row[3] or "") + note
-        rows.append([platform, "coverage gaps", "not_evaluated", f"{meta.title} is incomplete: " + "; ".join(gaps)])
-        rows[-1] += [None, None]
-    return rows
+        base["w_turns"] = sorted(impl.gap_turns)
+        base["w_note"] = f" [not evaluated: hidden by coverage gap {gaps[0]}]"
+    con.execute(_STORE.format(sql=impl.sql), {**_params(impl.sql, ctx["settings"], platform), **base})
+    if gaps:
+        base["w_turns"], base["w_note"] = [], ""
+        one_row(platform, "coverage gaps", f"{meta.title} is incomplete: " + "; ".join(gaps))
 
 
-def _collect(con: duckdb.DuckDBPyConnection, cfg: AuditorConfig, labels: dict[str, list[str]], run: CheckRun) -> None:
+def _evaluate_all(
+    con: duckdb.DuckDBPyConnection, cfg: AuditorConfig, labels: dict[str, list[str]], run: CheckRun
+) -> None:
     seen = seen_platforms(con)
+    ctx: dict[str, Any] = {
+        "run": run.run_id,
+        "snap": ",".join(run.snapshot_ids) or None,
+        "now": run.evaluated_at,
+        "labels": labels,
+        "settings": cfg.checks,
+    }
     for check_id, check in registry().items():
         if check_id in cfg.checks.disabled:
             run.skipped.append(check_id)
             continue
-        meta = check.meta
-        rows: list[Any] = []
-        for platform in meta.platforms:
-            if platform in seen:
-                rows.extend(evaluate(con, check, platform, cfg.checks))
-        if not any(p in seen for p in meta.platforms):
-            rows.append(
-                (
-                    None,
-                    "workspace",
-                    "not_evaluated",
-                    f"no {' or '.join(meta.platforms)} data in the workspace",
-                    None,
-                    None,
-                )
-            )
-        fw = tuple(labels.get(check_id, ()))
-        rows.sort(key=lambda r: (r[0] or "", r[2] != "fail", r[1]))
-        for platform, resource, status, detail, account, repo in rows:
-            run.results.append(
-                CheckResult(
-                    check_id,
-                    meta.title,
-                    meta.category,
-                    meta.severity,
-                    platform,
-                    resource,
-                    status,
-                    detail or "",
-                    account,
-                    repo,
-                    fw,
-                )
-            )
+        platforms: list[str | None] = [p for p in check.meta.platforms if p in seen]
+        for platform in platforms or [None]:
+            _store(con, check, platform, ctx)
 
 
-def run_checks(ws: Workspace, cfg: AuditorConfig) -> CheckRun:
+def load_results(con: duckdb.DuckDBPyConnection, run_id: str, problems_only: bool = False) -> list[CheckResult]:
+    """A run's results in registry order; per check by platform, failures first, then by resource."""
+    where = " AND status <> 'pass'" if problems_only else ""
+    rows = con.execute(
+        "SELECT check_id, title, category, severity, platform, resource, status, detail, account, repo, frameworks "
+        f"FROM check_results WHERE run_id = ?{where} "
+        "ORDER BY list_position(?::VARCHAR[], check_id), coalesce(platform, ''), status <> 'fail', resource",
+        [run_id, list(registry())],
+    ).fetchall()
+    return [CheckResult(r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7], r[8], r[9], tuple(r[10] or ())) for r in rows]
+
+
+def run_checks(ws: Workspace, cfg: AuditorConfig, load: Literal["all", "problems", "none"] = "all") -> CheckRun:
     """Classify repos and accounts (as detection does), run every enabled check, store results and findings,
-    all in one transaction."""
+    all in one transaction. `load` says which results to read back into `CheckRun.results` (every result,
+    only fail/not_evaluated, or none: counts are always there)."""
     known = registry()
     named = [*cfg.checks.disabled, *(r.check for r in cfg.checks.accepted_risks)]
     unknown = sorted({c for c in named if c not in known})
@@ -214,126 +224,87 @@ def run_checks(ws: Workspace, cfg: AuditorConfig) -> CheckRun:
         raise ConfigError(f"checks: unknown check id(s) {', '.join(unknown)}; known: {', '.join(known)}")
     frameworks = load_frameworks(cfg.checks.frameworks_dir)
     labels = labels_by_check(frameworks)
-    now = utcnow()
-    run = CheckRun("checks-" + uuid.uuid4().hex[:12], now, [])
+    run = CheckRun("checks-" + uuid.uuid4().hex[:12], utcnow(), [])
     with ws.transaction() as con:
         apply_restriction(ws, cfg.restriction)
         classify_accounts(ws, cfg.account_classes)
         build_views(con)
         run.snapshot_ids = [r[0] for r in con.execute("SELECT snapshot_id FROM chk_snapshots ORDER BY 1").fetchall()]
-        _collect(con, cfg, labels, run)
-        snapshot = ",".join(run.snapshot_ids) or None
-        rows = [
-            (
-                run.run_id,
-                snapshot,
-                r.check_id,
-                r.title,
-                r.category,
-                r.severity,
-                r.platform,
-                r.resource,
-                r.status,
-                r.detail,
-                list(r.frameworks),
-                now,
-                r.account,
-                r.repo,
-            )
-            for r in run.results
-        ]
-        if rows:
-            sql, params = json_rows(RESULT_COLUMNS, rows)
-            con.execute(f"INSERT INTO check_results ({', '.join(RESULT_COLUMNS)}) {sql}", params)
+        _evaluate_all(con, cfg, labels, run)
         run.findings = _write_findings(con, cfg, run)
+        for check_id, status, n in con.execute(
+            "SELECT check_id, status, count(*) FROM check_results WHERE run_id = ? GROUP BY ALL", [run.run_id]
+        ).fetchall():
+            run.tally.setdefault(check_id, {})[status] = int(n)
+        if load != "none":
+            run.results = load_results(con, run.run_id, problems_only=load == "problems")
     return run
 
 
-def _accepted(cfg: AuditorConfig, result: CheckResult, today: date) -> str | None:
-    for risk in cfg.checks.accepted_risks:
-        if risk.check != result.check_id or (risk.expires is not None and risk.expires < today):
-            continue
-        if any_match(result.resource, risk.resources):
-            return f"accepted risk: {risk.reason}" + (f" ({risk.ticket})" if risk.ticket else "")
-    return None
-
-
-FINDING_COLUMNS = {
-    "id": "VARCHAR",
-    "analytic": "VARCHAR",
-    "severity": "VARCHAR",
-    "score": "INTEGER",
-    "platform": "VARCHAR",
-    "actor": "VARCHAR",
-    "identity": "VARCHAR",
-    "repos": '["VARCHAR"]',
-    "first_seen": "TIMESTAMP",
-    "last_seen": "TIMESTAMP",
-    "reasons": '["VARCHAR"]',
-    "evidence": '["VARCHAR"]',
-    "suppressed": "BOOLEAN",
-    "suppression_reason": "VARCHAR",
-    "run_id": "VARCHAR",
-    "detected_at": "TIMESTAMP",
-    "status": "VARCHAR",
-    "status_note": "VARCHAR",
-    "status_changed_at": "TIMESTAMP",
-}
+_FINDINGS = f"""
+INSERT INTO findings (id, analytic, severity, score, platform, actor, identity, repos, first_seen, last_seen, reasons,
+                      evidence, suppressed, suppression_reason, run_id, detected_at, status, status_note,
+                      status_changed_at)
+WITH failed AS (
+    SELECT DISTINCT ON (fid) *
+    FROM (SELECT *, 'CHK-' || substr(sha256(check_id || '|' || coalesce(platform, '') || '|' || resource), 1, 12)
+                    AS fid
+          FROM check_results WHERE run_id = $run AND status = 'fail')
+    ORDER BY fid
+),
+links AS (
+    SELECT platform, login, any_value(coalesce(upn, identity_id)) AS ident FROM account_links
+    WHERE identity_id IS NOT NULL GROUP BY platform, login
+),
+remedies AS (SELECT unnest(CAST($ids AS VARCHAR[])) AS check_id, unnest(CAST($remedies AS VARCHAR[])) AS remediation)
+SELECT c.fid, '{ANALYTIC_PREFIX}' || c.check_id, c.severity,
+       CASE c.severity {" ".join(f"WHEN '{k}' THEN {v}" for k, v in SCORE.items())} END,
+       c.platform, c.account, l.ident, CASE WHEN c.repo IS NULL THEN [] ELSE [c.repo] END,
+       coalesce(p.first_seen, $now), $now,
+       [c.title || ': ' || c.resource || ': ' || c.detail, 'Remediation: ' || r.remediation],
+       ['check_results run ' || $run], false, NULL, $run, $now,
+       coalesce(p.status, 'new'), p.status_note, p.status_changed_at
+FROM failed c
+LEFT JOIN chk_previous p ON p.id = c.fid
+LEFT JOIN links l ON l.platform = c.platform AND l.login = c.account
+LEFT JOIN remedies r ON r.check_id = c.check_id
+"""
 
 
 def _write_findings(con: duckdb.DuckDBPyConnection, cfg: AuditorConfig, run: CheckRun) -> int:
-    """Replace the check findings: one per failed (check, resource); triage status and first_seen carry over."""
-    previous = {
-        r[0]: r[1:]
-        for r in con.execute(
-            "SELECT id, first_seen, coalesce(status, 'new'), status_note, status_changed_at FROM findings "
-            "WHERE starts_with(analytic, ?)",
-            [ANALYTIC_PREFIX],
-        ).fetchall()
-    }
+    """Replace the check findings: one per failed (check, resource); triage status and first_seen carry over;
+    accepted risks are marked suppressed with their reason."""
+    con.execute(
+        "CREATE OR REPLACE TEMP TABLE chk_previous AS SELECT id, first_seen, coalesce(status, 'new') AS status, "
+        "status_note, status_changed_at FROM findings WHERE starts_with(analytic, ?)",
+        [ANALYTIC_PREFIX],
+    )
     con.execute("DELETE FROM findings WHERE starts_with(analytic, ?)", [ANALYTIC_PREFIX])
-    identities = {
-        (r[0], r[1]): r[2]
-        for r in con.execute(
-            "SELECT platform, login, coalesce(upn, identity_id) FROM account_links WHERE identity_id IS NOT NULL"
-        ).fetchall()
-    }
     reg = registry()
-    rows: list[tuple[object, ...]] = []
-    seen: set[str] = set()
-    for r in run.results:
-        if r.status != "fail":
+    con.execute(
+        _FINDINGS,
+        {
+            "run": run.run_id,
+            "now": run.evaluated_at,
+            "ids": list(reg),
+            "remedies": [c.meta.remediation for c in reg.values()],
+        },
+    )
+    today = run.evaluated_at.date()
+    for risk in cfg.checks.accepted_risks:
+        if risk.expires is not None and risk.expires < today:
             continue
-        fid = finding_id(r.check_id, r.platform, r.resource)
-        if fid in seen:
-            continue
-        seen.add(fid)
-        first, status, note, changed = previous.get(fid, (run.evaluated_at, "new", None, None))
-        reason = _accepted(cfg, r, run.evaluated_at.date())
-        rows.append(
-            (
-                fid,
-                ANALYTIC_PREFIX + r.check_id,
-                r.severity,
-                SCORE[r.severity],
-                r.platform,
-                r.account,
-                identities.get((r.platform or "", r.account or "")),
-                [r.repo] if r.repo else [],
-                first,
-                run.evaluated_at,
-                [f"{r.title}: {r.resource}: {r.detail}", f"Remediation: {reg[r.check_id].meta.remediation}"],
-                [f"check_results run {run.run_id}"],
-                reason is not None,
-                reason,
-                run.run_id,
-                run.evaluated_at,
-                status,
-                note,
-                changed,
+        failing = con.execute(
+            "SELECT DISTINCT platform, resource FROM check_results "
+            "WHERE run_id = ? AND check_id = ? AND status = 'fail'",
+            [run.run_id, risk.check],
+        ).fetchall()
+        ids = [finding_id(risk.check, p, res) for p, res in failing if any_match(res, risk.resources)]
+        if ids:
+            reason = f"accepted risk: {risk.reason}" + (f" ({risk.ticket})" if risk.ticket else "")
+            con.execute(
+                "UPDATE findings SET suppressed = true, suppression_reason = ? WHERE list_contains(?::VARCHAR[], id)",
+                [reason, ids],
             )
-        )
-    if rows:
-        sql, params = json_rows(FINDING_COLUMNS, rows)
-        con.execute(f"INSERT INTO findings ({', '.join(FINDING_COLUMNS)}) {sql}", params)
-    return len(rows)
+    row = con.execute("SELECT count(*) FROM findings WHERE starts_with(analytic, ?)", [ANALYTIC_PREFIX]).fetchone()
+    return int(row[0]) if row else 0

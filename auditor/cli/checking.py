@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import click
@@ -33,16 +34,16 @@ def check(app: AppContext, as_json: bool, show_all: bool, exit_code: bool) -> No
     """
     from auditor.checks.run import run_checks
 
-    run = run_checks(app.workspace(), app.config())
+    run = run_checks(app.workspace(), app.config(), load="all" if as_json or show_all else "problems")
     if as_json:
         echo_json(run.to_json())
     else:
-        _print(run, show_all)
+        _print(run, show_all, app.config().checks.frameworks_dir)
     if exit_code and any(r.status == "fail" for r in run.results):
         sys.exit(1)
 
 
-def _print(run: CheckRun, show_all: bool) -> None:
+def _print(run: CheckRun, show_all: bool, app_frameworks_dir: Path | None) -> None:
     from rich.table import Table
 
     from auditor.checks.registry import registry
@@ -51,7 +52,9 @@ def _print(run: CheckRun, show_all: bool) -> None:
     summary = Table(title=f"Checks ({run.run_id})")
     for col in ("check", "severity", "pass", "fail", "not evaluated", "frameworks"):
         summary.add_column(col)
-    frameworks = {r.check_id: r.frameworks for r in run.results}
+    from auditor.checks.frameworks import labels_by_check, load_frameworks
+
+    frameworks = labels_by_check(load_frameworks(app_frameworks_dir))
     for check_id, counts in run.counts().items():
         summary.add_row(
             check_id,

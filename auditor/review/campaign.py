@@ -25,17 +25,29 @@ if TYPE_CHECKING:
 # Every current grant on a restricted repository, with identity, class, last activity and failed checks.
 _ITEMS = """
 WITH fails AS (
-    SELECT platform, account, repo, check_id FROM check_results
+    SELECT DISTINCT platform, account, repo, check_id FROM check_results
     WHERE run_id = $run AND status = 'fail' AND (account IS NOT NULL OR repo IS NOT NULL)
-)
+),
+grants AS (SELECT * FROM chk_grants WHERE restricted),
+-- A result about a grant flags it; one about an account or a repository flags each of its grants.
+flagged AS (
+    SELECT platform, account, repo, check_id FROM fails WHERE account IS NOT NULL AND repo IS NOT NULL
+    UNION
+    SELECT g.platform, g.account, g.repo, f.check_id FROM grants g
+    JOIN fails f ON f.platform = g.platform AND f.account = g.account AND f.repo IS NULL
+    UNION
+    SELECT g.platform, g.account, g.repo, f.check_id FROM grants g
+    JOIN fails f ON f.platform = g.platform AND f.repo = g.repo AND f.account IS NULL
+),
+flags AS (SELECT platform, account, repo, list_sort(list(check_id)) AS flags FROM flagged GROUP BY ALL),
+on_repo AS (SELECT platform, account, repo, max(last_at) AS last_at FROM chk_activity GROUP BY ALL),
+anywhere AS (SELECT platform, account, max(last_at) AS last_at FROM chk_activity GROUP BY ALL)
 SELECT g.platform, g.repo, g.account, coalesce(g.upn, g.identity_id) AS identity, g.account_class, g.role, g.via,
-       (SELECT max(last_at) FROM chk_activity a
-          WHERE a.platform = g.platform AND a.account = g.account AND a.repo = g.repo) AS last_repo,
-       (SELECT max(last_at) FROM chk_activity a WHERE a.platform = g.platform AND a.account = g.account) AS last_any,
-       (SELECT list_sort(list_distinct(list(f.check_id))) FROM fails f
-          WHERE f.platform = g.platform AND (f.account = g.account OR f.account IS NULL)
-            AND (f.repo = g.repo OR f.repo IS NULL)) AS flags
-FROM chk_grants g WHERE g.restricted
+       r.last_at, a.last_at, f.flags
+FROM grants g
+LEFT JOIN on_repo r ON r.platform = g.platform AND r.account = g.account AND r.repo = g.repo
+LEFT JOIN anywhere a ON a.platform = g.platform AND a.account = g.account
+LEFT JOIN flags f ON f.platform = g.platform AND f.account = g.account AND f.repo = g.repo
 ORDER BY g.platform, g.repo, g.account
 """
 ITEM_COLUMNS = {
@@ -149,7 +161,7 @@ def start_campaign(ws: Workspace, cfg: AuditorConfig, name: str, out_dir: Path |
         raise ReviewError(f"campaign name {name!r}: use letters, digits, '.', '_' or '-' (e.g. 2026-Q4)")
     if ws.con.execute("SELECT 1 FROM review_campaigns WHERE name = ?", [name]).fetchone():
         raise ReviewError(f"a review campaign named {name!r} already exists")
-    check_run = run_checks(ws, cfg)
+    check_run = run_checks(ws, cfg, load="none")
     target = (out_dir or ws.root / "reviews" / name).resolve()
     if target.exists() and any(target.iterdir()):
         raise ReviewError(f"output directory is not empty: {target}")
@@ -223,7 +235,8 @@ def _start(
     for reviewer, rows in sorted(by_reviewer.items()):
         stem = target / safe_file_name(reviewer)
         xlsx, csv_path = stem.with_suffix(".xlsx"), stem.with_suffix(".csv")
-        mine = [r for r in removed_rows if any(i.repo == r["repo"] for i in rows)]
+        repos = {i.repo for i in rows}
+        mine = [r for r in removed_rows if r["repo"] in repos]
         write_xlsx(xlsx, name, reviewer, [i.cells(name) for i in rows], mine)
         write_csv(csv_path, [i.cells(name) for i in rows])
         result.worksheets.append({"reviewer": reviewer, "rows": len(rows), "xlsx": str(xlsx), "csv": str(csv_path)})

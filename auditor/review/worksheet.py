@@ -45,29 +45,32 @@ def write_csv(path: Path, rows: Sequence[dict[str, str]]) -> None:
 def write_xlsx(
     path: Path, campaign: str, reviewer: str, rows: Sequence[dict[str, str]], removed: Sequence[dict[str, str]]
 ) -> None:
-    """Sheet 'Review' (the rows), 'Removed since previous' (for information) and 'Instructions'."""
+    """Sheet 'Review' (the rows), 'Removed since previous' (for information) and 'Instructions'.
+
+    Written in openpyxl's streaming (write-only) mode: a large campaign has tens of thousands of rows.
+    """
     from openpyxl import Workbook
+    from openpyxl.cell import WriteOnlyCell
     from openpyxl.styles import Font, PatternFill
     from openpyxl.utils import get_column_letter
     from openpyxl.worksheet.datavalidation import DataValidation
 
-    wb = Workbook()
-    sheet = wb.active
-    assert sheet is not None
-    sheet.title = SHEET
-    sheet.append(list(COLUMNS))
-    for row in rows:
-        sheet.append([row[c] for c in COLUMNS])
-    for line in sheet.iter_rows(min_row=2):
-        for cell in line:
-            cell.data_type = "s"  # text, never a formula
-    bold = Font(bold=True)
-    fill = PatternFill("solid", fgColor="FFF2CC")
+    wb = Workbook(write_only=True)
+    sheet = wb.create_sheet(SHEET)
+
+    def text(value: str, bold: bool = False, fill: bool = False) -> Any:
+        """A plain string, or a cell forced to text when it would run as a formula or needs a style."""
+        if not (bold or fill or value.startswith(_FORMULA_START)):
+            return value
+        cell = WriteOnlyCell(sheet, value=value)
+        cell.data_type = "s"
+        if bold:
+            cell.font = Font(bold=True)
+        if fill:
+            cell.fill = PatternFill("solid", fgColor="FFF2CC")
+        return cell
+
     for i, name in enumerate(COLUMNS, start=1):
-        sheet.cell(row=1, column=i).font = bold
-        if name in EDIT_COLUMNS:
-            for r in range(1, len(rows) + 2):
-                sheet.cell(row=r, column=i).fill = fill
         sheet.column_dimensions[get_column_letter(i)].width = 28 if name in ("repo", "justification", "flags") else 16
     decision_col = get_column_letter(COLUMNS.index("decision") + 1)
     validation = DataValidation(
@@ -78,24 +81,24 @@ def write_xlsx(
         errorTitle="Decision",
         error="Choose keep, revoke or modify.",
     )
-    sheet.add_data_validation(validation)
     validation.add(f"{decision_col}2:{decision_col}{max(2, len(rows) + 1)}")
+    sheet.data_validations.append(validation)
     sheet.freeze_panes = "D2"
     sheet.auto_filter.ref = f"A1:{get_column_letter(len(COLUMNS))}{len(rows) + 1}"
+    sheet.append([text(c, bold=True, fill=c in EDIT_COLUMNS) for c in COLUMNS])
+    for row in rows:
+        sheet.append([text(row[c]) for c in COLUMNS])
 
     gone = wb.create_sheet("Removed since previous")
     gone.append(["platform", "repo", "account", "previous_role"])
     for old in removed:
-        gone.append([old["platform"], old["repo"], old["account"], old["previous_role"]])
+        gone.append([text(old[k]) for k in ("platform", "repo", "account", "previous_role")])
     info = wb.create_sheet("Instructions")
-    info.append(["Access review", campaign])
-    info.append(["Reviewer", reviewer])
+    info.append(["Access review", text(campaign)])
+    info.append(["Reviewer", text(reviewer)])
     info.append([])
-    for text in INSTRUCTIONS:
-        info.append([text])
-    for info_row in info.iter_rows():
-        for info_cell in info_row:
-            info_cell.data_type = "s"
+    for line in INSTRUCTIONS:
+        info.append([line])
     wb.save(path)
 
 
