@@ -515,3 +515,16 @@ def test_unknown_check_ids_in_config_are_errors(ws: Workspace) -> None:
         run(ws, "checks: {disabled: [access.typo]}")
     with pytest.raises(ConfigError, match=r"apps\.nope"):
         run(ws, "checks:\n  accepted_risks: [{check: apps.nope, reason: r}]\n")
+
+
+def test_detection_eval_does_not_count_check_findings_as_alerts(inv: Inventory, ws: Workspace, tmp_path: Path) -> None:
+    import json
+
+    from auditor.detect.evaluate import evaluate
+
+    inv.account("github", "vendor-dev")
+    inv.grant("github", "vendor-dev", REPO, "read", ["outside_collaborator"])
+    run(ws)
+    truth = tmp_path / "ground_truth.json"
+    truth.write_text(json.dumps({"scenarios": []}), encoding="utf-8")
+    assert evaluate(ws, truth).unmatched_alerts == []

@@ -94,7 +94,10 @@ def _matches(finding: Finding, scenario: dict[str, Any]) -> bool:
 def evaluate(ws: Workspace, ground_truth: Path) -> EvalResult:
     """Compare the workspace's findings with a sandbox ground_truth.json."""
     truth = json.loads(ground_truth.read_text(encoding="utf-8"))
-    alerts = [f for f in load_findings(ws, include_suppressed=False) if f.severity in ALERTING]
+    # Only detections count: failed governance checks (analytic check:*) are findings too, but not alerts.
+    alerts = [
+        f for f in load_findings(ws, include_suppressed=False) if f.severity in ALERTING and f.analytic == "AN0732"
+    ]
     result = EvalResult()
     matched: set[str] = set()
     for scenario in truth["scenarios"]:
