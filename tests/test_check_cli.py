@@ -74,3 +74,23 @@ def test_bad_frameworks_dir_exits_2(tmp_path: Path) -> None:
     config.write_text(f"checks:\n  frameworks_dir: {tmp_path / 'fw'}\n", encoding="utf-8")
     result = _auditor("--config", str(config), "check", cwd=tmp_path)
     assert result.returncode == 2 and "access.gone" in result.stderr
+
+
+def test_check_and_review_commands_have_help_with_an_example() -> None:
+    from click.testing import CliRunner
+
+    from auditor.cli import cli
+
+    for command in (["check"], ["review"], ["review", "start"], ["review", "import"], ["review", "status"],
+                    ["review", "close"]):  # fmt: skip
+        result = CliRunner().invoke(cli, [*command, "--help"])
+        assert result.exit_code == 0 and "Example" in result.output, command
+
+
+def test_help_does_not_import_openpyxl_or_the_checks() -> None:
+    code = (
+        "import sys; from auditor.cli import cli\n"
+        "print(','.join(m for m in ('openpyxl', 'auditor.checks.run', 'auditor.review.campaign') if m in sys.modules))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == ""

@@ -40,6 +40,10 @@ def start(app: AppContext, name: str, out_dir: Path | None, as_json: bool) -> No
     Rows are the grants on restricted repositories with account, identity, class, role, path, last
     activity, failed checks and the change since the previous campaign. Reviewers: `review.reviewers`
     in the config, else the team maintainer, else the repository admin, else `review.default_reviewer`.
+
+    \b
+    Example:
+      auditor review start --name 2026-Q4 --out ./reviews/2026-Q4
     """
     from auditor.review.campaign import start_campaign
 
@@ -67,6 +71,10 @@ def import_cmd(app: AppContext, files: tuple[Path, ...], as_json: bool) -> None:
     A file with any unknown or altered row, missing or invalid decision, or self-review without a
     justification is rejected whole (exit 2, every problem listed with file and row); other files
     are still recorded.
+
+    \b
+    Example:
+      auditor review import reviews/2026-Q4/*.xlsx --json
     """
     from auditor.errors import InputError
     from auditor.review.decisions import import_worksheets
@@ -100,7 +108,12 @@ STATUS_FIELDS = (
 @click.option("--format", "fmt", type=click.Choice(["json", "csv", "table"]), default="table", show_default=True)
 @click.pass_obj
 def status_cmd(app: AppContext, name: str | None, fmt: str) -> None:
-    """Completion per reviewer: rows, decided, pending, keep/revoke/modify."""
+    """Completion per reviewer: rows, decided, pending, keep/revoke/modify.
+
+    \b
+    Example:
+      auditor review status --format json | jq '.[] | select(.pending > 0) | .reviewer'
+    """
     from auditor.review.close import status
 
     campaign, rows = status(app.workspace().con, name)
@@ -126,6 +139,10 @@ def close(app: AppContext, name: str | None, force: bool, as_json: bool) -> None
     """Close the campaign and write its evidence: decisions, outcomes, revocation list, diff, summary.
 
     Files go to OUT_DIR/evidence/ and into the workspace evidence store (SHA-256).
+
+    \b
+    Example:
+      auditor review close --name 2026-Q4 --json
     """
     from auditor.review.close import close_campaign
 
