@@ -205,12 +205,19 @@ def load_results(con: duckdb.DuckDBPyConnection, run_id: str, problems_only: boo
     """A run's results in registry order; per check by platform, failures first, then by resource."""
     where = " AND status <> 'pass'" if problems_only else ""
     rows = con.execute(
-        "SELECT check_id, title, category, severity, platform, resource, status, detail, account, repo, frameworks "
+        # frameworks as one string: DuckDB's Python conversion of list columns is several times slower
+        "SELECT check_id, title, category, severity, platform, resource, status, detail, account, repo, "
+        "array_to_string(frameworks, chr(31)) "
         f"FROM check_results WHERE run_id = ?{where} "
         "ORDER BY list_position(?::VARCHAR[], check_id), coalesce(platform, ''), status <> 'fail', resource",
         [run_id, list(registry())],
     ).fetchall()
-    return [CheckResult(r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7], r[8], r[9], tuple(r[10] or ())) for r in rows]
+    return [
+        CheckResult(
+            r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7], r[8], r[9], tuple(r[10].split("\x1f")) if r[10] else ()
+        )
+        for r in rows
+    ]
 
 
 def run_checks(ws: Workspace, cfg: AuditorConfig, load: Literal["all", "problems", "none"] = "all") -> CheckRun:
