@@ -5,7 +5,7 @@ from __future__ import annotations
 import functools
 from dataclasses import dataclass
 
-from auditor.checks import access, apps, credentials, logging
+from auditor.checks import access, apps, credentials, logs
 from auditor.checks.model import Check, CheckMeta
 from auditor.errors import AuditorError
 
@@ -26,11 +26,11 @@ CHECKS: tuple[type[Check], ...] = (
     apps.OrgWideWriteApps,
     apps.EntraTenantWideConsent,
     apps.OAuthRestrictionsDisabled,
-    logging.LogRetention,
-    logging.GitHubStreaming,
-    logging.GitLabGitStreaming,
-    logging.EntraSigninExport,
-    logging.LogTimeSpan,
+    logs.LogRetention,
+    logs.GitHubStreaming,
+    logs.GitLabGitStreaming,
+    logs.EntraSigninExport,
+    logs.LogTimeSpan,
 )
 
 
