@@ -27,6 +27,10 @@ COMMANDS = [
     ["accounts", "explain"],
     ["eval"],
     ["sandbox", "serve", "graph"],
+    ["report"],
+    ["evidence"],
+    ["evidence", "export"],
+    ["evidence", "verify"],
 ]
 
 

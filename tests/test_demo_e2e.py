@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import pytest
@@ -47,10 +48,10 @@ def test_open_findings_hit_the_labelled_bulk_incidents(demo: tuple[Path, dict[st
     findings = json.loads(
         CliRunner().invoke(cli, ["--workspace", str(out / "workspace"), "findings", "--format", "json"]).output
     )
-    open_actors = {f["actor"] for f in findings if not f["suppressed"]}
-    # The first, simple detection finds every high-volume incident; low-and-slow is left to the full analytic.
-    assert len(incidents & open_actors) >= 6
-    assert not automation & open_actors
+    alerting = {f["actor"] for f in findings if not f["suppressed"] and f["severity"] in ("medium", "high", "critical")}
+    assert incidents <= alerting
+    # Automation may appear as a low finding while its baseline is learning, never at medium or above.
+    assert not automation & alerting
 
 
 def test_eval_scores_the_demo_against_ground_truth(demo: tuple[Path, dict[str, object]]) -> None:
@@ -67,3 +68,100 @@ def test_eval_scores_the_demo_against_ground_truth(demo: tuple[Path, dict[str, o
     assert result["recall"] == 1.0  # the bursts and the low-and-slow novelty stage together
     benign = [s for s in result["scenarios"] if not s["expected"]]
     assert benign and all(s["ok"] for s in benign)
+
+
+def test_published_rules_on_the_same_data_fall_short(demo: tuple[Path, dict[str, object]]) -> None:
+    from auditor.detect.anchors.run import ANCHORS, score_anchors
+    from auditor.detect.engine import DuckDBEngine
+    from auditor.workspace.store import Workspace
+
+    out, _ = demo
+    truth = json.loads((out / "sandbox" / "ground_truth.json").read_text())
+    ws = Workspace.open(out / "workspace")
+    scored = score_anchors(DuckDBEngine(ws.con), truth)
+    ws.close()
+    assert [name for name, *_ in scored] == list(ANCHORS)
+    # Each published rule misses incidents AN0732 finds (recall 1.0) or flags more noise (precision 1.0).
+    assert all(r.recall < 1.0 or r.precision < 1.0 for _, _, r, _ in scored)
+    nonpublic = next(r for name, _, r, _ in scored if name == "secops_nonpublic_burst")
+    assert nonpublic.true_positives >= 3  # it is a real rule: it does find the loud GitHub bursts
+
+
+def _ensure_pdftoppm() -> str | None:
+    """pdftoppm (Debian poppler-utils), installed with apt-get when missing and possible; None if not."""
+    import shutil
+    import subprocess
+
+    found = shutil.which("pdftoppm")
+    if found or not shutil.which("apt-get") or not hasattr(os, "geteuid") or os.geteuid() != 0:
+        return found
+    subprocess.run(["apt-get", "install", "-y", "-q", "poppler-utils"], capture_output=True, timeout=300, check=False)
+    return shutil.which("pdftoppm")
+
+
+def test_executive_pdf_has_key_numbers_and_top_finding_in_two_to_four_pages(
+    demo: tuple[Path, dict[str, object]],
+) -> None:
+    from auditor.workspace.store import Workspace
+
+    out, summary = demo
+    pages = [page.extract_text() or "" for page in PdfReader(out / "report.pdf").pages]
+    assert 2 <= len(pages) <= 4
+    text = "\n".join(pages)
+    ws = Workspace.open(out / "workspace")
+    restricted = ws.con.execute("SELECT count(*) FROM repos WHERE restricted").fetchone()
+    privileged = ws.con.execute("SELECT count(*) FROM accounts WHERE account_class = 'privileged'").fetchone()
+    ws.close()
+    assert restricted and privileged
+    assert f"{restricted[0]:,}" in pages[0] and f"{privileged[0]:,}" in pages[0]
+    top = summary["top_finding"]
+    assert isinstance(top, dict) and top["actor"] in pages[0]
+    assert "The five most important actions" in text and "Telemetry blind spots" in text
+
+
+def test_executive_pdf_first_page_renders_to_png(demo: tuple[Path, dict[str, object]], tmp_path: Path) -> None:
+    import subprocess
+
+    pdftoppm = _ensure_pdftoppm()
+    if pdftoppm is None:
+        pytest.skip("pdftoppm (poppler-utils) is not installed and apt-get could not install it here (offline?)")
+    out, _ = demo
+    subprocess.run(
+        [pdftoppm, "-png", "-r", "50", "-f", "1", "-l", "1", str(out / "report.pdf"), str(tmp_path / "page")],
+        check=True,
+        timeout=60,
+    )
+    png = next(tmp_path.glob("page*.png"))
+    assert png.read_bytes().startswith(b"\x89PNG") and png.stat().st_size > 5_000
+    (out / "report-page1.png").write_bytes(png.read_bytes())  # kept beside the PDF for a look
+
+
+def test_analyst_html_has_an_incident_pack_per_high_incident(demo: tuple[Path, dict[str, object]]) -> None:
+    from auditor.findings import load_findings
+    from auditor.workspace.store import Workspace
+
+    out, _ = demo
+    html = (out / "report.html").read_text(encoding="utf-8")
+    ws = Workspace.open(out / "workspace")
+    incidents = [f for f in load_findings(ws, include_suppressed=False) if f.severity in ("high", "critical")]
+    ws.close()
+    assert incidents
+    for finding in incidents:
+        assert f'id="incident-{finding.id}"' in html
+    assert html.count("<script") == 1 and "revokeSignInSessions" in html
+
+
+def test_evidence_pack_round_trip_on_the_sandbox(demo: tuple[Path, dict[str, object]], tmp_path: Path) -> None:
+    out, _ = demo
+    ws_dir = str(out / "workspace")
+    pack = tmp_path / "pack.zip"
+    done = CliRunner().invoke(
+        cli, ["--workspace", ws_dir, "evidence", "export", "--out", str(pack), "--max-raw-mb", "0", "--json"]
+    )
+    assert done.exit_code == 0, done.output
+    summary = json.loads(done.output)
+    assert summary["raw_included"] == 0 and summary["raw_hash_only"] > 0 and summary["incidents"] >= 6
+    assert summary["tables"]["events"] > 200_000
+    verified = CliRunner().invoke(cli, ["evidence", "verify", str(pack), "--json"])
+    assert verified.exit_code == 0, verified.output
+    assert json.loads(verified.output)["ok"] is True

@@ -149,7 +149,12 @@ def test_ground_truth_points_at_logged_activity(small: tuple[Path, SandboxSummar
         assert set(s["repos"]) <= seen, s["name"]
         if s["label"] == "incident":
             assert s["technique"] == "T1213.003" and s["identity"]
-            assert _precursor_seen(s, lo, github, gitlab, signins, names), s["name"]
+            if s["name"] not in BEHAVIOUR_ONLY:
+                assert _precursor_seen(s, lo, github, gitlab, signins, names), s["name"]
+
+
+# Incidents whose only signal is behaviour against baselines (no sign-in or credential precursor).
+BEHAVIOUR_ONLY = {"api-token-content-scraping", "contractor-low-and-slow"}
 
 
 def _precursor_seen(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from importlib import resources
 
 import pytest
@@ -11,7 +12,16 @@ from sqlglot.errors import ErrorLevel
 from auditor.detect.stages import load_sql
 
 STAGES = sorted(p.name for p in resources.files("auditor.detect").joinpath("sql").iterdir() if p.name.endswith(".sql"))
-PARAMS = {"window_minutes": 30, "min_repos": 10, "lookback_hours": 72, "learning_days": 14, "min_new_repos": 15}
+PARAMS = {
+    "window_minutes": 30,
+    "min_repos": 10,
+    "lookback_hours": 72,
+    "learning_days": 14,
+    "min_new_repos": 15,
+    "history_days": 30,
+    "min_requests": 300,
+    "rate_factor": 10,
+}
 
 
 def test_there_are_stages() -> None:
@@ -21,13 +31,17 @@ def test_there_are_stages() -> None:
         "novelty.sql",
         "episode_summary.sql",
         "precursors.sql",
+        "baselines.sql",
+        "api_rate.sql",
+        "api_scraping.sql",
+        "exports.sql",
     } <= set(STAGES)
 
 
 @pytest.mark.parametrize("stage", STAGES)
 def test_stage_transpiles_to_spark(stage: str) -> None:
     sql = load_sql(stage, **PARAMS)
-    assert ":" + "window_minutes" not in sql and ":lookback_hours" not in sql
+    assert not re.search(r"(?<![:\w]):[a-z_]+\b", sql), "an integer parameter was left unsubstituted"
     (spark,) = sqlglot.transpile(sql, read="duckdb", write="spark", error_level=ErrorLevel.RAISE)
     assert "SELECT" in spark.upper()
     # And the Spark text parses back, so it is not a half-translated string.

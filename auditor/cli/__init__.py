@@ -51,7 +51,9 @@ def _register() -> None:
     from auditor.cli.demo import demo
     from auditor.cli.detecting import detect, findings
     from auditor.cli.evaluate import evaluate_cmd
+    from auditor.cli.evidence import evidence
     from auditor.cli.importing import import_cmd
+    from auditor.cli.report import report
     from auditor.cli.review import review
     from auditor.cli.sandbox import sandbox
 
@@ -67,6 +69,8 @@ def _register() -> None:
         evaluate_cmd,
         sandbox,
         demo,
+        report,
+        evidence,
     ):
         cli.add_command(command)
 

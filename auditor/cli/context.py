@@ -31,6 +31,13 @@ class AppContext:
             self._config = load_config(path)
         return self._config
 
+    @property
+    def config_file(self) -> Path | None:
+        """The config file in use (given, or the default when present), None when running on defaults."""
+        if self.config_path:
+            return Path(self.config_path)
+        return DEFAULT_CONFIG if DEFAULT_CONFIG.is_file() else None
+
     def workspace(self) -> Workspace:
         """Open (creating and migrating if needed) the workspace directory."""
         from auditor.workspace.store import Workspace

@@ -40,7 +40,7 @@ def demo(app: AppContext, out_dir: Path, seed: int, as_json: bool) -> None:
     from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
     from auditor.detect.bulk import run_detection
-    from auditor.reports.render import render_demo_report
+    from auditor.reports.render import render_reports
     from auditor.sandbox.pipeline import build_sandbox_workspace
 
     with Progress(
@@ -60,7 +60,7 @@ def demo(app: AppContext, out_dir: Path, seed: int, as_json: bool) -> None:
         ws, summary = run.ws, run.imported
         detection = run_detection(ws, run.config)
         step("render reports")
-        paths = render_demo_report(ws, run.config, out_dir)
+        paths = render_reports(ws, run.config, out_dir, config_dir=run.sandbox_dir)
         progress.update(task, completed=5, description="done")
     sandbox_dir, ws_dir, sandbox, entra = run.sandbox_dir, ws.root, run.tenant, run.entra_signins
     from auditor.findings import load_findings

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -24,13 +25,18 @@ def evaluate_cmd(out_dir: Path, seed: int, as_json: bool) -> None:
     """Measure detection on the labelled sandbox: per-scenario results, precision and recall.
 
     A scenario counts as detected when an open finding at severity >= medium names its actor and
-    overlaps its time span; every other open finding at >= medium is a false positive.
+    overlaps its time span; every other open finding at >= medium is a false positive. Published
+    rules (Elastic, Google SecOps) run on the same events and are scored the same way (`anchors`).
 
     \b
     Example:
       auditor eval --json | jq '{precision, recall}'
     """
+    import json
+
+    from auditor.detect.anchors.run import score_anchors
     from auditor.detect.bulk import run_detection
+    from auditor.detect.engine import DuckDBEngine
     from auditor.detect.evaluate import evaluate
     from auditor.sandbox.pipeline import build_sandbox_workspace
 
@@ -38,9 +44,24 @@ def evaluate_cmd(out_dir: Path, seed: int, as_json: bool) -> None:
         run = build_sandbox_workspace(out_dir, seed, lambda name: status.update(name))
         status.update("detect")
         run_detection(run.ws, run.config)
-        result = evaluate(run.ws, run.sandbox_dir / "ground_truth.json")
+        truth_file = run.sandbox_dir / "ground_truth.json"
+        result = evaluate(run.ws, truth_file)
+        status.update("published rules on the same data")
+        anchors = score_anchors(DuckDBEngine(run.ws.con), json.loads(truth_file.read_text(encoding="utf-8")))
+    anchor_rows: list[dict[str, Any]] = [
+        {
+            "name": name,
+            "source": source,
+            "precision": round(r.precision, 4),
+            "recall": round(r.recall, 4),
+            "alerts": n,
+            "missed": [s.name for s in r.scenarios if s.expected and not s.got],
+            "benign_flagged": [s.name for s in r.scenarios if not s.expected and s.got],
+        }
+        for name, source, r, n in anchors
+    ]
     if as_json:
-        echo_json(result.to_json())
+        echo_json(result.to_json() | {"anchors": anchor_rows})
         return
     from rich.table import Table
 
@@ -53,3 +74,11 @@ def evaluate_cmd(out_dir: Path, seed: int, as_json: bool) -> None:
     out.print(table)
     if result.unmatched_alerts:
         out.print(f"{len(result.unmatched_alerts)} open finding(s) at >= medium match no labelled incident.")
+    bar = Table(title="Published rules on the same data (the bar to beat)")
+    for col in ("rule", "precision", "recall", "alerts", "benign flagged"):
+        bar.add_column(col)
+    for a in anchor_rows:
+        bar.add_row(
+            a["source"], f"{a['precision']:.2f}", f"{a['recall']:.2f}", str(a["alerts"]), str(len(a["benign_flagged"]))
+        )
+    out.print(bar)

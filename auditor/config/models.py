@@ -190,10 +190,16 @@ class ApprovedAutomation(Strict):
 
 
 class DetectionSettings(Strict):
-    """Thresholds of the AN0732 stages: bursts, low-and-slow novelty, precursor look-back."""
+    """Thresholds of the AN0732 stages: bursts, low-and-slow novelty, API rate, baselines, precursor
+    look-back. Bursts from `candidate_min_repos` up to `bulk_min_restricted_repos` become findings only
+    when the actor's and peers' baselines and the context make them stand out (score >= medium)."""
 
     bulk_window_minutes: int = Field(default=30, ge=1, le=1440)
     bulk_min_restricted_repos: int = Field(default=10, ge=2)
+    candidate_min_repos: int = Field(default=5, ge=2)
+    history_days: int = Field(default=30, ge=7, le=365)
+    api_min_requests_per_hour: int = Field(default=300, ge=10)
+    api_rate_factor: int = Field(default=10, ge=2)
     novel_min_repos_7d: int = Field(default=15, ge=2)
     learning_days: int = Field(default=14, ge=0, le=365)
     precursor_lookback_hours: int = Field(default=72, ge=1, le=720)

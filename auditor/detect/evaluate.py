@@ -9,13 +9,30 @@ unlabelled accounts costs as much as a flagged benign workflow.
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
-from auditor.findings import Finding, load_findings
+from auditor.findings import load_findings
 from auditor.workspace.store import Workspace
+
+
+class Alert(Protocol):
+    """What scoring needs of an alert: a finding, or an alert of a published rule (anchors)."""
+
+    @property
+    def id(self) -> str: ...
+    @property
+    def platform(self) -> str | None: ...
+    @property
+    def actor(self) -> str | None: ...
+    @property
+    def first_seen(self) -> datetime: ...
+    @property
+    def last_seen(self) -> datetime: ...
+
 
 ALERTING = ("medium", "high", "critical")
 SLACK = timedelta(hours=1)
@@ -84,7 +101,7 @@ def _time(text: str) -> datetime:
     return datetime.fromisoformat(text.replace("Z", "+00:00")).replace(tzinfo=None)
 
 
-def _matches(finding: Finding, scenario: dict[str, Any]) -> bool:
+def _matches(finding: Alert, scenario: dict[str, Any]) -> bool:
     if finding.platform != scenario["platform"] or finding.actor != scenario["actor"]:
         return False
     start, end = _time(scenario["start"]) - SLACK, _time(scenario["end"]) + SLACK
@@ -98,6 +115,11 @@ def evaluate(ws: Workspace, ground_truth: Path) -> EvalResult:
     alerts = [
         f for f in load_findings(ws, include_suppressed=False) if f.severity in ALERTING and f.analytic == "AN0732"
     ]
+    return score_alerts(alerts, truth)
+
+
+def score_alerts(alerts: Sequence[Alert], truth: dict[str, Any]) -> EvalResult:
+    """Per-scenario hits, and alerts that match nothing labelled, for any list of alerts."""
     result = EvalResult()
     matched: set[str] = set()
     for scenario in truth["scenarios"]:
@@ -111,6 +133,6 @@ def evaluate(ws: Workspace, ground_truth: Path) -> EvalResult:
     return result
 
 
-def _benign_hit(finding: Finding, truth: dict[str, Any]) -> bool:
+def _benign_hit(finding: Alert, truth: dict[str, Any]) -> bool:
     """Alerts on a benign scenario are already counted there, not again as unmatched."""
     return any(_matches(finding, s) for s in truth["scenarios"] if s["label"] != "incident")

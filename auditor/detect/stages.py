@@ -1,4 +1,5 @@
-"""Run the SQL stages and return episodes: bursts, low-and-slow novelty, and their precursors."""
+"""Run the SQL stages on an engine and return episodes (bursts, candidates, hot API hours, exports,
+low-and-slow novelty) with their baselines and precursors."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ from importlib import resources
 from typing import Any
 
 from auditor.config.models import DetectionSettings
-from auditor.workspace.store import Workspace, json_rows
+from auditor.detect.engine import Engine
 
 Episode = dict[str, Any]
 
@@ -20,13 +21,11 @@ def load_sql(name: str, **ints: int) -> str:
     return text
 
 
-def _run(ws: Workspace, stage_sql: str, kind: str) -> list[Episode]:
+def _run(engine: Engine, stage_sql: str, kind: str) -> list[Episode]:
     """Run a stage (it defines view episode_downloads), then the shared per-episode summary."""
-    ws.con.execute(stage_sql)
-    cur = ws.con.execute(load_sql("episode_summary.sql"))
-    names = [d[0] for d in cur.description]
-    episodes = [dict(zip(names, r, strict=True)) | {"kind": kind} for r in cur.fetchall()]
-    ws.con.execute("DROP VIEW episode_downloads")
+    engine.execute(stage_sql)
+    episodes = [row | {"kind": kind} for row in engine.query(load_sql("episode_summary.sql"))]
+    engine.execute("DROP VIEW episode_downloads")
     return episodes
 
 
@@ -35,26 +34,43 @@ def _overlaps(a: Episode, b: Episode) -> bool:
     return bool(same and a["first_seen"] <= b["last_seen"] and b["first_seen"] <= a["last_seen"])
 
 
-def find_episodes(ws: Workspace, det: DetectionSettings) -> list[Episode]:
-    """Bursts, then novelty episodes that no burst of the same actor already covers."""
-    ws.con.execute(load_sql("download_activity.sql"))
+# When episodes of one actor overlap, the first kind in this order explains them.
+PRIORITY = ("burst", "api_rate", "export", "novelty", "candidate")
+
+
+def find_episodes(engine: Engine, det: DetectionSettings) -> list[Episode]:
+    """Bursts (above the fixed threshold, or candidates above the lower one), hot API hours, whole-project
+    exports and low-and-slow novelty; overlapping episodes of one actor keep the highest-priority kind."""
+    engine.execute(load_sql("download_activity.sql"))
+    engine.execute(
+        load_sql("api_rate.sql", min_requests=det.api_min_requests_per_hour, rate_factor=det.api_rate_factor)
+    )
+    candidate_floor = min(det.candidate_min_repos, det.bulk_min_restricted_repos)
     bursts = _run(
-        ws,
-        load_sql("bulk_download.sql", window_minutes=det.bulk_window_minutes, min_repos=det.bulk_min_restricted_repos),
+        engine,
+        load_sql("bulk_download.sql", window_minutes=det.bulk_window_minutes, min_repos=candidate_floor),
         "burst",
     )
-    novel = _run(
-        ws, load_sql("novelty.sql", learning_days=det.learning_days, min_new_repos=det.novel_min_repos_7d), "novelty"
+    for b in bursts:
+        if (b["peak_repos"] or 0) < det.bulk_min_restricted_repos:
+            b["kind"] = "candidate"
+    found = (
+        bursts
+        + _run(engine, load_sql("api_scraping.sql"), "api_rate")
+        + _run(engine, load_sql("exports.sql"), "export")
+        + _run(
+            engine,
+            load_sql("novelty.sql", learning_days=det.learning_days, min_new_repos=det.novel_min_repos_7d),
+            "novelty",
+        )
     )
-    return bursts + [n for n in novel if not any(_overlaps(n, b) for b in bursts)]
+    kept: list[Episode] = []
+    for kind in PRIORITY:
+        kept += [e for e in found if e["kind"] == kind and not any(_overlaps(e, k) for k in kept)]
+    return sorted(kept, key=lambda e: (e["first_seen"], e["actor"]))
 
 
-def attach_precursors(ws: Workspace, episodes: list[Episode], det: DetectionSettings) -> None:
-    """Add `precursors` [(kind, detail, time)] to every episode (which must carry key and upn)."""
-    for e in episodes:
-        e["precursors"] = []
-    if not episodes:
-        return
+def _episode_table(engine: Engine, episodes: list[Episode]) -> None:
     cols = {
         "episode_key": "VARCHAR",
         "platform": "VARCHAR",
@@ -64,12 +80,32 @@ def attach_precursors(ws: Workspace, episodes: list[Episode], det: DetectionSett
         "last_seen": "TIMESTAMP",
     }
     rows = [(e["key"], e["platform"], e["actor"], e["upn"], e["first_seen"], e["last_seen"]) for e in episodes]
-    sql, params = json_rows(cols, rows)
-    ws.con.execute(f"CREATE OR REPLACE TEMP TABLE episodes AS {sql}", params)
+    engine.load_rows("episodes", cols, rows)
+    pairs = [(e["key"], r) for e in episodes for r in e["repos"]]
+    engine.load_rows("episode_repos", {"episode_key": "VARCHAR", "repo": "VARCHAR"}, pairs)
+
+
+def attach_baselines(engine: Engine, episodes: list[Episode], det: DetectionSettings) -> None:
+    """Add the baseline features of baselines.sql to every episode (which must carry key and upn)."""
+    if not episodes:
+        return
+    _episode_table(engine, episodes)
+    sql = load_sql("baselines.sql", history_days=det.history_days, learning_days=det.learning_days)
+    by_key = {row["episode_key"]: row for row in engine.query(sql)}
+    for e in episodes:
+        e["baseline"] = by_key.get(e["key"], {})
+
+
+def attach_precursors(engine: Engine, episodes: list[Episode], det: DetectionSettings) -> None:
+    """Add `precursors` [(kind, detail, time)] to every episode (which must carry key and upn)."""
+    for e in episodes:
+        e["precursors"] = []
+    if not episodes:
+        return
+    _episode_table(engine, episodes)
     stage = load_sql("precursors.sql", lookback_hours=det.precursor_lookback_hours, learning_days=det.learning_days)
     by_key: dict[str, list[tuple[str, str, datetime]]] = {}
-    for key, kind, detail, at in ws.con.execute(stage + " ORDER BY 4").fetchall():
-        by_key.setdefault(key, []).append((kind, detail, at))
-    ws.con.execute("DROP TABLE episodes")
+    for row in sorted(engine.query(stage), key=lambda r: (r["at"], r["kind"], r["detail"])):
+        by_key.setdefault(row["episode_key"], []).append((row["kind"], row["detail"], row["at"]))
     for e in episodes:
         e["precursors"] = by_key.get(e["key"], [])

@@ -1,12 +1,13 @@
-"""Render the demo report: a self-contained analyst HTML page and a short PDF (WeasyPrint).
+"""Render the reports: the analyst HTML page (one self-contained file) and the executive PDF (WeasyPrint).
 
 Safety rules, because event fields (repo names, actors, reasons, user agents) are attacker-controlled:
 - Jinja2 autoescapes everything and `StrictUndefined` turns template typos into errors; only our own
   CSS, script and generated SVG (whose text is escaped in `charts`) are marked safe.
 - The HTML carries a Content-Security-Policy that allows only its own inline style and script (by
   hash) and data: images, so even an escaping bug could not load anything from the network.
-- WeasyPrint gets a URL fetcher that serves files inside the templates folder and data: URIs only;
-  any other URL (http, ftp, a file elsewhere, a symlink out) raises `ResourceRefused`.
+- WeasyPrint gets a URL fetcher that serves files inside the templates folder, the configured logo file
+  and data: URIs only; any other URL (http, ftp, a file elsewhere, a symlink out) raises `ResourceRefused`.
+- The logo must resolve (symlinks followed) inside the config file's folder or the templates folder.
 WeasyPrint is imported lazily so that `auditor --help` stays fast.
 """
 
@@ -29,7 +30,11 @@ from markupsafe import Markup
 import auditor
 from auditor.errors import AuditorError
 from auditor.reports.charts import SEVERITY_COLORS, daily_columns, hbar_chart
-from auditor.reports.context import ReportContext, build_context
+from auditor.reports.context import FindingView, ReportContext, build_context
+from auditor.reports.executive import Action, blind_spots, top_actions, top_incidents
+from auditor.reports.incidents import IncidentPack, build_incident_packs, incident_findings
+from auditor.reports.metrics import RISKY_CREDENTIAL_RULE, KeyNumber, key_numbers, open_an0732_by_severity
+from auditor.reports.views import AccountRow, ChecksView, RepoRow, accounts_view, checks_view, repos_view
 
 if TYPE_CHECKING:
     from auditor.config.models import AuditorConfig
@@ -37,6 +42,8 @@ if TYPE_CHECKING:
 
 TEMPLATES_ENV = "AUDITOR_TEMPLATES"
 HTML_FILE, PDF_FILE = "report.html", "report.pdf"
+ANALYST_TEMPLATE, EXECUTIVE_TEMPLATE = "analyst.html.j2", "executive.html.j2"
+INCIDENTS_IN_HTML = 50  # full incident packs on the page; every pack is in the evidence pack
 LOGO_TYPES = {".png": "image/png", ".jpg": "image/jpeg", ".jpeg": "image/jpeg", ".gif": "image/gif",
               ".svg": "image/svg+xml", ".webp": "image/webp"}  # fmt: skip
 LOGO_MAX_BYTES = 2 * 1024 * 1024
@@ -63,16 +70,17 @@ def templates_dir() -> Path:
     override = os.environ.get(TEMPLATES_ENV)
     default = Path(auditor.__file__).resolve().parent.parent / "reports" / "templates"
     root = (Path(override) if override else default).resolve()
-    if not (root / "demo.html.j2").is_file():
+    if not (root / ANALYST_TEMPLATE).is_file():
         raise ReportError("report templates not found (set AUDITOR_TEMPLATES to the folder)", str(root))
     return root
 
 
-def resolve_resource(url: str, root: Path) -> tuple[bytes, str]:
+def resolve_resource(url: str, root: Path, extra_files: frozenset[Path] = frozenset()) -> tuple[bytes, str]:
     """Bytes and MIME type for a URL WeasyPrint wants, if it is allowed; else raise `ResourceRefused`.
 
-    Allowed: `file:` URLs naming a regular file inside `root` (after resolving symlinks and `..`),
-    and `data:` URIs (decoded here, in memory). Everything else, http(s) included, is refused.
+    Allowed: `file:` URLs naming a regular file inside `root` (after resolving symlinks and `..`) or one
+    of `extra_files` (resolved paths, e.g. the logo), and `data:` URIs (decoded here, in memory).
+    Everything else, http(s) included, is refused.
     """
     parts = urlsplit(url)
     scheme = parts.scheme.lower()
@@ -91,7 +99,7 @@ def resolve_resource(url: str, root: Path) -> tuple[bytes, str]:
         raise ResourceRefused(f"refused to fetch {url[:200]!r}: only files in {root} are served")
     try:
         path = Path(url2pathname(parts.path)).resolve()
-        inside = path.is_relative_to(root.resolve()) and path.is_file()
+        inside = (path.is_relative_to(root.resolve()) or path in extra_files) and path.is_file()
     except (OSError, ValueError):  # e.g. an embedded NUL byte
         inside = False
     if not inside:
@@ -108,35 +116,58 @@ def _fetcher_class() -> type[Any]:
     class TemplatesOnlyFetcher(URLFetcher):  # type: ignore[misc]
         """A WeasyPrint URL fetcher that never touches the network or files outside `root`."""
 
-        def __init__(self, root: Path) -> None:
+        def __init__(self, root: Path, extra_files: frozenset[Path]) -> None:
             super().__init__(allowed_protocols=("file", "data"), allow_redirects=False)
             self.root = root.resolve()
+            self.extra_files = extra_files
 
         def fetch(self, url: str, headers: Any = None) -> Any:
-            data, mime = resolve_resource(url, self.root)
+            data, mime = resolve_resource(url, self.root, self.extra_files)
             content_type = f"{mime}; charset=utf-8" if mime.startswith("text/") else mime
             return URLFetcherResponse(url, body=data, headers={"Content-Type": content_type})
 
     return TemplatesOnlyFetcher
 
 
-def safe_url_fetcher(root: Path) -> Any:
-    """A `url_fetcher` for `weasyprint.HTML` that serves only `root` (see `resolve_resource`)."""
-    return _fetcher_class()(root)
+def safe_url_fetcher(root: Path, extra_files: frozenset[Path] = frozenset()) -> Any:
+    """A `url_fetcher` for `weasyprint.HTML` that serves only `root` and `extra_files` (see `resolve_resource`)."""
+    return _fetcher_class()(root, frozenset(p.resolve() for p in extra_files))
+
+
+def resolve_logo(logo: Path | None, config_dir: Path | None, root: Path) -> Path | None:
+    """The configured logo as a resolved path, checked; None when none is configured.
+
+    A relative path is taken from the config file's folder (the working directory without a config
+    file). The resolved file must lie inside that folder or the templates folder, be a regular file of
+    an image type and at most 2 MiB; anything else is a `ReportError` naming `company.logo`.
+    """
+    if logo is None:
+        return None
+    base = (config_dir or Path.cwd()).resolve()
+    try:
+        path = (base / logo).resolve()
+        ok_place = path.is_relative_to(base) or path.is_relative_to(root.resolve())
+        is_file = path.is_file()
+        size = path.stat().st_size if is_file else 0
+    except (OSError, ValueError) as exc:
+        raise ReportError(f"company.logo cannot be read: {exc}", str(logo)) from exc
+    if not ok_place:
+        raise ReportError(f"company.logo must be inside {base} or the templates folder", str(logo))
+    if not is_file:
+        raise ReportError("company.logo is not a file", str(logo))
+    if path.suffix.lower() not in LOGO_TYPES:
+        raise ReportError(f"company.logo must be one of {', '.join(sorted(LOGO_TYPES))}", str(logo))
+    if size > LOGO_MAX_BYTES:
+        raise ReportError(f"company.logo is larger than {LOGO_MAX_BYTES // 1024 // 1024} MiB", str(logo))
+    return path
 
 
 def logo_data_uri(path: Path | None) -> str | None:
-    """The configured logo as a data: URI, or None if unset, not a regular file, too big or not an image."""
-    if path is None or not path.is_file():
+    """A checked logo (see `resolve_logo`) as a data: URI for the self-contained HTML page."""
+    if path is None:
         return None
-    mime = LOGO_TYPES.get(path.suffix.lower())
-    try:
-        if mime is None or path.stat().st_size > LOGO_MAX_BYTES:
-            return None
-        data = path.read_bytes()
-    except OSError:
-        return None  # an unreadable logo is not worth failing the report over
-    return f"data:{mime};base64,{base64.b64encode(data).decode('ascii')}"
+    data = path.read_bytes()
+    return f"data:{LOGO_TYPES[path.suffix.lower()]};base64,{base64.b64encode(data).decode('ascii')}"
 
 
 def number(value: int | None) -> str:
@@ -177,16 +208,86 @@ def _ours(text: str) -> Markup:
     return Markup(text)  # noqa: S704 - trusted by construction, see docstring
 
 
-def _charts(ctx: ReportContext) -> dict[str, Markup]:
+@dataclass(frozen=True)
+class FullReport:
+    """Everything both reports show, gathered once so the PDF and the HTML page tell the same story."""
+
+    base: ReportContext
+    numbers: tuple[KeyNumber, ...]
+    an0732_open: tuple[tuple[str, int], ...]
+    packs: tuple[IncidentPack, ...]
+    incidents: tuple[tuple[FindingView, str], ...]
+    blind_spots: tuple[str, ...]
+    actions: tuple[Action, ...]
+    accounts: tuple[AccountRow, ...]
+    repos: tuple[RepoRow, ...]
+    checks: ChecksView
+    risky_rule: str = RISKY_CREDENTIAL_RULE
+    incidents_in_html: int = INCIDENTS_IN_HTML
+
+    @property
+    def an0732_total(self) -> int:
+        return sum(n for _, n in self.an0732_open)
+
+    @property
+    def posture(self) -> str:
+        """The overall posture in one line: incidents, other open findings, and what could not be seen."""
+        parts: list[str] = []
+        n = len(self.packs)
+        if n:
+            parts.append(f"{n:,} high or critical bulk-extraction incident{'s' if n != 1 else ''} need containment")
+        rest = self.base.open_total - n
+        if rest > 0:
+            parts.append(f"{rest:,} {'more ' if n else ''}open finding{'s' if rest != 1 else ''} to triage")
+        if not parts:
+            events = self.base.events_total
+            parts.append(
+                f"no open findings in the {events:,} events covered"
+                if events
+                else "nothing analysed yet: the workspace holds no events"
+            )
+        missing = [k.label for k in self.numbers if k.value is None]
+        if missing:
+            parts.append("not collected: " + ", ".join(missing))
+        line = "; ".join(parts) + "."
+        return line[0].upper() + line[1:]
+
+
+def build_report(ws: Workspace, config: AuditorConfig, logo_uri: str | None = None, analyst: bool = True) -> FullReport:
+    """Read every section from the workspace (a handful of set-based queries). `analyst=False` skips the
+    per-account and per-repo views, which only the HTML page shows."""
+    base = build_context(ws, config, logo_data_uri=logo_uri)
+    numbers = tuple(key_numbers(ws))
+    checks = checks_view(ws)
+    packs = tuple(build_incident_packs(ws, incident_findings(ws), config.detection.precursor_lookback_hours))
+    return FullReport(
+        base=base,
+        numbers=numbers,
+        an0732_open=tuple(open_an0732_by_severity(ws)),
+        packs=packs,
+        incidents=tuple(top_incidents(base.open_findings)),
+        blind_spots=tuple(blind_spots(base, numbers, checks)),
+        actions=tuple(top_actions(base, packs, numbers, checks)),
+        accounts=accounts_view(ws) if analyst else (),
+        repos=repos_view(ws) if analyst else (),
+        checks=checks,
+    )
+
+
+def _charts(rep: FullReport) -> dict[str, Markup]:
+    ctx = rep.base
     platforms = [(p.platform, p.events) for p in ctx.events_by_platform]
+    checks = [(status, n) for status, n in rep.checks.totals]
+    check_colors = {"pass": "#15803d", "fail": "#b91c1c", "not_evaluated": "#6b7280"}
     return {
-        "severity": _ours(hbar_chart(ctx.open_by_severity, "Open findings by severity", SEVERITY_COLORS)),
+        "severity": _ours(hbar_chart(rep.an0732_open, "Open AN0732 findings by severity", SEVERITY_COLORS)),
         "platforms": _ours(hbar_chart(platforms, "Events per platform")),
         "daily": _ours(daily_columns(ctx.events_per_day, "Events per day (UTC)")),
+        "checks": _ours(hbar_chart(checks, "Check results", check_colors)) if checks else _ours(""),
     }
 
 
-def render_html(ctx: ReportContext, root: Path) -> str:
+def render_html(rep: FullReport, root: Path) -> str:
     """The analyst page: one file with inline CSS and script, readable offline and without JS."""
     css = _trusted(root, "report.css", "</style")
     script = _trusted(root, "report.js", "</script")
@@ -194,16 +295,24 @@ def render_html(ctx: ReportContext, root: Path) -> str:
         f"default-src 'none'; style-src {_csp_hash(css)}; script-src {_csp_hash(script)}; "
         "img-src data:; base-uri 'none'; form-action 'none'"
     )
-    template = make_env(root).get_template("demo.html.j2")
-    return template.render(r=ctx, charts=_charts(ctx), css=_ours(css), script=_ours(script), csp=csp, pdf_name=PDF_FILE)
+    template = make_env(root).get_template(ANALYST_TEMPLATE)
+    return template.render(
+        rep=rep, r=rep.base, charts=_charts(rep), css=_ours(css), script=_ours(script), csp=csp, pdf_name=PDF_FILE
+    )
 
 
-def render_pdf_bytes(ctx: ReportContext, root: Path) -> bytes:
-    """The print layout through WeasyPrint, with the templates-only fetcher."""
+def render_pdf_bytes(rep: FullReport, root: Path, logo: Path | None = None) -> bytes:
+    """The executive summary through WeasyPrint, with the templates-and-logo-only fetcher."""
     from weasyprint import HTML
 
-    text = make_env(root).get_template("demo_pdf.html.j2").render(r=ctx, charts=_charts(ctx))
-    pdf = HTML(string=text, base_url=str(root) + os.sep, url_fetcher=safe_url_fetcher(root)).write_pdf()
+    logo_url = logo.as_uri() if logo else None
+    text = (
+        make_env(root)
+        .get_template(EXECUTIVE_TEMPLATE)
+        .render(rep=rep, r=rep.base, charts=_charts(rep), logo_url=logo_url)
+    )
+    extra = frozenset({logo}) if logo else frozenset()
+    pdf = HTML(string=text, base_url=str(root) + os.sep, url_fetcher=safe_url_fetcher(root, extra)).write_pdf()
     return bytes(pdf)
 
 
@@ -214,12 +323,16 @@ def _write_atomic(path: Path, data: bytes) -> None:
     tmp.replace(path)
 
 
-def render_demo_report(ws: Workspace, config: AuditorConfig, out_dir: Path) -> ReportPaths:
-    """Render `report.html` and `report.pdf` for the workspace into `out_dir` and return their paths."""
+def render_reports(ws: Workspace, config: AuditorConfig, out_dir: Path, config_dir: Path | None = None) -> ReportPaths:
+    """Render `report.html` (analyst) and `report.pdf` (executive) into `out_dir` and return their paths.
+
+    `config_dir` is the folder of the config file the run used; the logo must lie inside it.
+    """
     root = templates_dir()
-    ctx = build_context(ws, config, logo_data_uri=logo_data_uri(config.company.logo))
-    html_text = render_html(ctx, root)
-    pdf = render_pdf_bytes(ctx, root)
+    logo = resolve_logo(config.company.logo, config_dir, root)
+    rep = build_report(ws, config, logo_uri=logo_data_uri(logo))
+    html_text = render_html(rep, root)
+    pdf = render_pdf_bytes(rep, root, logo)
     try:
         out_dir.mkdir(parents=True, exist_ok=True)
         paths = ReportPaths(html=out_dir / HTML_FILE, pdf=out_dir / PDF_FILE)

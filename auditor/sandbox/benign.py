@@ -62,6 +62,30 @@ def build_benign(ctx: Context, tl: Timeline, kit: Kit, automation: AutomationPla
         last,
         "The GitLab mirror service user pulls a fixed set of projects every four hours.",
     )
+    kit.truth(
+        "weekly-archive-backup",
+        "benign",
+        "github",
+        bots["archive"].login,
+        None,
+        automation.archive_repos,
+        first,
+        last,
+        "The archive machine user downloads a zip of every restricted GitHub repository each Sunday night.",
+    )
+    release = ctx.tenant.person("release_eng")
+    assert release.github is not None
+    kit.truth(
+        "release-day-fetch",
+        "benign",
+        "github",
+        release.github.login,
+        release.upn,
+        automation.release_repos,
+        first,
+        last,
+        "The release engineer fetches the same two dozen repositories of many teams on every fortnightly release day.",
+    )
     seed = ctx.tenant.seed
     _migration(ctx, kit, tl.migration, random.Random(f"acme:{seed}:scenario:gitlab-migration"))
     _new_laptop(ctx, kit, tl.new_laptop, random.Random(f"acme:{seed}:scenario:new-laptop"))

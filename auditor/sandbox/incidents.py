@@ -7,6 +7,7 @@ from __future__ import annotations
 import random
 
 from auditor.sandbox import catalog
+from auditor.sandbox.incidents_extra import build_extra_incidents
 from auditor.sandbox.incidents_gitlab import departing_export, guest_pat_api
 from auditor.sandbox.plan import GITHUB, HOUR_MS, MIN_MS, Context, Event
 from auditor.sandbox.scenarios import INCIDENTS, Kit, Timeline, restricted, seed_offset
@@ -14,7 +15,7 @@ from auditor.sandbox.tenant import Repo, city_ip
 
 
 def build_incidents(ctx: Context, tl: Timeline, kit: Kit) -> None:
-    """The seven labelled incidents; each precursor lands within 72 h before its bulk activity."""
+    """The twelve labelled incidents; each precursor lands within 72 h before its bulk activity."""
     seed = ctx.tenant.seed
     rngs = {name: random.Random(f"acme:{seed}:scenario:{name}") for name in (*INCIDENTS, "low-and-slow-clones")}
     _finance(ctx, kit, tl.incident_days["finance-pat-bulk-clone"], rngs["finance-pat-bulk-clone"])
@@ -24,6 +25,7 @@ def build_incidents(ctx: Context, tl: Timeline, kit: Kit) -> None:
     departing_export(ctx, kit, tl.incident_days["gitlab-departing-export"], rngs["gitlab-departing-export"])
     guest_pat_api(ctx, kit, tl.incident_days["gitlab-guest-pat-api"], rngs["gitlab-guest-pat-api"])
     _low_slow(ctx, kit, tl.low_slow, rngs["low-and-slow-clones"])
+    build_extra_incidents(ctx, tl.extra_days, kit)
 
 
 def _finance(ctx: Context, kit: Kit, day: int, rng: random.Random) -> None:

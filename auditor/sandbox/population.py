@@ -252,6 +252,8 @@ def build_bots(rng: random.Random, ids: Ids) -> dict[str, Bot]:
          ids.gitlab_cred("PersonalAccessToken", "read_repository,read_api"), "git/2.46.0", False),
         ("deploy_key", "gitlab", "argocd-deploy", -3, "ci", dc_ip(25), ids.gitlab_cred("deploy_key"),
          "git/2.43.0", True),
+        ("archive", "github", "acme-archive-bot", 41_000_031, "backup", dc_ip(26),
+         ids.cred("classic_pat", "repo"), "Go-http-client/1.1", False),
     ]  # fmt: skip
     bots = [
         Bot(key, platform, login, account_id, purpose, catalog.CI_RUNNER_CITY if key == "ci" else dc, ips, cred,
@@ -261,15 +263,18 @@ def build_bots(rng: random.Random, ids: Ids) -> dict[str, Bot]:
     return {b.key: b for b in bots}
 
 
-def choose_cast(rng: random.Random, people: list[Person], repo_counts: dict[tuple[str, str], int]) -> dict[str, int]:
-    """Pick one distinct person per scenario role, preferring the best-fitting candidates."""
+def choose_cast(
+    rng: random.Random, people: list[Person], repo_counts: dict[tuple[str, str], int], extra_rng: random.Random
+) -> dict[str, int]:
+    """Pick one distinct person per scenario role, preferring the best-fitting candidates. Roles added
+    later draw from `extra_rng`, so the original roles (and everything after them) stay the same."""
     taken: set[int] = set()
 
-    def pick(role_ok: list[Person], best: bool = False, key: str = "") -> int:
+    def pick(role_ok: list[Person], best: bool = False, key: str = "", draw: random.Random = rng) -> int:
         pool = [p for p in role_ok if p.index not in taken]
         if not pool:
             raise ValueError(f"tenant too small: no candidate for scenario role {key!r}")
-        chosen = max(pool, key=lambda p: repo_counts.get((p.team or "", "github"), 0)) if best else rng.choice(pool)
+        chosen = max(pool, key=lambda p: repo_counts.get((p.team or "", "github"), 0)) if best else draw.choice(pool)
         taken.add(chosen.index)
         return chosen.index
 
@@ -291,6 +296,15 @@ def choose_cast(rng: random.Random, people: list[Person], repo_counts: dict[tupl
         "low_slow": pick(devs_gh, key="low_slow"),
         "new_laptop": pick(devs_gh, best=True, key="new_laptop"),
         "new_hire": pick(devs_gh, best=True, key="new_hire"),
+        "owner_archive": pick(
+            [p for p in people if p.account_class == "privileged" and p.github], key="owner_archive", draw=extra_rng
+        ),
+        "travel_dev": pick(devs_gh, key="travel_dev", draw=extra_rng),
+        "api_scraper": pick(devs_gh, key="api_scraper", draw=extra_rng),
+        "contractor_slow": pick(
+            [p for p in people if p.account_class == "contractor" and p.github], key="contractor_slow", draw=extra_rng
+        ),
+        "release_eng": pick(devs_gh, key="release_eng", draw=extra_rng),
     }
 
 

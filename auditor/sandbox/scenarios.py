@@ -20,6 +20,13 @@ from auditor.sandbox.tenant import Credential, Person, Repo, hashed_token
 from auditor.sandbox.writers import iso_ms
 
 TECHNIQUE = "T1213.003"
+EXTRA_INCIDENTS = (
+    "owner-archive-classic-pat",
+    "travel-out-of-team-clones",
+    "api-token-content-scraping",
+    "contractor-low-and-slow",
+    "gitlab-guest-project-export",
+)
 INCIDENTS = (
     "finance-pat-bulk-clone",
     "contractor-zip-download",
@@ -40,6 +47,7 @@ class Timeline:
     migration: int
     new_laptop: int
     onboarding: int
+    extra_days: dict[str, int] = field(default_factory=dict)
 
     @property
     def leave_day(self) -> int:
@@ -59,6 +67,17 @@ def plan_timeline(seed: int, days: int) -> Timeline:
     fractions = (0.04, 0.2, 0.36, 0.52, 0.68, 0.86)
     incident_days = {name: min(last, first + round(span * f)) for name, f in zip(names, fractions, strict=True)}
     low_len = min(10, max(3, span // 2))
+    # Scenarios added later draw from their own RNG so the original days stay put.
+    extra_rng = random.Random(f"acme:{seed}:timeline-extra")
+    extra_names = list(EXTRA_INCIDENTS)
+    extra_rng.shuffle(extra_names)
+    extra_days = {
+        name: min(last - 5 if name == "contractor-low-and-slow" else last, first + round(span * f))
+        for name, f in zip(extra_names, (0.12, 0.28, 0.44, 0.6, 0.76), strict=True)
+    }
+    guest = "gitlab-guest-project-export"
+    if extra_days[guest] == incident_days["gitlab-guest-pat-api"]:
+        extra_days[guest] += 1 if extra_days[guest] < last else -1
     return Timeline(
         days=days,
         incident_days=incident_days,
@@ -66,6 +85,7 @@ def plan_timeline(seed: int, days: int) -> Timeline:
         migration=min(days - 3, max(3, round(days * 0.42))),
         new_laptop=max(2, round(days * 0.3)),
         onboarding=max(2, round(days * 0.62)),
+        extra_days=extra_days,
     )
 
 

@@ -64,7 +64,9 @@ def build_tenant(seed: int, users: int, repos: int, start: datetime, hire_day: i
     team_repos: dict[tuple[str, str], list[Repo]] = {}
     for r in repo_list:
         team_repos.setdefault((r.team, r.platform), []).append(r)
-    cast = choose_cast(rng, people, {k: len(v) for k, v in team_repos.items()})
+    cast = choose_cast(
+        rng, people, {k: len(v) for k, v in team_repos.items()}, random.Random(f"acme:{seed}:cast-extra")
+    )
     people = apply_lifecycle(people, cast, start, hire_day, leave_day)
     return Tenant(
         seed=seed,

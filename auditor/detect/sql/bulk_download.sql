@@ -14,13 +14,14 @@ anchored AS (
     FROM downloads
 ),
 bursts AS (
-    SELECT platform, actor, ts AS burst_start, ts + INTERVAL :window_minutes MINUTE AS burst_end
+    SELECT platform, actor, ts AS burst_start, ts + INTERVAL :window_minutes MINUTE AS burst_end,
+           repos_in_window
     FROM anchored
     WHERE repos_in_window >= :min_repos
 ),
 islands AS (
     -- Overlapping bursts of one actor merge into one episode (gaps-and-islands).
-    SELECT platform, actor, burst_start, burst_end,
+    SELECT platform, actor, burst_start, burst_end, repos_in_window,
            CASE WHEN burst_start <= max(burst_end) OVER (
                     PARTITION BY platform, actor ORDER BY burst_start
                     ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING)
@@ -28,16 +29,17 @@ islands AS (
     FROM bursts
 ),
 episodes AS (
-    SELECT platform, actor, min(burst_start) AS episode_start, max(burst_end) AS episode_end
+    SELECT platform, actor, min(burst_start) AS episode_start, max(burst_end) AS episode_end,
+           max(repos_in_window) AS peak_repos
     FROM (
-        SELECT platform, actor, burst_start, burst_end,
+        SELECT platform, actor, burst_start, burst_end, repos_in_window,
                sum(is_new) OVER (PARTITION BY platform, actor ORDER BY burst_start
                                  ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS episode_no
         FROM islands
     ) numbered
     GROUP BY platform, actor, episode_no
 )
-SELECT ep.episode_start, d.*
+SELECT ep.episode_start, ep.peak_repos, d.*
 FROM episodes ep
 JOIN downloads d
   ON d.platform = ep.platform AND d.actor = ep.actor

@@ -1,5 +1,5 @@
 -- AN0732: one row per episode from the downloads a stage assigned to it (view episode_downloads:
--- platform, actor, episode_start and the download_activity columns).
+-- platform, actor, episode_start, peak_repos and the download_activity columns).
 -- Portable SQL: SQLGlot parses it for DuckDB and Spark.
 
 SELECT platform,
@@ -7,6 +7,7 @@ SELECT platform,
        min(ts) AS first_seen,
        max(ts) AS last_seen,
        count(*) AS downloads,
+       max(peak_repos) AS peak_repos,
        count(DISTINCT repo) AS distinct_repos,
        list(DISTINCT repo ORDER BY repo) AS repos,
        list(DISTINCT repo ORDER BY repo) FILTER (WHERE tier = 1) AS tier1_repos,

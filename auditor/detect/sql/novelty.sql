@@ -47,7 +47,7 @@ episodes AS (
     ) numbered
     GROUP BY platform, actor, episode_no
 )
-SELECT ep.episode_start, d.*
+SELECT ep.episode_start, CAST(NULL AS BIGINT) AS peak_repos, d.*
 FROM episodes ep
 JOIN novel n ON n.platform = ep.platform AND n.actor = ep.actor
  AND n.first_ts >= ep.episode_start AND n.first_ts < ep.episode_end

@@ -1,5 +1,6 @@
 -- AN0732 precursors in the look-back before each episode (default 72 h), one row per signal.
--- Input: temp table episodes(episode_key, platform, actor, identity, first_seen, last_seen).
+-- Input: temp tables episodes(episode_key, platform, actor, identity, first_seen, last_seen) and
+-- api_hot (api_rate.sql).
 -- Parameters (integers): :lookback_hours, :learning_days.
 -- Portable SQL: SQLGlot parses it for DuckDB and Spark.
 
@@ -76,6 +77,31 @@ credential_events AS (
     WHERE category = 'credential' AND actor IS NOT NULL
       -- tokens, OAuth and SAML authorisations, app installations; an SSH key alone is routine
       AND action NOT LIKE 'public_key.%' AND action NOT LIKE '%deploy_key%'
+),
+actor_events AS (
+    SELECT ev.platform, ev.actor, ev.ts, ev.credential_id, ev.user_agent, ev.ip
+    FROM events ev
+    JOIN (SELECT DISTINCT platform, actor FROM episodes) a ON a.platform = ev.platform AND a.actor = ev.actor
+),
+actor_first AS (
+    SELECT platform, actor, min(ts) AS started FROM actor_events GROUP BY platform, actor
+),
+first_values AS (
+    SELECT platform, actor, 'credential ' || credential_id AS what, min(ts) AS first_at
+    FROM actor_events WHERE credential_id IS NOT NULL GROUP BY platform, actor, credential_id
+    UNION ALL
+    SELECT platform, actor, 'user agent "' || substr(user_agent, 1, 80) || '"' AS what, min(ts) AS first_at
+    FROM actor_events WHERE user_agent IS NOT NULL GROUP BY platform, actor, user_agent
+    UNION ALL
+    SELECT platform, actor, 'IP ' || ip AS what, min(ts) AS first_at
+    FROM actor_events WHERE ip IS NOT NULL GROUP BY platform, actor, ip
+),
+first_use AS (
+    -- The first use of a credential, client or address by an account with a learned history.
+    SELECT f.platform, f.actor, f.first_at AS at, 'first_use' AS kind,
+           'first use of ' || f.what || ' by this account' AS detail
+    FROM first_values f JOIN actor_first s ON s.platform = f.platform AND s.actor = f.actor
+    WHERE f.first_at >= s.started + INTERVAL :learning_days DAY
 )
 SELECT e.episode_key, s.kind, s.detail, s.at
 FROM episodes e
@@ -88,3 +114,18 @@ FROM episodes e
 JOIN credential_events c
   ON c.platform = e.platform AND c.actor = e.actor
  AND c.at >= e.first_seen - INTERVAL :lookback_hours HOUR AND c.at <= e.last_seen
+UNION ALL
+SELECT e.episode_key, f.kind, f.detail, f.at
+FROM episodes e
+JOIN first_use f
+  ON f.platform = e.platform AND f.actor = e.actor
+ AND f.at >= e.first_seen - INTERVAL :lookback_hours HOUR AND f.at <= e.last_seen
+UNION ALL
+SELECT e.episode_key, 'api_rate' AS kind,
+       'API request rate ' || CAST(h.requests AS VARCHAR) || ' per hour, against this account''s usual '
+       || CAST(CAST(round(h.baseline) AS BIGINT) AS VARCHAR) || ' (hourly p95)' AS detail,
+       h.hour AS at
+FROM episodes e
+JOIN api_hot h
+  ON h.platform = e.platform AND h.actor = e.actor
+ AND h.hour >= e.first_seen - INTERVAL :lookback_hours HOUR AND h.hour <= e.last_seen

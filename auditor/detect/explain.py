@@ -1,0 +1,123 @@
+"""Plain-language reasons for an AN0732 finding: what happened, against which baselines, who the
+actor is, and what preceded it. Event fields in here are attacker-controlled text; renderers escape."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from auditor.config.models import DetectionSettings
+from auditor.detect.scoring import Baseline
+
+MAX_PRECURSOR_LINES = 6
+
+
+def _fmt_list(items: list[str], limit: int = 5) -> str:
+    shown = ", ".join(items[:limit])
+    return shown + (f" and {len(items) - limit} more" if len(items) > limit else "")
+
+
+def _minutes(a: datetime, b: datetime) -> int:
+    return max(1, round((b - a).total_seconds() / 60))
+
+
+def _ago(at: datetime, start: datetime) -> str:
+    minutes = round((start - at).total_seconds() / 60)
+    if minutes <= 0:
+        return "during the activity"
+    return f"{minutes} min before" if minutes < 120 else f"{round(minutes / 60)} h before"
+
+
+def _num(value: float) -> str:
+    return f"{value:.0f}" if value == int(value) else f"{value:.1f}"
+
+
+def _what(e: dict[str, Any], det: DetectionSettings) -> str:
+    kind, n = e["kind"], e["distinct_repos"]
+    span = _minutes(e["first_seen"], e["last_seen"])
+    if kind == "novelty":
+        days = max(1, round((e["last_seen"] - e["first_seen"]).total_seconds() / 86400))
+        return (
+            f"Pulled {n} restricted repositories for the first time over {days} days, after a "
+            f"{det.learning_days}-day learning period; the threshold is {det.novel_min_repos_7d} new repositories "
+            "in 7 days."
+        )
+    if kind == "api_rate":
+        return (
+            f"Read the contents of {n} restricted repositories through the API: {e['downloads']} requests in "
+            f"{span} minutes."
+        )
+    if kind == "export":
+        return f"Exported {n} restricted project(s) as whole-project archives: {_fmt_list(list(e['repos']))}."
+    text = (
+        f"Downloaded {n} restricted repositories ({e['downloads']} downloads) within {span} minutes; the fixed "
+        f"threshold is {det.bulk_min_restricted_repos} within {det.bulk_window_minutes} minutes"
+    )
+    return text + (" (below it: baselines and context decide)." if kind == "candidate" else ".")
+
+
+def _baseline_lines(e: dict[str, Any], b: Baseline, det: DetectionSettings) -> list[str]:
+    n = e["distinct_repos"]
+    w5, w1h, w24h, w7d = b.windows
+    lines = [
+        f"Distinct restricted repositories from the start: {w5} in 5 min, {w1h} in 1 h, {w24h} in 24 h, {w7d} in 7 d."
+    ]
+    own = (
+        f"{b.active_days} active days in the previous {det.history_days}; daily median {_num(b.median)}, "
+        f"MAD {_num(b.mad)}, so up to {_num(b.expected)} a day is usual"
+    )
+    if b.peer_p99 is not None:
+        own += f"; peer group {b.peer} ({b.peers} accounts) daily p99 is {_num(b.peer_p99)}"
+    lines.append(f"Baseline: {own}.")
+    if b.first_time or b.outside_peer:
+        lines.append(
+            f"{b.first_time} of {n} repositories were never pulled by this account before; {b.outside_peer} were "
+            f"not pulled by anyone in its peer group; {b.rare} are rarely pulled (at most one other account); its "
+            f"most first pulls on one day before were {b.max_new_day}."
+        )
+    if b.learning:
+        lines.append(
+            f"The data begins less than {det.learning_days} days before this activity, so this account's baseline "
+            "is still learning: scored at most low unless identity or credential signals preceded it."
+        )
+    return lines
+
+
+def reasons_for(e: dict[str, Any], b: Baseline, det: DetectionSettings, ctx: dict[str, Any]) -> list[str]:
+    """The reasons list of one finding, most important first."""
+    reasons = [_what(e, det), *_baseline_lines(e, b, det)]
+    tier1 = e.get("tier1_repos") or []
+    if tier1:
+        reasons.append(f"Includes {len(tier1)} tier-1 repositories: {_fmt_list(tier1)}.")
+    if ctx.get("account_class"):
+        reasons.append(f"Account class: {ctx['account_class']} ({ctx['class_rule']}).")
+    broad = e.get("broad_grant_repos") or []
+    if broad:
+        reasons.append(
+            f"Access to {len(broad)} of these repositories comes only through a broad grant "
+            f"({_fmt_list(sorted({v for _, v in broad}), 3)}), not a team or direct grant."
+        )
+    if e.get("credential_types"):
+        reasons.append(f"Credential used: {_fmt_list(e['credential_types'])}.")
+    if e.get("app_ids"):
+        reasons.append(f"Through OAuth/GitHub App id(s): {_fmt_list(e['app_ids'])}.")
+    where = []
+    if e.get("ips"):
+        where.append(f"IP {_fmt_list(e['ips'], 3)}")
+    if e.get("countries"):
+        where.append(f"country {_fmt_list(e['countries'], 3)}")
+    if where:
+        reasons.append("From " + "; ".join(where) + ".")
+    if e.get("routine") and e.get("score", 0) <= 20:
+        reasons.append(
+            f"Routine for this account: similar activity on {e['routine_days']} other day(s) in the previous 35 "
+            "days, mostly repositories it pulled before, so it scores low (approve it in approved_automation to "
+            "suppress it)."
+        )
+    seen: set[str] = set()
+    for _kind, detail, at in e.get("precursors", []):
+        text = f"{detail[0].upper()}{detail[1:]}, {_ago(at, e['first_seen'])}."
+        if text not in seen and len(seen) < MAX_PRECURSOR_LINES:
+            seen.add(text)
+            reasons.append(text)
+    return reasons

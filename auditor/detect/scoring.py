@@ -1,0 +1,175 @@
+"""AN0732 scoring: an episode's volume against its fixed threshold and its baselines (actor, peer group,
+repositories), who the actor is, and what preceded it; bounded 0-100 with severity bands."""
+
+from __future__ import annotations
+
+import statistics
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+from auditor.config.models import DetectionSettings
+
+Episode = dict[str, Any]
+
+# Identity and credential signals: they keep an episode's full score even when it looks routine.
+STRONG_PRECURSOR_WEIGHT = {"impossible_travel": 15, "new_country": 10, "idp_risk": 10, "new_credential": 10}
+# Signals that are common on their own (a new IP, a new client): they add, but never override routine.
+WEAK_PRECURSOR_WEIGHT = {"first_use": 5, "api_rate": 10}
+CLASS_WEIGHT = {"non_developer": 15, "contractor": 15, "external": 15, "privileged": 10}
+ROUTINE_CAP = 20
+LEARNING_CAP = 40
+CANDIDATE_CAP = 40  # below the fixed threshold with no identity or credential signal: low at most
+ORDINARY_CAP = 30  # below the fixed threshold and ordinary against the baselines, whatever preceded it
+ROUTINE_MIN_DAYS = 1
+ROUTINE_LOOKBACK = timedelta(days=35)
+MAD_SCALE = 1.4826  # MAD to standard deviation for normal data
+ACTOR_FLOOR = 3  # an actor's expected daily repos never drops below this, so quiet accounts don't explode
+PEER_FLOOR = 2
+NEW_FLOOR = 3  # first pulls of repositories an actor may take up in a day without it meaning anything
+MIN_PEERS = 5  # a smaller peer group is no baseline
+PEER_TYPICAL_CAP = 40
+
+
+def severity_for(score: int) -> str:
+    if score >= 85:
+        return "critical"
+    if score >= 65:
+        return "high"
+    if score >= 45:
+        return "medium"
+    if score >= 25:
+        return "low"
+    return "info"
+
+
+@dataclass(frozen=True)
+class Baseline:
+    """What is normal for this actor and its peers, and how this episode compares."""
+
+    median: float
+    mad: float
+    expected: float  # median + 3 scaled MADs, floored
+    active_days: int
+    peer: str | None
+    peers: int
+    peer_p99: float | None
+    first_time: int
+    outside_peer: int
+    rare: int
+    max_new_day: int  # most repositories first pulled on one day of the history
+    windows: tuple[int, int, int, int]  # distinct repos in 5 min, 1 h, 24 h, 7 d from the start
+    learning: bool  # the data begins too recently to know this actor's normal
+
+    def anomalous(self, distinct: int) -> bool:
+        """Above the baselines, and mostly repositories new to the actor or outside its peer group."""
+        return self.exceeds(distinct) and (self.first_time * 2 >= distinct or self.outside_peer * 2 >= distinct)
+
+    def peer_typical(self, distinct: int) -> bool:
+        """Mostly repositories the actor's peer group pulls routinely (onboarding, a new laptop)."""
+        return self.peers >= MIN_PEERS and self.outside_peer * 4 < distinct
+
+    def exceeds(self, distinct: int) -> bool:
+        """Above the actor's own robust band and the peer group's p99 (when there are peers), or more
+        repositories new to the actor than it ever took up on one day of its history."""
+        peer_ok = self.peer_p99 is None or distinct > max(self.peer_p99, PEER_FLOOR)
+        return (distinct > self.expected and peer_ok) or self.first_time > max(NEW_FLOOR, self.max_new_day)
+
+
+def baseline_of(e: Episode, det: DetectionSettings) -> Baseline:
+    """Robust statistics over the actor's daily distinct repos in the trailing window (zero-filled)."""
+    b = e.get("baseline") or {}
+    counts = [int(c) for c in (b.get("day_counts") or [])]
+    counts += [0] * max(0, det.history_days - len(counts))
+    median = float(statistics.median(counts)) if counts else 0.0
+    mad = float(statistics.median(abs(c - median) for c in counts)) if counts else 0.0
+    expected = max(float(ACTOR_FLOOR), median + 3 * MAD_SCALE * mad)
+    data_started, actor_started = b.get("data_started"), b.get("actor_started")
+    # In the data's first days nobody's normal is known yet (an old account looks new).
+    learning = bool(data_started is not None and e["first_seen"] < data_started + timedelta(days=det.learning_days))
+    del actor_started
+    p99 = b.get("peer_p99")
+    return Baseline(
+        median=median,
+        mad=mad,
+        expected=expected,
+        active_days=int(b.get("active_days") or 0),
+        peer=b.get("peer"),
+        peers=int(b.get("peers") or 0),
+        peer_p99=float(p99) if p99 is not None and int(b.get("peers") or 0) >= MIN_PEERS else None,
+        first_time=int(b.get("first_time_repos") or 0),
+        outside_peer=int(b.get("outside_peer_repos") or 0),
+        rare=int(b.get("rare_repos") or 0),
+        max_new_day=int(b.get("max_new_day") or 0),
+        windows=tuple(int(b.get(k) or 0) for k in ("repos_5m", "repos_1h", "repos_24h", "repos_7d")),  # type: ignore[arg-type]
+        learning=learning,
+    )
+
+
+def strong_precursors(e: Episode) -> set[str]:
+    return {kind for kind, _, _ in e.get("precursors", []) if kind in STRONG_PRECURSOR_WEIGHT}
+
+
+def mark_routine(episodes: list[Episode]) -> None:
+    """An episode is routine when the same account had an episode of the same kind on another day in
+    the previous 35 days and most of its repositories are ones it has pulled before: scheduled
+    automation (daily, weekly, fortnightly) then scores low from its own history, without a suppression.
+    Identity or credential precursors keep the full score; novelty is never routine."""
+    groups: dict[tuple[str, str, str], list[Episode]] = {}
+    for e in episodes:
+        groups.setdefault((e["platform"], e["actor"], e["kind"]), []).append(e)
+    for (_, _, kind), group in groups.items():
+        group.sort(key=lambda e: e["first_seen"])
+        start = 0
+        for k, e in enumerate(group):
+            while group[start]["first_seen"] < e["first_seen"] - ROUTINE_LOOKBACK:
+                start += 1
+            days = {o["first_seen"].date() for o in group[start:k]} - {e["first_seen"].date()}
+            first_time = int((e.get("baseline") or {}).get("first_time_repos") or 0)
+            familiar = first_time * 2 < max(1, e["distinct_repos"])
+            e["routine"] = kind != "novelty" and len(days) >= ROUTINE_MIN_DAYS and familiar
+            e["routine_days"] = len(days)
+
+
+def score_episode(e: Episode, b: Baseline, det: DetectionSettings, account_class: str | None) -> int:
+    """Score 0-100; see the module docstring. `e` carries kind, distinct_repos, tier1_repos, precursors."""
+    distinct, kind = int(e["distinct_repos"]), str(e["kind"])
+    strong = strong_precursors(e)
+    if e.get("routine") and not strong:
+        return ROUTINE_CAP
+    if kind == "burst":
+        threshold = det.bulk_min_restricted_repos
+        score = 40 + min(30, 30 * (distinct - threshold) // max(threshold, 1))
+    elif kind == "novelty":  # repos never pulled before, spread over days: volume counts double
+        score = 45 + min(25, 2 * (distinct - det.novel_min_repos_7d))
+    elif kind == "api_rate":
+        score = 45
+    elif kind == "export":  # a whole project with its history, issues and wiki
+        score = 30 + (10 if b.first_time else 0)
+    else:  # candidate: below the fixed threshold, so only baselines and identity context can lift it
+        score = 20
+        if b.exceeds(distinct):
+            score += 15
+        if b.first_time * 2 >= distinct:
+            score += 10
+        if b.outside_peer * 2 >= distinct:
+            score += 10
+    weights = [STRONG_PRECURSOR_WEIGHT.get(k, 0) for k in strong]
+    weak = [kind for kind, _, _ in e.get("precursors", []) if kind in WEAK_PRECURSOR_WEIGHT]
+    weights += [WEAK_PRECURSOR_WEIGHT[k] for k in sorted(set(weak))]
+    weights.append(5 if weak.count("first_use") >= 2 else 0)
+    score += min(25, sum(weights))
+    score += min(15, 5 * len(e.get("tier1_repos") or []))
+    score += CLASS_WEIGHT.get(account_class or "", 0)
+    if e.get("broad_grant_repos"):
+        score += 5
+    if kind == "candidate" and not b.anomalous(distinct):
+        score = min(score, ORDINARY_CAP)
+    if not strong:
+        if b.learning:
+            score = min(score, LEARNING_CAP)
+        if kind == "candidate":
+            score = min(score, CANDIDATE_CAP)
+        if kind in ("burst", "candidate") and b.peer_typical(distinct):
+            score = min(score, PEER_TYPICAL_CAP)
+    return max(0, min(100, score))
