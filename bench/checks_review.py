@@ -106,7 +106,7 @@ def main() -> None:
     review = [sys.executable, "-m", "auditor", "--workspace", str(ws), "review", "start", "--name", "bench", "--json"]
     review_wall, review_rss, _ = timed(review)
     print(f"reference (one grants x activity aggregate): {ref_wall:6.1f} s  peak RSS {ref_rss:7,.0f} MB")
-    print(f"auditor check (21 checks, results + findings): {check_wall:6.1f} s  peak RSS {check_rss:7,.0f} MB")
+    print(f"auditor check (22 checks, results + findings): {check_wall:6.1f} s  peak RSS {check_rss:7,.0f} MB")
     print(f"auditor check --json (every result printed):   {json_wall:6.1f} s  peak RSS {json_rss:7,.0f} MB")
     print(f"auditor review start (checks + worksheets):   {review_wall:6.1f} s  peak RSS {review_rss:7,.0f} MB")
 

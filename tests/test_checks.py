@@ -528,3 +528,10 @@ def test_detection_eval_does_not_count_check_findings_as_alerts(inv: Inventory, 
     truth = tmp_path / "ground_truth.json"
     truth.write_text(json.dumps({"scenarios": []}), encoding="utf-8")
     assert evaluate(ws, truth).unmatched_alerts == []
+
+
+@pytest.mark.parametrize(("value", "expected"), [("false", "fail"), ("true", "pass"), (None, "not_evaluated")])
+def test_two_factor_requirement(inv: Inventory, ws: Workspace, value: str | None, expected: str) -> None:
+    if value is not None:
+        inv.setting("github", "acme-corp", "two_factor_requirement_enabled", value)
+    assert status(run(ws), "access.two_factor_required", "acme-corp") == expected

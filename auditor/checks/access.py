@@ -274,3 +274,32 @@ class GuestContractorWrite(Check):
     FROM chk_grants
     WHERE platform = $platform AND (account_class IS NULL OR account_class IN ('external', 'contractor'))
     """
+
+
+class TwoFactorRequired(Check):
+    meta = CheckMeta(
+        id="access.two_factor_required",
+        title="Two-factor authentication not required for organization members",
+        category="access",
+        severity="high",
+        rationale="Without a 2FA requirement a phished or reused password is enough to sign in and clone "
+        "every repository the account reaches.",
+        remediation="Require two-factor authentication for the organization (or enforce it at the IdP with "
+        "SAML SSO) and remove members who do not enable it.",
+        references=[
+            f"{GH_DOCS}/keeping-your-organization-secure/managing-two-factor-authentication-for-your-organization/"
+            "requiring-two-factor-authentication-in-your-organization"
+        ],
+        platforms=["github"],
+    )
+    sql = """
+    WITH orgs AS (SELECT DISTINCT scope FROM chk_memberships WHERE platform = $platform AND kind = 'org'),
+    s AS (SELECT scope, lower(arg_max(value, taken_at)) AS value FROM chk_settings
+          WHERE platform = $platform AND key = 'two_factor_requirement_enabled' GROUP BY scope)
+    SELECT $platform AS platform, coalesce(o.scope, s.scope) AS resource,
+           CASE WHEN s.value = 'true' THEN 'pass' WHEN s.value = 'false' THEN 'fail' ELSE 'not_evaluated' END,
+           CASE WHEN s.value IS NULL THEN 'not known: the organization settings need an org owner token'
+                ELSE 'two_factor_requirement_enabled = ' || s.value END,
+           NULL AS account, NULL AS repo
+    FROM orgs o FULL OUTER JOIN s ON s.scope = o.scope
+    """

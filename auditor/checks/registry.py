@@ -18,6 +18,7 @@ CHECKS: tuple[type[Check], ...] = (
     access.StaleAccess,
     access.OrphanedAccounts,
     access.GuestContractorWrite,
+    access.TwoFactorRequired,
     credentials.ClassicPatBroadScope,
     credentials.TokenNoExpiry,
     credentials.TokenUnused,
