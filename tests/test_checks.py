@@ -535,3 +535,21 @@ def test_two_factor_requirement(inv: Inventory, ws: Workspace, value: str | None
     if value is not None:
         inv.setting("github", "acme-corp", "two_factor_requirement_enabled", value)
     assert status(run(ws), "access.two_factor_required", "acme-corp") == expected
+
+
+def test_a_refused_fine_grained_pat_listing_does_not_hide_classic_pats(inv: Inventory, ws: Workspace) -> None:
+    inv.credential("github", "classic_pat", "c1", "alice", ["read:org"], expires_in_days=30)
+    inv.credential("github", "fine_grained_pat", "f1", "alice", ["contents:read"], expires_in_days=30)
+    inv.gap("github", "github:acme-corp /orgs/acme-corp/personal-access-tokens (HTTP 403)", "a GitHub App token")
+    inv.gap("github", "github:acme-corp /orgs/acme-corp/personal-access-token-requests (HTTP 403)", "a GitHub App")
+    r = run(ws)
+    assert status(r, "credentials.no_expiry", "classic_pat:c1") == "pass"
+    assert status(r, "credentials.no_expiry", "fine_grained_pat:f1") == "not_evaluated"
+
+
+def test_org_owners_reaching_repos_also_through_the_base_permission_are_not_repo_admins(
+    inv: Inventory, ws: Workspace
+) -> None:
+    for login in ("o1", "o2"):
+        inv.grant("github", login, REPO, "admin", ["org_owner", "org_base"])
+    assert status(run(ws, "checks: {max_repo_admins: 1}"), "access.repo_admins_max", REPO) == "pass"

@@ -79,7 +79,8 @@ class RepoAdminsMax(Check):
         category="access",
         severity="medium",
         rationale="Repository admins (GitHub admin, GitLab owner) grant access to others and change "
-        "protections; many admins on a restricted repository defeat its review.",
+        "protections; many admins on a restricted repository defeat its review. Org owners (admins of every "
+        "repository by ownership alone) are counted by access.org_owners_max instead.",
         remediation="Lower admins to checks.max_repo_admins; use maintain/maintainer for day-to-day work.",
         references=[
             "https://docs.github.com/en/organizations/managing-user-access-to-your-organizations-repositories/"
@@ -93,7 +94,9 @@ class RepoAdminsMax(Check):
     WITH admins AS (
         SELECT platform, repo,
                list_sort(coalesce(list(account) FILTER (
-                   WHERE role IN ('admin', 'owner') AND len([v FOR v IN via IF v <> 'org_owner']) > 0), []))
+                   WHERE role IN ('admin', 'owner')
+                     AND len([v FOR v IN via IF v NOT IN ('org_owner', 'org_base')]) > 0),
+               []))
                    AS admins
         FROM chk_grants WHERE platform = $platform AND restricted GROUP BY platform, repo
     )

@@ -7,11 +7,16 @@ from auditor.checks.sqlparts import EXPIRING_TOKENS
 
 GH_PAT = "https://docs.github.com/en/authentication/keeping-your-account-and-data-secure/managing-your-personal-access-tokens"
 GL_PAT = "https://docs.gitlab.com/user/profile/personal_access_tokens/"
+# Each listing that can be refused, and the credential kinds it alone provides.
 TOKEN_GAPS = (
-    GapRule("%credential%authorization%"),
-    GapRule("%personal%access%token%"),
-    GapRule("%access_tokens%"),
-    GapRule("%deploy_token%"),
+    GapRule("%credential%authorization%", resources="classic_pat:%"),
+    GapRule("%credential%authorization%", resources="ssh_key:%"),
+    GapRule("%/personal-access-tokens%", resources="fine_grained_pat:%"),
+    GapRule("%/personal_access_tokens%", resources="personal_access_token:%"),
+    GapRule("%/access_tokens%", resources="group_access_token:%"),
+    GapRule("%/access_tokens%", resources="project_access_token:%"),
+    GapRule("%deploy_token%", resources="deploy_token:%"),
+    GapRule("%keys%", resources="deploy_key:%"),
 )
 CRED = "kind || ':' || credential_id"
 WHO = "coalesce(name || ', ', '') || 'owner ' || coalesce(owner, '?')"
@@ -33,7 +38,7 @@ class ClassicPatBroadScope(Check):
         ],
         platforms=["github"],
     )
-    hidden_by = (GapRule("%credential%authorization%"),)
+    hidden_by = (GapRule("%credential%authorization%", resources="classic_pat:%"),)
     sql = f"""
     SELECT platform, {CRED} AS resource,
            CASE WHEN scopes IS NULL THEN 'not_evaluated'

@@ -45,10 +45,12 @@ class CheckMeta(BaseModel):
 @dataclass(frozen=True)
 class GapRule:
     """A coverage gap that hides a check's input: `pattern` is a SQL LIKE pattern on lower(source || ' ' ||
-    needs); `platform` None means the platform being evaluated."""
+    needs); `platform` None means the platform being evaluated; `resources` a LIKE pattern on the results it
+    hides (e.g. 'fine_grained_pat:%': a refused fine-grained PAT listing says nothing about classic PATs)."""
 
     pattern: str
     platform: str | None = None
+    resources: str = "%"
 
 
 class Check:

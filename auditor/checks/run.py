@@ -115,17 +115,18 @@ def _params(sql: str, settings: CheckSettings, platform: str) -> dict[str, Any]:
     return {name: values[name] for name in sorted(set(_PARAM.findall(sql)))}
 
 
-def _hiding_gaps(con: duckdb.DuckDBPyConnection, check: LoadedCheck, platform: str) -> list[str]:
+def _hiding_gaps(con: duckdb.DuckDBPyConnection, check: LoadedCheck, platform: str) -> list[tuple[str, str]]:
+    """(gap text, resource pattern it hides) for every coverage gap matching one of the check's rules."""
     rules = check.impl.hidden_by
     if not rules:
         return []
     rows = con.execute(
-        "SELECT DISTINCT g.source || ': needs ' || g.needs FROM chk_gaps g, "
-        "(SELECT unnest(?::VARCHAR[]) AS pat, unnest(?::VARCHAR[]) AS plat) r "
-        "WHERE g.platform = r.plat AND lower(g.source || ' ' || g.needs) LIKE r.pat ORDER BY 1",
-        [[r.pattern.lower() for r in rules], [r.platform or platform for r in rules]],
+        "SELECT DISTINCT g.source || ': needs ' || g.needs, r.res FROM chk_gaps g, "
+        "(SELECT unnest(?::VARCHAR[]) AS pat, unnest(?::VARCHAR[]) AS plat, unnest(?::VARCHAR[]) AS res) r "
+        "WHERE g.platform = r.plat AND lower(g.source || ' ' || g.needs) LIKE r.pat ORDER BY 1, 2",
+        [[r.pattern.lower() for r in rules], [r.platform or platform for r in rules], [r.resources for r in rules]],
     ).fetchall()
-    return [row[0] for row in rows]
+    return [(row[0], row[1]) for row in rows]
 
 
 # One check's rows go straight from its query into check_results; a hiding gap turns the statuses the
@@ -134,11 +135,12 @@ _STORE = """
 INSERT INTO check_results (run_id, snapshot_id, check_id, title, category, severity, platform, resource, status,
                            detail, frameworks, evaluated_at, account, repo)
 SELECT $w_run, $w_snap, $w_check, $w_title, $w_category, $w_severity, q.platform, q.resource,
-       CASE WHEN list_contains(CAST($w_turns AS VARCHAR[]), q.status) THEN 'not_evaluated' ELSE q.status END,
-       coalesce(q.detail, '') ||
-           CASE WHEN list_contains(CAST($w_turns AS VARCHAR[]), q.status) THEN $w_note ELSE '' END,
+       CASE WHEN q.hidden THEN 'not_evaluated' ELSE q.status END,
+       coalesce(q.detail, '') || CASE WHEN q.hidden THEN $w_note ELSE '' END,
        CAST($w_frameworks AS VARCHAR[]), $w_now, q.account, q.repo
-FROM ({sql}) q(platform, resource, status, detail, account, repo)
+FROM (SELECT *, list_contains(CAST($w_turns AS VARCHAR[]), status)
+                 AND len([p FOR p IN CAST($w_hides AS VARCHAR[]) IF resource LIKE p]) > 0 AS hidden
+      FROM ({sql}) c(platform, resource, status, detail, account, repo)) q
 """
 
 
@@ -158,6 +160,7 @@ def _store(con: duckdb.DuckDBPyConnection, check: LoadedCheck, platform: str | N
         "w_severity": meta.severity,
         "w_frameworks": ctx["labels"].get(meta.id, []),
         "w_turns": [],
+        "w_hides": [],
         "w_note": "",
     }
 
@@ -174,11 +177,13 @@ def _store(con: duckdb.DuckDBPyConnection, check: LoadedCheck, platform: str | N
     gaps = _hiding_gaps(con, check, platform)
     if gaps:
         base["w_turns"] = sorted(impl.gap_turns)
-        base["w_note"] = f" [not evaluated: hidden by coverage gap {gaps[0]}]"
+        base["w_hides"] = sorted({res for _, res in gaps})
+        base["w_note"] = f" [not evaluated: hidden by coverage gap {gaps[0][0]}]"
     con.execute(_STORE.format(sql=impl.sql), {**_params(impl.sql, ctx["settings"], platform), **base})
     if gaps:
-        base["w_turns"], base["w_note"] = [], ""
-        one_row(platform, "coverage gaps", f"{meta.title} is incomplete: " + "; ".join(gaps))
+        base["w_turns"], base["w_hides"], base["w_note"] = [], [], ""
+        texts = sorted({text for text, _ in gaps})
+        one_row(platform, "coverage gaps", f"{meta.title} is incomplete: " + "; ".join(texts))
 
 
 def _evaluate_all(
