@@ -87,9 +87,10 @@ def test_gitlab_top_level_group_owners_count(ws: Workspace) -> None:
 
 def test_repo_admins_above_maximum_fail_and_org_owners_are_not_counted(inv: Inventory, ws: Workspace) -> None:
     inv.grant("github", "boss", REPO, "admin", ["org_owner"])
+    inv.grant("github", "boss2", REPO, "admin", ["org_owner", "team:engineering"])  # the role is the highest
     inv.grant("github", "a1", REPO, "admin", ["direct"])
     assert status(run(ws, "checks: {max_repo_admins: 1}"), "access.repo_admins_max", REPO) == "pass"
-    inv.grant("github", "a2", REPO, "admin", ["team:admins", "org_owner"])
+    inv.grant("github", "a2", REPO, "admin", ["team:admins"])
     assert status(run(ws, "checks: {max_repo_admins: 1}"), "access.repo_admins_max", REPO) == "fail"
 
 

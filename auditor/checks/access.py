@@ -94,8 +94,8 @@ class RepoAdminsMax(Check):
     WITH admins AS (
         SELECT platform, repo,
                list_sort(coalesce(list(account) FILTER (
-                   WHERE role IN ('admin', 'owner')
-                     AND len([v FOR v IN via IF v NOT IN ('org_owner', 'org_base')]) > 0),
+                   -- role is the highest over all paths: an org owner's admin comes from ownership
+                   WHERE role IN ('admin', 'owner') AND NOT list_contains(via, 'org_owner')),
                []))
                    AS admins
         FROM chk_grants WHERE platform = $platform AND restricted GROUP BY platform, repo
