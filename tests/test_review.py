@@ -111,6 +111,16 @@ def test_reviewers_come_from_config_first(ws: Workspace) -> None:
     assert rules[f"alice {OTHER}"] == "review.reviewers[0]"
 
 
+def test_grants_with_no_team_or_repository_admin_go_to_an_org_owner(ws: Workspace) -> None:
+    inv = _tenant(ws)
+    inv.person("github", "boss")
+    inv.membership("github", "org", "acme-corp", "boss", "owner")
+    result = start_campaign(ws, AuditorConfig(), "2026-Q3", None)
+    assert {s["reviewer"]: s["rows"] for s in result.worksheets} == {"lead": 3, "boss": 1}
+    rules = dict(ws.con.execute("SELECT account || ' ' || repo, reviewer_rule FROM review_items").fetchall())
+    assert rules[f"alice {OTHER}"] == "owner of acme-corp"
+
+
 def test_full_round_trip_with_filled_worksheets(ws: Workspace, started: StartResult) -> None:
     lead = Path(_sheet(started, "lead")["xlsx"])
 

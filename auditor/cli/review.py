@@ -39,7 +39,8 @@ def start(app: AppContext, name: str, out_dir: Path | None, as_json: bool) -> No
 
     Rows are the grants on restricted repositories with account, identity, class, role, path, last
     activity, failed checks and the change since the previous campaign. Reviewers: `review.reviewers`
-    in the config, else the team maintainer, else the repository admin, else `review.default_reviewer`.
+    in the config, else the team maintainer, else the repository admin, else an org owner, else
+    `review.default_reviewer`.
 
     \b
     Example:

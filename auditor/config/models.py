@@ -310,7 +310,8 @@ class ReviewerRule(Strict):
 
 class ReviewSettings(Strict):
     """Who reviews which grants in an access-review campaign. Without a rule: the team maintainer for
-    team grants, else the repository's direct admin/owner, else `default_reviewer`."""
+    team grants, else the repository's direct admin/owner, else an owner of its org or top-level group,
+    else `default_reviewer`."""
 
     reviewers: list[ReviewerRule] = []
     default_reviewer: str = "unassigned"

@@ -1,5 +1,6 @@
 """Who reviews a grant: a config rule, else the maintainer of the team (or owner of the group) it comes
-through, else the repository's own admin, else the default reviewer."""
+through, else the repository's own admin, else an owner of its org (or top-level group), else the
+default reviewer."""
 
 from __future__ import annotations
 
@@ -17,6 +18,12 @@ if TYPE_CHECKING:
 _TEAM_LEADS = """
 SELECT platform, scope, list_sort(list_distinct(list(account))) FROM chk_memberships
 WHERE (kind = 'team' AND role = 'maintainer') OR (kind = 'group' AND role = 'owner')
+GROUP BY platform, scope
+"""
+# Owners of a GitHub org or a GitLab top-level group (accountable for the base permission and ownership).
+_ORG_OWNERS = """
+SELECT platform, scope, list_sort(list_distinct(list(account))) FROM chk_memberships
+WHERE (kind = 'org' AND role = 'owner') OR (kind = 'group' AND role = 'owner' AND scope NOT LIKE '%/%')
 GROUP BY platform, scope
 """
 # Repository owners: GitHub admins and GitLab owners/maintainers by a repo-level path (not org ownership).
@@ -43,6 +50,7 @@ class ReviewerIndex:
         self.settings = settings
         self.leads = {(p, s): list(a) for p, s, a in con.execute(_TEAM_LEADS).fetchall()}
         self.owners = {(p, r): list(a) for p, r, a in con.execute(_REPO_OWNERS).fetchall()}
+        self.org_owners = {(p, o): list(a) for p, o, a in con.execute(_ORG_OWNERS).fetchall()}
 
     def assign(self, platform: str, repo: str, account: str, via: Sequence[str]) -> tuple[str, str]:
         """(reviewer, the rule that chose them)."""
@@ -59,4 +67,8 @@ class ReviewerIndex:
         who = _pick(self.owners.get((platform, repo), []), account)
         if who:
             return who, "repository admin"
+        org = repo.split("/", 1)[0]
+        who = _pick(self.org_owners.get((platform, org), []), account)
+        if who:
+            return who, f"owner of {org}"
         return self.settings.default_reviewer, "review.default_reviewer"
