@@ -55,8 +55,8 @@ def _workspace(root: Path) -> tuple[Workspace, str]:
         "INSERT INTO coverage_gaps VALUES ('github', 'audit-log', 'read:audit_log', 'no git events', NULL, ?)", [T0]
     )
     # A table another branch might add later: exported without any code knowing its name.
-    ws.con.execute("CREATE TABLE review_decisions (campaign VARCHAR, account VARCHAR, decision VARCHAR)")
-    ws.con.execute("INSERT INTO review_decisions VALUES ('2026-Q4', 'sam', 'revoke')")
+    ws.con.execute("CREATE TABLE future_branch_table (campaign VARCHAR, account VARCHAR, decision VARCHAR)")
+    ws.con.execute("INSERT INTO future_branch_table VALUES ('2026-Q4', 'sam', 'revoke')")
     return ws, sha
 
 
@@ -98,9 +98,9 @@ def test_pack_holds_every_table_raw_files_ocsf_incidents_and_metadata(pack: tupl
         infos = zf.infolist()
     assert names == sorted(names)
     assert all(i.date_time == (1980, 1, 1, 0, 0, 0) for i in infos)
-    for table in ("events", "findings", "evidence", "coverage_gaps", "grants", "check_results", "review_decisions"):
+    for table in ("events", "findings", "evidence", "coverage_gaps", "grants", "check_results", "future_branch_table"):
         assert f"tables/{table}.csv" in names and f"tables/{table}.json" in names
-    assert _read(path, "tables/review_decisions.json") == [
+    assert _read(path, "tables/future_branch_table.json") == [
         {"campaign": "2026-Q4", "account": "sam", "decision": "revoke"}
     ]
     assert f"evidence/{sha}" in names

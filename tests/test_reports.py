@@ -394,7 +394,8 @@ def test_incident_pack_is_in_the_html(ws: Workspace, tmp_path: Path) -> None:
 
 def test_check_results_by_framework(ws: Workspace, tmp_path: Path) -> None:
     ws.con.execute(
-        "INSERT INTO check_results VALUES "
+        "INSERT INTO check_results (run_id, snapshot_id, check_id, title, category, severity, platform, resource, "
+        "status, detail, frameworks, evaluated_at) VALUES "
         "('c1', NULL, 'access.nondev', 'Non-developers with access', 'access', 'high', 'github', 'sam', 'fail', "
         "'read on acme/web', ['SOC2:CC6.1', 'ISO27001:5.15'], ?), "
         "('c1', NULL, 'access.nondev', 'Non-developers with access', 'access', 'high', 'github', 'alice', 'pass', "

@@ -45,6 +45,7 @@ def cli(ctx: click.Context, workspace: str, config_path: str | None) -> None:
 def _register() -> None:
     """Explicit command registry (no magic discovery)."""
     from auditor.cli.accounts import accounts
+    from auditor.cli.checking import check
     from auditor.cli.collect import collect
     from auditor.cli.coverage import coverage
     from auditor.cli.demo import demo
@@ -54,6 +55,7 @@ def _register() -> None:
     from auditor.cli.importing import import_cmd
     from auditor.cli.inventory import access, apps, credentials
     from auditor.cli.report import report
+    from auditor.cli.review import review
     from auditor.cli.sandbox import sandbox
 
     for command in (
@@ -63,6 +65,8 @@ def _register() -> None:
         coverage,
         detect,
         findings,
+        check,
+        review,
         evaluate_cmd,
         sandbox,
         demo,

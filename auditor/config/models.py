@@ -287,6 +287,67 @@ class Sources(Strict):
     entra: list[EntraSource] = []
 
 
+DEFAULT_HIGH_PRIVILEGE_SCOPES = [
+    "Directory.ReadWrite.All",
+    "Directory.AccessAsUser.All",
+    "RoleManagement.ReadWrite.Directory",
+    "Application.ReadWrite.All",
+    "AppRoleAssignment.ReadWrite.All",
+    "User.ReadWrite.All",
+    "Group.ReadWrite.All",
+    "Mail.ReadWrite",
+    "Mail.Send",
+    "Files.ReadWrite.All",
+    "Sites.ReadWrite.All",
+    "full_access_as_user",
+    "user_impersonation",
+]
+
+
+class AcceptedRisk(Strict):
+    """A failed check the organisation accepts: the result stays `fail`, its finding is marked suppressed."""
+
+    check: str
+    resources: list[str] = ["*"]  # globs on the result's resource
+    reason: str
+    ticket: str | None = None
+    expires: date | None = None
+
+
+class CheckSettings(Strict):
+    """Thresholds of the governance checks (`auditor check`) and where framework mappings come from."""
+
+    max_org_owners: int = Field(default=3, ge=1)
+    max_repo_admins: int = Field(default=3, ge=1)
+    stale_days: int = Field(default=90, ge=1)
+    token_unused_days: int = Field(default=90, ge=1)
+    token_max_lifetime_days: int = Field(default=365, ge=1)
+    min_log_retention_days: int = Field(default=365, ge=1)
+    min_log_span_days: int = Field(default=90, ge=1)
+    stream_retention_days: int | None = Field(default=None, ge=1)  # what your SIEM keeps streamed logs (stated)
+    high_privilege_scopes: list[str] = Field(default_factory=lambda: list(DEFAULT_HIGH_PRIVILEGE_SCOPES))
+    disabled: list[str] = []  # check ids not to run
+    accepted_risks: list[AcceptedRisk] = []
+    frameworks_dir: Path | None = None  # your own mapping files instead of the shipped ones
+
+
+class ReviewerRule(Strict):
+    """Repositories (globs on the full name) whose grants this reviewer answers for; first match wins."""
+
+    reviewer: str
+    repos: list[str] = ["*"]
+    platforms: list[Platform] = ["github", "gitlab"]
+
+
+class ReviewSettings(Strict):
+    """Who reviews which grants in an access-review campaign. Without a rule: the team maintainer for
+    team grants, else the repository's direct admin/owner, else an owner of its org or top-level group,
+    else `default_reviewer`."""
+
+    reviewers: list[ReviewerRule] = []
+    default_reviewer: str = "unassigned"
+
+
 class AuditorConfig(Strict):
     """The whole config file. Every section is optional; an empty file means the defaults."""
 
@@ -297,3 +358,5 @@ class AuditorConfig(Strict):
     approved_automation: list[ApprovedAutomation] = []
     detection: DetectionSettings = DetectionSettings()
     sources: Sources = Sources()
+    checks: CheckSettings = CheckSettings()
+    review: ReviewSettings = ReviewSettings()

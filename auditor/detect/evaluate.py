@@ -111,7 +111,11 @@ def _matches(finding: Alert, scenario: dict[str, Any]) -> bool:
 def evaluate(ws: Workspace, ground_truth: Path) -> EvalResult:
     """Compare the workspace's findings with a sandbox ground_truth.json."""
     truth = json.loads(ground_truth.read_text(encoding="utf-8"))
-    return score_alerts([f for f in load_findings(ws, include_suppressed=False) if f.severity in ALERTING], truth)
+    # Only detections count: failed governance checks (analytic check:*) are findings too, but not alerts.
+    alerts = [
+        f for f in load_findings(ws, include_suppressed=False) if f.severity in ALERTING and f.analytic == "AN0732"
+    ]
+    return score_alerts(alerts, truth)
 
 
 def score_alerts(alerts: Sequence[Alert], truth: dict[str, Any]) -> EvalResult:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-SCHEMA_VERSION = 8
+SCHEMA_VERSION = 9
 
 # Each migration is (version, statements). Never edit a released migration; append a new one.
 MIGRATIONS: list[tuple[int, list[str]]] = [
@@ -164,6 +164,32 @@ MIGRATIONS: list[tuple[int, list[str]]] = [
                 snapshot_id VARCHAR NOT NULL, platform VARCHAR NOT NULL, login VARCHAR NOT NULL,
                 account_id VARCHAR, name VARCHAR, email VARCHAR, state VARCHAR, is_bot BOOLEAN, is_admin BOOLEAN,
                 is_external BOOLEAN, created_at TIMESTAMP, last_activity_at TIMESTAMP, source VARCHAR NOT NULL)""",
+        ],
+    ),
+    (
+        9,
+        [
+            # The account and repository a check result is about (when it is about one), so that review
+            # worksheets can flag grants with the checks they fail.
+            "ALTER TABLE check_results ADD COLUMN account VARCHAR",
+            "ALTER TABLE check_results ADD COLUMN repo VARCHAR",
+            # Access-review campaigns: the frozen snapshot set, one row per grant to review, decisions.
+            """CREATE TABLE review_campaigns (
+                campaign_id VARCHAR PRIMARY KEY, name VARCHAR NOT NULL UNIQUE, status VARCHAR NOT NULL,
+                snapshot_ids VARCHAR[] NOT NULL, check_run_id VARCHAR, previous_campaign VARCHAR,
+                out_dir VARCHAR NOT NULL, created_at TIMESTAMP NOT NULL, closed_at TIMESTAMP)""",
+            """CREATE TABLE review_items (
+                campaign_id VARCHAR NOT NULL, row_id VARCHAR NOT NULL, reviewer VARCHAR NOT NULL,
+                reviewer_rule VARCHAR NOT NULL, platform VARCHAR NOT NULL, repo VARCHAR NOT NULL,
+                account VARCHAR NOT NULL, identity VARCHAR, account_class VARCHAR, role VARCHAR NOT NULL,
+                via VARCHAR[] NOT NULL, last_activity TIMESTAMP, last_activity_any TIMESTAMP, flags VARCHAR[] NOT NULL,
+                change VARCHAR NOT NULL, previous_role VARCHAR, row_hash VARCHAR NOT NULL,
+                PRIMARY KEY (campaign_id, row_id))""",
+            """CREATE TABLE review_decisions (
+                campaign_id VARCHAR NOT NULL, row_id VARCHAR NOT NULL, reviewer VARCHAR NOT NULL,
+                decision VARCHAR NOT NULL, new_role VARCHAR, justification VARCHAR, self_review BOOLEAN NOT NULL,
+                source_file VARCHAR NOT NULL, source_sha256 VARCHAR NOT NULL, file_row INTEGER NOT NULL,
+                imported_at TIMESTAMP NOT NULL)""",
         ],
     ),
 ]

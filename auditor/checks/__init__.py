@@ -1,0 +1,1 @@
+"""Governance checks over the latest inventory snapshot per platform (who has what), with framework mappings."""

@@ -1,0 +1,1 @@
+"""Quarterly access-review campaigns: frozen snapshot, worksheets per reviewer, decisions, evidence."""
