@@ -178,3 +178,30 @@ def test_evidence_pack_round_trip_on_the_sandbox(demo: tuple[Path, dict[str, obj
     verified = CliRunner().invoke(cli, ["evidence", "verify", str(pack), "--json"])
     assert verified.exit_code == 0, verified.output
     assert json.loads(verified.output)["ok"] is True
+
+
+def test_checks_fail_on_the_conditions_the_sandbox_plants(demo: tuple[Path, dict[str, object]]) -> None:
+    out, _ = demo
+    result = CliRunner().invoke(
+        cli,
+        ["--workspace", str(out / "workspace"), "--config", str(out / "sandbox" / "auditor.yaml"), "check", "--json"],
+    )
+    assert result.exit_code == 0, result.output
+    by_id = {c["id"]: c for c in json.loads(result.output)["checks"]}
+    planted = (
+        "access.org_base_permission",  # GitHub default repository permission: read
+        "access.org_owners_max",  # six org owners
+        "access.repo_admins_max",  # a repository with six direct admins
+        "access.outside_collaborators",  # contractors as outside collaborators with push
+        "access.non_developer_restricted",  # the Finance analyst in all-staff
+        "credentials.classic_pat_broad_scope",  # the owner's classic PAT with admin:org
+        "credentials.no_expiry",
+        "credentials.deploy_key_write",
+        "credentials.gitlab_token_non_developer",  # a non-developer's GitLab PAT with api scope
+        "apps.org_wide_write",  # the CI app with contents: write on all repositories
+        "logging.github_streaming",  # no audit-log stream: git events kept 7 days
+    )
+    assert all(by_id[c]["fail"] > 0 for c in planted), {c: by_id[c] for c in planted}
+    # Every account holding a grant has a class, so the class-based checks evaluate all of them.
+    assert by_id["access.non_developer_restricted"]["not_evaluated"] == 0
+    assert by_id["logging.gitlab_git_streaming"]["pass"] + by_id["logging.gitlab_git_streaming"]["fail"] >= 1

@@ -50,6 +50,27 @@ SELECT l.platform, l.login, coalesce(a.account_id, l.account_id), coalesce(a.ema
 FROM latest l LEFT JOIN accounts a ON a.platform = l.platform AND a.login = l.login
 """
 
+# Accounts that hold a grant or membership in the latest collection of their platform and source but
+# never acted and were not listed as users (GitHub members and collaborators): without a row they
+# would have no class, and class-based checks could not evaluate their access.
+_ACCOUNTS_GRANTED = """
+WITH latest AS (
+    SELECT arg_max(s.snapshot_id, s.created_at) AS snapshot_id FROM snapshots s
+    WHERE s.snapshot_id IN (SELECT DISTINCT snapshot_id FROM grants UNION SELECT DISTINCT snapshot_id FROM memberships)
+    GROUP BY s.platform, s.source
+),
+holders AS (
+    SELECT platform, account FROM grants WHERE snapshot_id IN (SELECT snapshot_id FROM latest)
+    UNION
+    SELECT platform, account FROM memberships WHERE snapshot_id IN (SELECT snapshot_id FROM latest)
+)
+INSERT INTO accounts (platform, login, account_id, email, is_bot, first_seen, last_seen, account_class, class_rule)
+SELECT h.platform, h.account, NULL, NULL, NULL, NULL, NULL, NULL, NULL
+FROM holders h
+WHERE h.platform IN ('github', 'gitlab')
+  AND NOT EXISTS (SELECT 1 FROM accounts a WHERE a.platform = h.platform AND a.login = h.account)
+"""
+
 # Repositories seen in events; the latest stated visibility wins.
 _REPOS = """
 INSERT OR REPLACE INTO repos
@@ -111,6 +132,15 @@ def refresh_derived(con: duckdb.DuckDBPyConnection) -> None:
     """Recompute derived tables inside the caller's transaction (set-based; no per-row Python)."""
     con.execute(_GITLAB_USERNAMES)
     con.execute("DELETE FROM accounts")
-    for statement in (_ACCOUNTS, _ACCOUNTS_LISTED, _REPOS, _LINKS_PLATFORM, _LINKS_SAML, _LINKS_EMAIL, _LOG_SOURCES):
+    for statement in (
+        _ACCOUNTS,
+        _ACCOUNTS_LISTED,
+        _ACCOUNTS_GRANTED,
+        _REPOS,
+        _LINKS_PLATFORM,
+        _LINKS_SAML,
+        _LINKS_EMAIL,
+        _LOG_SOURCES,
+    ):
         con.execute(statement)
     refresh_import_gaps(con)
