@@ -50,10 +50,11 @@ def _register() -> None:
     from auditor.cli.demo import demo
     from auditor.cli.detecting import detect, findings
     from auditor.cli.evaluate import evaluate_cmd
+    from auditor.cli.export import export
     from auditor.cli.importing import import_cmd
     from auditor.cli.sandbox import sandbox
 
-    for command in (import_cmd, collect, accounts, coverage, detect, findings, evaluate_cmd, sandbox, demo):
+    for command in (import_cmd, collect, accounts, coverage, detect, findings, evaluate_cmd, sandbox, demo, export):
         cli.add_command(command)
 
 
