@@ -68,3 +68,20 @@ def test_every_stage_comes_out_as_spark_sql_without_the_unsupported_forms(stage:
         upper = stmt.sql.upper()
         assert "COLLECT_LIST(DISTINCT" not in upper
         assert "QUANTILE" not in upper and "MEDIAN(" not in upper and "UNIX_TIMESTAMP(" not in upper
+
+
+def test_help_and_the_duckdb_engine_never_import_pyspark_or_sqlglot() -> None:
+    import subprocess
+    import sys
+
+    code = (
+        "import sys\n"
+        "from auditor.cli import main\n"
+        "sys.argv = ['auditor', 'detect', '--help']\n"
+        "try:\n    main()\nexcept SystemExit:\n    pass\n"
+        "import auditor.detect.bulk, auditor.lake.export, auditor.lake.load\n"
+        "print(','.join(m for m in ('pyspark', 'sqlglot', 'py4j') if m in sys.modules))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=60)
+    assert "--engine" in out.stdout
+    assert out.stdout.strip().splitlines()[-1] == ""
