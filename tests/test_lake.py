@@ -24,7 +24,10 @@ DAY_MS = 86_400_000
 
 
 def _events() -> list[dict[str, object]]:
-    return [gh_event(i, actor=f"u{i % 3}", repo=f"acme/r{i % 4}", ts_ms=1_759_000_000_000 + i * DAY_MS // 3) for i in range(12)]
+    return [
+        gh_event(i, actor=f"u{i % 3}", repo=f"acme/r{i % 4}", ts_ms=1_759_000_000_000 + i * DAY_MS // 3)
+        for i in range(12)
+    ]
 
 
 @pytest.fixture
@@ -38,7 +41,9 @@ def lake(ws: Workspace, tmp_path: Path) -> Path:
 
 def _auditor(*args: str, ws: Path) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "AUDITOR_WORKSPACE": str(ws)}
-    return subprocess.run([sys.executable, "-m", "auditor", *args], env=env, capture_output=True, text=True, timeout=120)
+    return subprocess.run(
+        [sys.executable, "-m", "auditor", *args], env=env, capture_output=True, text=True, timeout=120
+    )
 
 
 def test_export_partitions_events_by_platform_and_day_and_documents_the_schema(lake: Path) -> None:
@@ -50,7 +55,7 @@ def test_export_partitions_events_by_platform_and_day_and_documents_the_schema(l
     for table in TABLES:
         assert (lake / table).is_dir(), table
     # Timestamps are written as naive UTC (isAdjustedToUTC=false), microseconds.
-    (ts,) = duckdb.sql(
+    (ts,) = duckdb.execute(
         f"SELECT logical_type FROM parquet_schema('{lake}/events/*/*/*.parquet') WHERE name = 'ts' LIMIT 1"
     ).fetchall()
     assert "isAdjustedToUTC=0" in str(ts[0])

@@ -37,14 +37,22 @@ def test_list_ordered_by_another_key_keeps_that_order() -> None:
 
 
 def test_distinct_count_over_a_window_becomes_a_set_size() -> None:
-    out = _one("SELECT count(DISTINCT repo) OVER (PARTITION BY a ORDER BY ts RANGE BETWEEN CURRENT ROW AND INTERVAL 30 MINUTE FOLLOWING) FROM t")
+    out = _one(
+        "SELECT count(DISTINCT repo) OVER (PARTITION BY a ORDER BY ts "
+        "RANGE BETWEEN CURRENT ROW AND INTERVAL 30 MINUTE FOLLOWING) FROM t"
+    )
     assert out.startswith("SELECT SIZE(COLLECT_SET(repo) OVER (PARTITION BY a ORDER BY ts")
     assert "DISTINCT" not in out
 
 
 def test_quantiles_epoch_and_temp_tables() -> None:
-    assert _one("SELECT quantile_cont(x, 0.95), median(x) FROM t") == "SELECT PERCENTILE(x, 0.95), PERCENTILE(x, 0.5) FROM t"
-    assert _one("SELECT epoch(ts) FROM t") == "SELECT CAST(UNIX_MICROS(CAST(ts AS TIMESTAMP)) AS DOUBLE) / 1000000 FROM t"
+    assert (
+        _one("SELECT quantile_cont(x, 0.95), median(x) FROM t")
+        == "SELECT PERCENTILE(x, 0.95), PERCENTILE(x, 0.5) FROM t"
+    )
+    assert (
+        _one("SELECT epoch(ts) FROM t") == "SELECT CAST(UNIX_MICROS(CAST(ts AS TIMESTAMP)) AS DOUBLE) / 1000000 FROM t"
+    )
     (stmt,) = to_spark("CREATE OR REPLACE TEMP TABLE hot AS SELECT 1 AS x")
     assert (stmt.sql, stmt.materialise_as) == ("SELECT 1 AS x", "hot")
     (view,) = to_spark("CREATE OR REPLACE TEMP VIEW v AS SELECT 1 AS x")

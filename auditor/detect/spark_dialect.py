@@ -20,6 +20,7 @@ DuckDB's list keeps them; no stage lists a nullable value without filtering NULL
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import cast
 
 import sqlglot
 from sqlglot import exp
@@ -46,7 +47,7 @@ def _spark(node: exp.Expression) -> str:
 
 
 def _template(sql: str) -> exp.Expression:
-    return sqlglot.parse_one(sql, read="spark")
+    return cast(exp.Expression, sqlglot.parse_one(sql, read="spark"))
 
 
 def _unwrap_list(agg: exp.ArrayAgg) -> tuple[exp.Expression, bool, list[exp.Ordered]]:
@@ -122,10 +123,15 @@ def to_spark(sql: str) -> list[SparkStatement]:
     for stmt in sqlglot.parse(sql, read="duckdb"):
         if stmt is None:
             continue
+        stmt = cast(exp.Expression, stmt)
         table = _temp_table(stmt)
         body = stmt.expression if table is not None else stmt
         assert body is not None
         rewritten = body.copy().transform(_rewrite)
-        view = stmt.this.name if isinstance(stmt, exp.Create) and str(stmt.args.get("kind", "")).upper() == "VIEW" else None
+        view = (
+            stmt.this.name
+            if isinstance(stmt, exp.Create) and str(stmt.args.get("kind", "")).upper() == "VIEW"
+            else None
+        )
         out.append(SparkStatement(rewritten.sql(dialect="spark", comments=False), table, view))
     return out

@@ -50,8 +50,9 @@ def spark_missing() -> str | None:
 
 
 def start_session(master: str = DEFAULT_MASTER, conf: dict[str, str] | None = None) -> SparkSession:
-    """A SparkSession in UTC with settings sized for one machine unless `conf` says otherwise
-    (on a cluster, spark-submit's own settings win: builder options only fill in what is unset)."""
+    """A SparkSession in UTC with settings sized for one machine (local master). Settings spark-submit
+    or spark-defaults.conf already made win over these defaults (and over `master`); `conf` wins over all.
+    The session time zone must stay UTC: timestamps are naive UTC throughout."""
     reason = spark_missing()
     if reason:
         raise SparkUnavailable(reason)
@@ -62,21 +63,26 @@ def start_session(master: str = DEFAULT_MASTER, conf: dict[str, str] | None = No
     os.environ.setdefault("PYSPARK_DRIVER_PYTHON", sys.executable)
     local = master.startswith("local")
     settings = {
-        "spark.sql.session.timeZone": "UTC",
-        "spark.sql.parquet.inferTimestampNTZ.enabled": "true",
-        "spark.sql.shuffle.partitions": "8" if local else "200",
-        "spark.ui.enabled": "false",
+        "spark.master": master,
+        "spark.sql.shuffle.partitions": "8" if local else "",
+        "spark.ui.enabled": "false" if local else "",
         "spark.ui.showConsoleProgress": "false",
         "spark.driver.host": "127.0.0.1" if local else "",
         "spark.driver.bindAddress": "127.0.0.1" if local else "",
         "spark.driver.memory": "2g" if local else "",
         "spark.sql.ansi.enabled": "false",
-        **(conf or {}),
     }
-    builder = SparkSession.builder.master(master).appName("repo-auditor AN0732")
+    from pyspark import SparkConf, SparkContext
+
+    SparkContext._ensure_initialized()  # the JVM (spark-submit's, if any) so its settings can be read
+    submitted = SparkConf()  # what spark-submit or spark-defaults.conf already set wins over these defaults
+    builder = SparkSession.builder.appName("repo-auditor AN0732")
     for key, value in settings.items():
-        if value:
+        if value and not submitted.contains(key):
             builder = builder.config(key, value)
+    required = {"spark.sql.session.timeZone": "UTC", "spark.sql.parquet.inferTimestampNTZ.enabled": "true"}
+    for key, value in {**(conf or {}), **required}.items():
+        builder = builder.config(key, value)
     session = builder.getOrCreate()
     session.sparkContext.setLogLevel("ERROR")
     return session
@@ -169,7 +175,7 @@ class SparkEngine:
         # Every stage scans events; on one machine reading the files once beats re-opening each
         # partition file per stage. On a cluster the lake is scanned per stage (executors' memory
         # holds download_activity, the restricted downloads, instead).
-        master = spark.sparkContext.master
+        master = str(spark.sparkContext.master)
         self.cache_events = master.startswith("local") if cache_events is None else cache_events
         self._ready = False
 

@@ -61,7 +61,9 @@ def _check_schema_file(root: Path) -> None:
         raise InputError(f"format is not {LAKE_FORMAT!r}", str(path))
     version = doc.get("version")
     if not isinstance(version, int) or not 1 <= version <= LAKE_VERSION:
-        raise InputError(f"lake schema version {version!r} is not supported (this tool reads 1..{LAKE_VERSION})", str(path))
+        raise InputError(
+            f"lake schema version {version!r} is not supported (this tool reads 1..{LAKE_VERSION})", str(path)
+        )
 
 
 def _files(root: Path, table: str) -> list[Path]:
@@ -80,7 +82,9 @@ def _validate(con: duckdb.DuckDBPyConnection, table: str, files: list[Path]) -> 
     spec = {c.name: c for c in TABLES[table]}
     for f in files:
         try:
-            described = con.execute(f"DESCRIBE SELECT * FROM read_parquet({_literal(str(f))}, hive_partitioning = true)")
+            described = con.execute(
+                f"DESCRIBE SELECT * FROM read_parquet({_literal(str(f))}, hive_partitioning = true)"
+            )
             cols = {str(name): str(kind) for name, kind, *_ in described.fetchall()}
         except duckdb.Error as exc:
             raise InputError(f"not a readable Parquet file: {exc}", str(f)) from exc
@@ -132,7 +136,8 @@ def _load_events(
         f"INSERT INTO events ({', '.join(cols)}, import_id) "
         f"SELECT {', '.join('l.' + c for c in cols)}, 'lake-' || l.platform || '-' || $suffix FROM lake_events l "
         "WHERE NOT EXISTS (SELECT 1 FROM events e WHERE e.platform = l.platform AND e.event_uid = l.event_uid) "
-        "QUALIFY row_number() OVER (PARTITION BY l.platform, l.event_uid ORDER BY l.ts, l.evidence_sha256, l.line_no) = 1",
+        "QUALIFY row_number() OVER (PARTITION BY l.platform, l.event_uid "
+        "ORDER BY l.ts, l.evidence_sha256, l.line_no) = 1",
         {"suffix": suffix},
     )
     per_platform = con.execute(
@@ -165,7 +170,9 @@ def _load_events(
     return result
 
 
-def _load_table(con: duckdb.DuckDBPyConnection, root: Path, table: str, files: list[Path], present: set[str]) -> FileResult:
+def _load_table(
+    con: duckdb.DuckDBPyConnection, root: Path, table: str, files: list[Path], present: set[str]
+) -> FileResult:
     cols = ", ".join(c.name for c in TABLES[table])
     # Not events: `records` counts the lake's rows, `duplicates` those the workspace already held.
     result = FileResult(str(root / table), f"{FORMAT_NAME}:{table}", _fingerprint(root, files))
@@ -219,5 +226,3 @@ def import_lake(ws: Workspace, root: Path) -> ImportSummary:
     except duckdb.Error as exc:
         raise InputError(f"cannot import the lake: {exc}", str(root)) from exc
     return summary
-
-
