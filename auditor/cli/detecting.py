@@ -21,11 +21,11 @@ if TYPE_CHECKING:
     show_default=True,
     help="duckdb: the workspace itself; spark: the lake's events on Spark (pip install 'repo-auditor[spark]').",
 )
-@click.option("--spark-master", default="local[*]", show_default=True, help="Spark master URL (--engine spark).")
+@click.option("--spark-master", default=None, help="Spark master URL (default local[*], or spark-submit's --master).")
 @click.option("--input", "input_dir", default=None, help="Parquet lake folder or URL whose events Spark reads.")
 @click.option("--json", "as_json", is_flag=True, help="Print the run summary as JSON.")
 @click.pass_obj
-def detect(app: AppContext, engine: str, spark_master: str, input_dir: str | None, as_json: bool) -> None:
+def detect(app: AppContext, engine: str, spark_master: str | None, input_dir: str | None, as_json: bool) -> None:
     """Run the bulk-download detection (AN0732) over the workspace and write findings.
 
     With --engine spark the same SQL stages run on Spark over the events of a Parquet lake

@@ -49,38 +49,46 @@ def spark_missing() -> str | None:
     return None
 
 
-def start_session(master: str = DEFAULT_MASTER, conf: dict[str, str] | None = None) -> SparkSession:
-    """A SparkSession in UTC with settings sized for one machine (local master). Settings spark-submit
-    or spark-defaults.conf already made win over these defaults (and over `master`); `conf` wins over all.
-    The session time zone must stay UTC: timestamps are naive UTC throughout."""
+def start_session(master: str | None = None, conf: dict[str, str] | None = None) -> SparkSession:
+    """A SparkSession in UTC. Run from `auditor`, it gets settings sized for one machine (local master
+    by default); run under spark-submit (or a Databricks job), the submitted settings win over those
+    defaults and an explicit `master` only if given. `conf` wins over all; the session time zone is
+    always UTC, because timestamps are naive UTC throughout."""
     reason = spark_missing()
     if reason:
         raise SparkUnavailable(reason)
+    from pyspark import SparkConf, SparkContext
     from pyspark.sql import SparkSession
 
     # Python workers (if Spark needs any) must be this interpreter, not whatever python3 is on PATH.
     os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
     os.environ.setdefault("PYSPARK_DRIVER_PYTHON", sys.executable)
-    local = master.startswith("local")
-    settings = {
-        "spark.master": master,
+    submitted = "PYSPARK_GATEWAY_PORT" in os.environ  # launched by spark-submit / a cluster's driver
+    chosen = master or (None if submitted else DEFAULT_MASTER)
+    local = (chosen or "").startswith("local")
+    defaults = {
         "spark.sql.shuffle.partitions": "8" if local else "",
         "spark.ui.enabled": "false" if local else "",
-        "spark.ui.showConsoleProgress": "false",
         "spark.driver.host": "127.0.0.1" if local else "",
         "spark.driver.bindAddress": "127.0.0.1" if local else "",
         "spark.driver.memory": "2g" if local else "",
         "spark.sql.ansi.enabled": "false",
     }
-    from pyspark import SparkConf, SparkContext
-
-    SparkContext._ensure_initialized()  # the JVM (spark-submit's, if any) so its settings can be read
-    submitted = SparkConf()  # what spark-submit or spark-defaults.conf already set wins over these defaults
+    given = None
+    if submitted:
+        SparkContext._ensure_initialized()
+        given = SparkConf()
     builder = SparkSession.builder.appName("repo-auditor AN0732")
-    for key, value in settings.items():
-        if value and not submitted.contains(key):
+    if chosen:
+        builder = builder.master(chosen)
+    for key, value in defaults.items():
+        if value and not (given is not None and given.contains(key)):
             builder = builder.config(key, value)
-    required = {"spark.sql.session.timeZone": "UTC", "spark.sql.parquet.inferTimestampNTZ.enabled": "true"}
+    required = {
+        "spark.sql.session.timeZone": "UTC",
+        "spark.sql.parquet.inferTimestampNTZ.enabled": "true",
+        "spark.ui.showConsoleProgress": "false",  # progress bars would garble --json output
+    }
     for key, value in {**(conf or {}), **required}.items():
         builder = builder.config(key, value)
     session = builder.getOrCreate()
@@ -244,12 +252,12 @@ class SparkEngine:
         """Spark's physical plan of the last statement of `sql` (for the benchmark's partitioning note)."""
         self._prepare()
         stmt = to_spark(sql)[-1]
-        plan = self.spark.sql(f"EXPLAIN FORMATTED {stmt.sql}").collect()
+        plan = self.spark.sql(f"EXPLAIN {stmt.sql}").collect()
         return str(plan[0][0])
 
 
 def run_spark_detection(
-    ws: Any, cfg: Any, input_dir: str, master: str = DEFAULT_MASTER, conf: dict[str, str] | None = None
+    ws: Any, cfg: Any, input_dir: str, master: str | None = None, conf: dict[str, str] | None = None
 ) -> Any:
     """`auditor detect --engine spark`: start a session, detect over the lake, write findings, stop."""
     from auditor.detect.bulk import run_detection
