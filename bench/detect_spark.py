@@ -25,13 +25,13 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from bench.detect_10m import OUT, build
 
 SHUFFLE_NOTE = (
-    "How the Spark plan partitions the work (from EXPLAIN of the stages): the lake scan is split by its\n"
-    "platform=/day= files; bulk_download, novelty, api_scraping and the precursors' first-use and lag()\n"
-    "windows shuffle by (platform, actor) (hashpartitioning on those columns), the repository baselines\n"
-    "(pairs, repo_view) by (platform, repo), sign-in precursors by upn, and the per-episode joins by\n"
-    "episode_key (small: broadcast when under the threshold). Every heavy operator is keyed by actor or\n"
-    "repository, so more executors take more actors at once; one actor's history stays on one task,\n"
-    "so the busiest automation account bounds the slowest task."
+    "How the Spark plan partitions the work: the lake scan is split by its platform=/day= files; the\n"
+    "window stages (bulk_download, novelty, api_scraping, the precursors' lag() and first-use) shuffle by\n"
+    "(platform, actor) -- printed below for bulk_download and novelty from EXPLAIN -- and the first-pull\n"
+    "aggregates by (platform, actor, repo); the repository baselines join on (platform, repo), sign-in\n"
+    "precursors partition by upn, and the per-episode tables are small (broadcast). Every heavy operator\n"
+    "is keyed by actor or repository, so more executors take more actors at once; one actor's history\n"
+    "stays on one task, so the busiest automation account bounds the slowest task."
 )
 
 
