@@ -52,6 +52,7 @@ def _register() -> None:
     from auditor.cli.detecting import detect, findings
     from auditor.cli.evaluate import evaluate_cmd
     from auditor.cli.evidence import evidence
+    from auditor.cli.export import export
     from auditor.cli.importing import import_cmd
     from auditor.cli.inventory import access, apps, credentials
     from auditor.cli.report import report
@@ -72,6 +73,7 @@ def _register() -> None:
         demo,
         report,
         evidence,
+        export,
     ):
         cli.add_command(command)
     for command in (access, credentials, apps):

@@ -14,18 +14,43 @@ if TYPE_CHECKING:
 
 
 @click.command("detect")
+@click.option(
+    "--engine",
+    type=click.Choice(["duckdb", "spark"]),
+    default="duckdb",
+    show_default=True,
+    help="duckdb: the workspace itself; spark: the lake's events on Spark (pip install 'repo-auditor[spark]').",
+)
+@click.option("--spark-master", default=None, help="Spark master URL (default local[*], or spark-submit's --master).")
+@click.option("--input", "input_dir", default=None, help="Parquet lake folder or URL whose events Spark reads.")
 @click.option("--json", "as_json", is_flag=True, help="Print the run summary as JSON.")
 @click.pass_obj
-def detect(app: AppContext, as_json: bool) -> None:
+def detect(app: AppContext, engine: str, spark_master: str | None, input_dir: str | None, as_json: bool) -> None:
     """Run the bulk-download detection (AN0732) over the workspace and write findings.
+
+    With --engine spark the same SQL stages run on Spark over the events of a Parquet lake
+    (`auditor export events --parquet DIR` writes one); repositories, accounts and identities come
+    from the workspace, and findings are written into it exactly as the DuckDB engine writes them.
 
     \b
     Example:
       auditor detect && auditor findings --format table
+      auditor detect --engine spark --input ./lake --spark-master 'local[2]'
     """
-    from auditor.detect.bulk import run_detection
+    if engine == "spark":
+        if not input_dir:
+            raise click.UsageError("--engine spark needs --input DIR (a Parquet lake: auditor export events --parquet)")
+        from auditor.detect.spark_engine import run_spark_detection
 
-    result = run_detection(app.workspace(), app.config())
+        result = run_spark_detection(app.workspace(), app.config(), input_dir, spark_master)
+    else:
+        if input_dir:
+            raise click.UsageError(
+                "--input is for --engine spark; the DuckDB engine reads the workspace (auditor import --parquet DIR)"
+            )
+        from auditor.detect.bulk import run_detection
+
+        result = run_detection(app.workspace(), app.config())
     if as_json:
         echo_json(result.to_json())
         return

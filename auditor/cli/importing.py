@@ -11,11 +11,20 @@ from auditor.cli.output import console, echo_json
 
 
 @click.command("import")
-@click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
 @click.option("--format", "format_name", default=None, help="Force a format instead of auto-detecting.")
+@click.option(
+    "--parquet",
+    "parquet_dir",
+    default=None,
+    type=click.Path(path_type=Path, file_okay=False),
+    help="Import a Parquet lake folder (the schema `auditor export events --parquet` writes) instead of files.",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print the summary as one JSON object.")
 @click.pass_obj
-def import_cmd(app: AppContext, paths: tuple[Path, ...], format_name: str | None, as_json: bool) -> None:
+def import_cmd(
+    app: AppContext, paths: tuple[Path, ...], format_name: str | None, parquet_dir: Path | None, as_json: bool
+) -> None:
     """Import GitHub, GitLab and Entra export files (format auto-detected).
 
     Each file is kept in the evidence store by SHA-256; re-importing adds nothing. Malformed
@@ -30,7 +39,21 @@ def import_cmd(app: AppContext, paths: tuple[Path, ...], format_name: str | None
     \b
     Example:
       auditor import audit-log.ndjson signins.json users.json --json
+      auditor import --parquet ./lake --json
     """
+    if parquet_dir is not None:
+        if paths or format_name:
+            raise click.UsageError("--parquet takes a folder; give files or --parquet, not both")
+        from auditor.lake.load import import_lake
+
+        lake_summary = import_lake(app.workspace(), parquet_dir)
+        if as_json:
+            echo_json(lake_summary.to_json())
+        else:
+            _print_table(lake_summary)
+        return
+    if not paths:
+        raise click.UsageError("give at least one file to import, or --parquet DIR")
     from auditor.importers.pipeline import import_files
     from auditor.importers.registry import get_format
 
