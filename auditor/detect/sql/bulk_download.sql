@@ -24,15 +24,16 @@ windows AS (
     GROUP BY platform, actor, w
 ),
 bursts AS (
-    SELECT platform, actor, burst_start, burst_end, repos_in_window
+    SELECT platform, actor, w, burst_start, burst_end, repos_in_window
     FROM windows
     WHERE repos_in_window >= :min_repos
 ),
 islands AS (
-    -- Bursts of one actor less than a window apart merge into one episode (gaps-and-islands).
-    SELECT platform, actor, burst_start, burst_end, repos_in_window,
+    -- Bursts of one actor less than a window apart merge into one episode (gaps-and-islands). Both
+    -- windows order by (burst_start, w), a total order, so ties cannot number a burst into the wrong episode.
+    SELECT platform, actor, w, burst_start, burst_end, repos_in_window,
            CASE WHEN burst_start <= max(burst_end) OVER (
-                    PARTITION BY platform, actor ORDER BY burst_start
+                    PARTITION BY platform, actor ORDER BY burst_start, w
                     ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING) + INTERVAL :window_minutes MINUTE
                 THEN 0 ELSE 1 END AS is_new
     FROM bursts
@@ -42,7 +43,7 @@ episodes AS (
            max(repos_in_window) AS peak_repos
     FROM (
         SELECT platform, actor, burst_start, burst_end, repos_in_window,
-               sum(is_new) OVER (PARTITION BY platform, actor ORDER BY burst_start
+               sum(is_new) OVER (PARTITION BY platform, actor ORDER BY burst_start, w
                                  ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS episode_no
         FROM islands
     ) numbered
