@@ -15,7 +15,7 @@ from auditor.detect.context import account_context, attach_broad_grants, unavail
 from auditor.detect.engine import DuckDBEngine, Engine
 from auditor.detect.explain import reasons_for
 from auditor.detect.scoring import baseline_of, mark_routine, score_episode, severity_for
-from auditor.detect.stages import attach_baselines, attach_precursors, find_episodes
+from auditor.detect.stages import attach_history, find_episodes
 from auditor.detect.suppress import Activity, approval_for, suppression_reason
 from auditor.restriction import apply_restriction
 from auditor.workspace.store import Workspace, json_rows, utcnow
@@ -74,8 +74,7 @@ def build_findings(engine: Engine, cfg: AuditorConfig, run_id: str, now: datetim
     for row in episodes:
         row["key"] = f"{row['platform']}|{row['actor']}|{row['first_seen'].isoformat()}"
         row["upn"] = ctx.get((row["platform"], row["actor"]), {}).get("upn") or row["event_identity"]
-    attach_precursors(engine, episodes, det)
-    attach_baselines(engine, episodes, det)
+    attach_history(engine, episodes, det)
     attach_broad_grants(engine, episodes)
     mark_routine(episodes)
     rows: list[tuple[object, ...]] = []

@@ -3,7 +3,6 @@ low-and-slow novelty) with their baselines and precursors."""
 
 from __future__ import annotations
 
-from datetime import datetime
 from importlib import resources
 from typing import Any
 
@@ -85,27 +84,18 @@ def _episode_table(engine: Engine, episodes: list[Episode]) -> None:
     engine.load_rows("episode_repos", {"episode_key": "VARCHAR", "repo": "VARCHAR"}, pairs)
 
 
-def attach_baselines(engine: Engine, episodes: list[Episode], det: DetectionSettings) -> None:
-    """Add the baseline features of baselines.sql to every episode (which must carry key and upn)."""
+def attach_history(engine: Engine, episodes: list[Episode], det: DetectionSettings) -> None:
+    """Load the episodes once, then add `precursors` [(kind, detail, time)] from precursors.sql and
+    `baseline` (feature dict) from baselines.sql to every episode (which must carry key and upn)."""
+    for e in episodes:
+        e["precursors"], e["baseline"] = [], {}
     if not episodes:
         return
     _episode_table(engine, episodes)
-    sql = load_sql("baselines.sql", history_days=det.history_days, learning_days=det.learning_days)
-    by_key = {row["episode_key"]: row for row in engine.query(sql)}
-    for e in episodes:
-        e["baseline"] = by_key.get(e["key"], {})
-
-
-def attach_precursors(engine: Engine, episodes: list[Episode], det: DetectionSettings) -> None:
-    """Add `precursors` [(kind, detail, time)] to every episode (which must carry key and upn)."""
-    for e in episodes:
-        e["precursors"] = []
-    if not episodes:
-        return
-    _episode_table(engine, episodes)
+    by_key = {e["key"]: e for e in episodes}
     stage = load_sql("precursors.sql", lookback_hours=det.precursor_lookback_hours, learning_days=det.learning_days)
-    by_key: dict[str, list[tuple[str, str, datetime]]] = {}
     for row in sorted(engine.query(stage), key=lambda r: (r["at"], r["kind"], r["detail"])):
-        by_key.setdefault(row["episode_key"], []).append((row["kind"], row["detail"], row["at"]))
-    for e in episodes:
-        e["precursors"] = by_key.get(e["key"], [])
+        by_key[row["episode_key"]]["precursors"].append((row["kind"], row["detail"], row["at"]))
+    sql = load_sql("baselines.sql", history_days=det.history_days, learning_days=det.learning_days)
+    for row in engine.query(sql):
+        by_key[row["episode_key"]]["baseline"] = row
