@@ -270,20 +270,7 @@ def _low_slow(ctx: Context, kit: Kit, window: tuple[int, int], rng: random.Rando
     )
     pool = restricted(ctx, "github", exclude_team=p.team)
     rng.shuffle(pool)
-    actor = kit.gh_actor(p, p.home, p.home_ip, p.github.git_agent)
-    taken: list[Repo] = []
-    times: list[int] = []
-    for day in range(first, first + length):
-        for _ in range(rng.randrange(3, 5)):
-            if not pool:
-                break
-            repo = pool.pop()
-            ts = ctx.local_ms(day, p.home, rng.uniform(9.5, 17.5))
-            kit.add([(GITHUB, ts, kit.gh.git("git.clone", ts, actor, repo, pat))])
-            taken.append(repo)
-            times.append(ts)
-    if not times:
-        raise ValueError("tenant too small: no restricted repositories outside the low-and-slow actor's team")
+    taken, times = kit.daily_clones(p, range(first, first + length), pool, pat, rng)
     kit.truth(
         "low-and-slow-clones",
         "incident",

@@ -10,7 +10,7 @@ import random
 from auditor.sandbox import catalog
 from auditor.sandbox.plan import GITHUB, MIN_MS, Context, Event
 from auditor.sandbox.scenarios import EXTRA_INCIDENTS, Kit, restricted, seed_offset
-from auditor.sandbox.tenant import Repo, city_ip
+from auditor.sandbox.tenant import city_ip
 
 
 def build_extra_incidents(ctx: Context, days: dict[str, int], kit: Kit) -> None:
@@ -138,18 +138,7 @@ def _contractor_slow(ctx: Context, kit: Kit, first: int, rng: random.Random) -> 
     assert p.github is not None
     pool = restricted(ctx, "github", exclude_team=p.team)
     rng.shuffle(pool)
-    actor = kit.gh_actor(p, p.home, p.home_ip, p.github.git_agent)
-    taken: list[Repo] = []
-    times: list[int] = []
-    for day in range(first, min(first + 6, ctx.days)):
-        for _ in range(rng.randrange(3, 5)):
-            if not pool:
-                break
-            repo = pool.pop()
-            ts = ctx.local_ms(day, p.home, rng.uniform(9.5, 17.5))
-            kit.add([(GITHUB, ts, kit.gh.git("git.clone", ts, actor, repo, p.github.git))])
-            taken.append(repo)
-            times.append(ts)
+    taken, times = kit.daily_clones(p, range(first, min(first + 6, ctx.days)), pool, p.github.git, rng)
     kit.truth(
         "contractor-low-and-slow",
         "incident",

@@ -14,7 +14,7 @@ from functools import partial
 from typing import Any
 
 from auditor.sandbox.catalog import City
-from auditor.sandbox.plan import DAY_MS, ENTRA, GITLAB_AUDIT, HOUR_MS, Burst, Context, Event
+from auditor.sandbox.plan import DAY_MS, ENTRA, GITHUB, GITLAB_AUDIT, HOUR_MS, Burst, Context, Event
 from auditor.sandbox.records_gitlab import gitlab_event, project_entity
 from auditor.sandbox.tenant import Credential, Person, Repo, hashed_token
 from auditor.sandbox.writers import iso_ms
@@ -202,6 +202,28 @@ class Kit:
             last = ts
             ts += rng.randrange(*gap)
         return out, last
+
+    def daily_clones(
+        self, p: Person, days: range, pool: list[Repo], cred: Credential, rng: random.Random
+    ) -> tuple[list[Repo], list[int]]:
+        """Low and slow: on each day, clone three or four repos popped from `pool` at office hours in the
+        person's home city; returns the repos taken and their times."""
+        assert p.github is not None
+        actor = self.gh_actor(p, p.home, p.home_ip, p.github.git_agent)
+        taken: list[Repo] = []
+        times: list[int] = []
+        for day in days:
+            for _ in range(rng.randrange(3, 5)):
+                if not pool:
+                    break
+                repo = pool.pop()
+                ts = self.ctx.local_ms(day, p.home, rng.uniform(9.5, 17.5))
+                self.add([(GITHUB, ts, self.gh.git("git.clone", ts, actor, repo, cred))])
+                taken.append(repo)
+                times.append(ts)
+        if not times:
+            raise ValueError(f"tenant too small: no restricted repositories outside {p.upn}'s team to pull")
+        return taken, times
 
 
 def restricted(ctx: Context, platform: str, exclude_team: str | None = None) -> list[Repo]:
