@@ -36,6 +36,15 @@ def test_list_ordered_by_another_key_keeps_that_order() -> None:
     assert out == "SELECT TRANSFORM(ARRAY_SORT(COLLECT_LIST(STRUCT(day AS k, n AS v))), s -> s.v) FROM t"
 
 
+def test_top_n_minimum_becomes_the_head_of_a_sorted_list() -> None:
+    out = _one("SELECT min(sha || ':' || CAST(line AS VARCHAR), 50) AS evidence FROM t GROUP BY a")
+    assert out == (
+        "SELECT SLICE(ARRAY_SORT(COLLECT_LIST(sha || ':' || CAST(line AS STRING))), 1, 50) AS evidence "
+        "FROM t GROUP BY a"
+    )
+    assert _one("SELECT min(x) FROM t") == "SELECT MIN(x) FROM t"
+
+
 def test_distinct_count_over_a_window_becomes_a_set_size() -> None:
     out = _one(
         "SELECT count(DISTINCT repo) OVER (PARTITION BY a ORDER BY ts "

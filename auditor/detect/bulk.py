@@ -18,7 +18,7 @@ from auditor.detect.scoring import baseline_of, mark_routine, score_episode, sev
 from auditor.detect.stages import attach_history, find_episodes
 from auditor.detect.suppress import Activity, approval_for, suppression_reason
 from auditor.restriction import apply_restriction
-from auditor.workspace.store import Workspace, json_rows, utcnow
+from auditor.workspace.store import Workspace, insert_rows, utcnow
 
 ANALYTIC = "AN0732"
 FINDING_COLUMNS = {
@@ -39,7 +39,6 @@ FINDING_COLUMNS = {
     "run_id": "VARCHAR",
     "detected_at": "TIMESTAMP",
 }
-EVIDENCE_CAP = 50
 
 
 @dataclass
@@ -112,7 +111,7 @@ def build_findings(engine: Engine, cfg: AuditorConfig, run_id: str, now: datetim
                 row["first_seen"],
                 row["last_seen"],
                 reasons_for(row, baseline, det, c),
-                sorted(row["evidence"])[:EVIDENCE_CAP],
+                list(row["evidence"]),
                 approval is not None,
                 suppression_reason(approval) if approval else None,
                 run_id,
@@ -137,9 +136,7 @@ def run_detection(ws: Workspace, cfg: AuditorConfig, engine: Engine | None = Non
             [ANALYTIC],
         ).fetchall()
         con.execute("DELETE FROM findings WHERE analytic = ?", [ANALYTIC])
-        if rows:
-            sql_rows, params = json_rows(FINDING_COLUMNS, rows)
-            con.execute(f"INSERT INTO findings ({', '.join(FINDING_COLUMNS)}) {sql_rows}", params)
+        insert_rows(con, "findings", FINDING_COLUMNS, rows)
         for fid, status, note, changed in kept:
             con.execute(
                 "UPDATE findings SET status = ?, status_note = ?, status_changed_at = ? WHERE id = ?",

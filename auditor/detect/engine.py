@@ -8,7 +8,7 @@ from typing import Any, Protocol
 
 import duckdb
 
-from auditor.workspace.store import json_rows
+from auditor.workspace.store import insert_rows
 
 Row = dict[str, Any]
 
@@ -46,5 +46,11 @@ class DuckDBEngine:
         return [dict(zip(names, r, strict=True)) for r in cur.fetchall()]
 
     def load_rows(self, name: str, columns: dict[str, str], rows: Sequence[Sequence[object]]) -> None:
-        sql, params = json_rows(columns, [tuple(r) for r in rows])
-        self.con.execute(f"CREATE OR REPLACE TEMP TABLE {name} AS {sql}", params)
+        spec = ", ".join(f"{col} {_sql_type(kind)}" for col, kind in columns.items())
+        self.con.execute(f"CREATE OR REPLACE TEMP TABLE {name} ({spec})")
+        insert_rows(self.con, name, columns, [tuple(r) for r in rows], chunk_rows=20_000)
+
+
+def _sql_type(kind: str) -> str:
+    """A json_rows column type ('VARCHAR', '["VARCHAR"]') as a DuckDB column type ('VARCHAR[]')."""
+    return kind[2:-2] + "[]" if kind.startswith('["') else kind

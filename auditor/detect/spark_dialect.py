@@ -7,6 +7,7 @@ Rewrites (AST level, before SQLGlot generates Spark SQL):
 - `list(x ORDER BY k)` -> `transform(array_sort(collect_list(struct(k, x))), s -> s.v)` (ordered by k).
 - `count(DISTINCT x) OVER (...)` -> `size(collect_set(x) OVER (...))`: Spark has no DISTINCT in
   window aggregates.
+- `min(x, n)` (DuckDB's top-n list of the n smallest values) -> `slice(array_sort(collect_list(x)), 1, n)`.
 - `quantile_cont(x, p)` / `median(x)` -> `percentile(x, p)` (exact, linearly interpolated like DuckDB's).
 - `epoch(ts)` -> seconds as DOUBLE with the microseconds (SQLGlot's unix_timestamp truncates).
 - `CREATE [OR REPLACE] TEMP TABLE t AS q` -> a statement the engine materialises (cached DataFrame
@@ -99,6 +100,8 @@ def _rewrite(node: exp.Expression) -> exp.Expression:
         window = node.copy()
         window.set("this", exp.Anonymous(this="collect_set", expressions=[value.copy()]))
         return exp.Anonymous(this="size", expressions=[window])
+    if isinstance(node, exp.Min) and node.args.get("count") is not None:
+        return _template(f"slice(array_sort(collect_list({_spark(node.this)})), 1, {_spark(node.args['count'])})")
     if isinstance(node, exp.PercentileCont) and not isinstance(node.parent, exp.WithinGroup):
         return exp.Anonymous(this="percentile", expressions=[node.this.copy(), node.expression.copy()])
     if isinstance(node, exp.Median):

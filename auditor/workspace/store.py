@@ -106,3 +106,18 @@ def json_rows(columns: dict[str, str], rows: Sequence[tuple[object, ...]]) -> tu
     spec = json.dumps([structure])
     payload = json.dumps([dict(zip(columns, row, strict=True)) for row in rows], default=str)
     return f"SELECT unnest(from_json(?::VARCHAR, '{spec}'), recursive := true)", [payload]
+
+
+def insert_rows(
+    con: duckdb.DuckDBPyConnection,
+    table: str,
+    columns: dict[str, str],
+    rows: Sequence[tuple[object, ...]],
+    chunk_rows: int = 1000,
+) -> None:
+    """INSERT `rows` into `table` through json_rows, in chunks: one JSON document of every row costs
+    about 40x its size to parse (2.8 GB for 12,000 findings), a chunk a bounded slice of that."""
+    names = ", ".join(columns)
+    for start in range(0, len(rows), chunk_rows):
+        sql, params = json_rows(columns, rows[start : start + chunk_rows])
+        con.execute(f"INSERT INTO {table} ({names}) {sql}", params)

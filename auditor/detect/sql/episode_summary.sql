@@ -1,6 +1,7 @@
 -- AN0732: one row per episode from the downloads a stage assigned to it (view episode_downloads:
 -- platform, actor, episode_start, peak_repos and the download_activity columns).
--- Lists are sorted so reasons read the same on every run and engine.
+-- Lists are sorted so reasons read the same on every run and engine; evidence is capped at
+-- :evidence_cap references (an integer parameter).
 -- Portable SQL: SQLGlot parses it for DuckDB and Spark.
 
 SELECT platform,
@@ -19,7 +20,8 @@ SELECT platform,
        list(DISTINCT credential_id ORDER BY credential_id) FILTER (WHERE credential_id IS NOT NULL) AS credential_ids,
        list(DISTINCT user_agent ORDER BY user_agent) FILTER (WHERE user_agent IS NOT NULL) AS user_agents,
        max(identity) AS event_identity,
-       list(DISTINCT evidence_sha256 || ':' || CAST(line_no AS VARCHAR)) AS evidence
+       -- the first :evidence_cap evidence references in sort order (a top-N aggregate: no list of every download)
+       min(evidence_sha256 || ':' || CAST(line_no AS VARCHAR), :evidence_cap) AS evidence
 FROM episode_downloads
 GROUP BY platform, actor, episode_start
 ORDER BY first_seen
