@@ -10,42 +10,20 @@ from __future__ import annotations
 import argparse
 import json
 import shutil
-import subprocess
 import sys
 import time
 import urllib.request
 from datetime import datetime
 from pathlib import Path
 
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from bench._serve import sandbox_server  # the server process shared by the collect benchmarks
+
 OUT = Path(__file__).resolve().parent / "out"
 TOKEN = "bench-token"
 TARGET_S = 20.0
 SINCE = "2026-06-01T00:00:00Z"
-
-
-def start_server(tenant: Path) -> tuple[subprocess.Popen[str], str]:
-    cmd = [
-        sys.executable,
-        "-m",
-        "auditor",
-        "sandbox",
-        "serve",
-        "graph",
-        "--dir",
-        str(tenant),
-        "--port",
-        "0",
-        "--token",
-        TOKEN,
-        "--quiet",
-    ]
-    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    assert proc.stdout is not None
-    for line in proc.stdout:
-        if "http://127.0.0.1:" in line:
-            url = line[line.index("http://127.0.0.1:") :].split()[0].rstrip("/")
-            return proc, url
-    raise SystemExit("the sandbox Graph server did not start")
 
 
 def raw_transfer(url: str) -> tuple[float, int]:
@@ -102,13 +80,9 @@ def main() -> None:
 
         print(f"generating a {args.users}-user tenant ...", flush=True)
         generate_tenant(tenant, users=args.users)
-    proc, url = start_server(tenant)
-    try:
+    with sandbox_server("graph", "--dir", str(tenant), "--token", TOKEN, stop_wait_s=30) as url:
         raw_s, raw_n = raw_transfer(url)
         col_s, col_n = collect_into_workspace(url)
-    finally:
-        proc.terminate()
-        proc.wait(timeout=30)
     print(f"\n{'':46}{'wall s':>8}{'sign-ins':>10}{'per s':>10}")
     print(f"{'raw HTTP transfer (urllib, json.loads per page)':46}{raw_s:8.2f}{raw_n:10,}{raw_n / raw_s:10,.0f}")
     print(f"{'collect + load into workspace (whole tenant)':46}{col_s:8.2f}{col_n:10,}{col_n / col_s:10,.0f}")

@@ -12,11 +12,14 @@ from __future__ import annotations
 import argparse
 import json
 import shutil
-import subprocess
 import sys
 import time
 from datetime import datetime, timedelta
 from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from bench._serve import sandbox_server  # the server process shared by the collect benchmarks
 
 OUT = Path(__file__).resolve().parent / "out"
 TOKEN = "bench-token"
@@ -38,17 +41,6 @@ def build_org(out: Path, repos: int, members: int) -> dict[str, int]:
         raise SystemExit("tenant too small for the requested size")
     grants = write_inventory(out / INVENTORY_FILE, inv)
     return {"repos": len(inv["repos"]), "members": len(inv["members"]), "grants": grants, "teams": len(inv["teams"])}
-
-
-def start_server(tenant: Path) -> tuple[subprocess.Popen[str], str]:
-    cmd = [sys.executable, "-m", "auditor", "sandbox", "serve", "github", str(tenant), "--port", "0", "--token", TOKEN,
-           "--rate-limit", "100000000", "--quiet"]  # fmt: skip
-    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    assert proc.stdout is not None
-    for line in proc.stdout:
-        if line.startswith("base URL:"):
-            return proc, line.split()[2]
-    raise SystemExit("the sandbox GitHub server did not start")
 
 
 def batched(url: str, ws_dir: Path) -> dict[str, float]:
@@ -113,13 +105,9 @@ def main() -> None:
     size = build_org(out, args.repos, args.members)
     print(f"sandbox org: {size['repos']:,} repos, {size['members']:,} members, {size['teams']} teams, "
           f"{size['grants']:,} ground-truth grants (built in {time.perf_counter() - t:.1f} s)")  # fmt: skip
-    proc, url = start_server(out)
-    try:
+    with sandbox_server("github", str(out), "--token", TOKEN, "--rate-limit", "100000000") as url:
         fast = batched(url, out / "workspace")
         slow = per_repo(url)
-    finally:
-        proc.terminate()
-        proc.wait(timeout=10)
     ratio = slow["requests"] / fast["requests"]
     rows = [
         ("batched (REST lists + GraphQL, 50 repos/query)", f"{fast['requests']:,.0f}", f"{fast['collect_s']:.1f} s",

@@ -18,6 +18,10 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from bench._serve import sandbox_server  # the server process shared by the collect benchmarks
+
 OUT = Path(__file__).resolve().parent / "out"
 TOKEN = "bench-token"
 REFERENCE = "no target in issue #6; GitHub sibling: 2,000 repos < 60 s"
@@ -32,29 +36,6 @@ def build_instance(projects: int) -> Path:
     inventory = build_gitlab_inventory(tenant, start, end)
     write_gitlab_inventory(tenant_dir, inventory)
     return tenant_dir
-
-
-def start_server(tenant: Path) -> tuple[subprocess.Popen[str], str]:
-    cmd = [
-        sys.executable,
-        "-m",
-        "auditor",
-        "sandbox",
-        "serve",
-        "gitlab",
-        str(tenant),
-        "--port",
-        "0",
-        "--token",
-        TOKEN,
-        "--quiet",
-    ]
-    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    assert proc.stdout is not None
-    for line in proc.stdout:
-        if "http://127.0.0.1:" in line:
-            return proc, line[line.index("http://127.0.0.1:") :].split()[0].rstrip("/")
-    raise SystemExit("the sandbox GitLab server did not start")
 
 
 def collect(url: str, mode: str) -> dict[str, Any]:
@@ -99,12 +80,8 @@ def main() -> None:
     subprocess.run([sys.executable, __file__, "--build-only", "--projects", str(args.projects)], check=True)
     tenant = OUT / f"gitlab-{args.projects}"
     print(f"sandbox instance built in {time.perf_counter() - t0:.1f} s ({tenant})")
-    proc, url = start_server(tenant)
-    try:
+    with sandbox_server("gitlab", str(tenant), "--token", TOKEN) as url:
         result = collect(url, args.mode)
-    finally:
-        proc.terminate()
-        proc.wait(timeout=10)
     summary = result["summary"]
     rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(f"mode:              {args.mode} (administrator token)")

@@ -10,18 +10,12 @@ switchable faults (primary and secondary rate limits, 502, missing scope, malfor
 
 from __future__ import annotations
 
-import contextlib
 import json
 import secrets
-import socket
-import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from types import TracebackType
-from typing import Any
 from urllib.parse import parse_qsl, unquote, urlsplit
 
 from auditor.sandbox.github.data import GitHubData, load_data
@@ -29,6 +23,7 @@ from auditor.sandbox.github.graphql import execute
 from auditor.sandbox.github.http import ApiError, Request, Response, json_response
 from auditor.sandbox.github.rest import RestApi
 from auditor.sandbox.github.schema import build_root
+from auditor.sandbox.loopback import LoopbackServer, Reply
 
 FULL_SCOPES = ("repo", "read:org", "admin:org", "read:audit_log", "admin:enterprise")
 FAULTS = ("primary", "primary429", "secondary", "bad_gateway", "malformed", "missing_scope")
@@ -55,8 +50,11 @@ class Fault:
     scope: str = "read:audit_log"
 
 
-class GitHubServer:
+class GitHubServer(LoopbackServer):
     """A running sandbox GitHub API: `url`, `requests` seen, `inject(Fault)`, `stop()`."""
+
+    thread_name = "github-sandbox"
+    server_version = "acme-github-sandbox/1"
 
     def __init__(
         self,
@@ -79,21 +77,10 @@ class GitHubServer:
         self.installation_tokens: dict[str, int] = {}
         self.rate_limit = rate_limit
         self.reset_seconds = reset_seconds
-        self.on_request = on_request
-        self.requests: list[tuple[str, str, int]] = []
         self.faults: list[Fault] = []
         self._used: dict[tuple[str, str], int] = {}
         self._window = int(time.time()) + 3600
-        self._lock = threading.Lock()
-        self._connections: set[socket.socket] = set()
-        self._httpd = ThreadingHTTPServer((host, port), _handler_for(self))
-        self._httpd.daemon_threads = True
-        bound_host, bound_port = self._httpd.server_address[:2]
-        self.url = f"http://{bound_host!s}:{bound_port}"
-        self._thread = threading.Thread(
-            target=self._httpd.serve_forever, args=(0.05,), name="github-sandbox", daemon=True
-        )
-        self._thread.start()
+        super().__init__(host=host, port=port, on_request=on_request)
 
     # ---------------------------------------------------------------- control
 
@@ -103,25 +90,17 @@ class GitHubServer:
         with self._lock:
             self.faults.append(fault)
 
-    def stop(self) -> None:
-        self._httpd.shutdown()
-        with self._lock:
-            connections = list(self._connections)
-        for conn in connections:
-            with contextlib.suppress(OSError):
-                conn.shutdown(socket.SHUT_RDWR)
-        self._httpd.server_close()
-        self._thread.join(timeout=5)
-
-    def __enter__(self) -> GitHubServer:
-        return self
-
-    def __exit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        self.stop()
-
     # --------------------------------------------------------------- answering
+
+    def answer(self, method: str, target: str, headers: dict[str, str], body: bytes) -> Reply:
+        response = self.respond(method, target, headers, body)
+        return response.status, response.headers, response.body
+
+    def content_type(self, body: bytes) -> str:
+        return "application/json; charset=utf-8"
+
+    def stamp(self, headers: dict[str, str]) -> dict[str, str]:
+        return {"X-GitHub-Request-Id": secrets.token_hex(8).upper()}
 
     def respond(self, method: str, target: str, headers: dict[str, str], raw: bytes) -> Response:
         split = urlsplit(target)
@@ -281,12 +260,6 @@ class GitHubServer:
         error = _scope_error((fault.scope,), extra)
         return Response(error.status, error.body(), error.headers)
 
-    def _log(self, method: str, target: str, status: int) -> None:
-        with self._lock:
-            self.requests.append((method, target, status))
-        if self.on_request is not None:
-            self.on_request(method, target, status)
-
 
 def _scope_error(accepted: tuple[str, ...], extra: dict[str, str]) -> ApiError:
     return ApiError(
@@ -326,45 +299,3 @@ def serve_github(
         reset_seconds=reset_seconds,
         on_request=on_request,
     )
-
-
-def _handler_for(app: GitHubServer) -> type[BaseHTTPRequestHandler]:
-    class Handler(BaseHTTPRequestHandler):
-        """One request in, one answer out with Content-Length (HTTP/1.1 keep-alive)."""
-
-        protocol_version = "HTTP/1.1"
-        server_version = "acme-github-sandbox/1"
-        timeout = 60
-        disable_nagle_algorithm = True  # headers and body go out as two writes: no 40 ms delayed-ACK stall
-
-        def setup(self) -> None:
-            super().setup()
-            with app._lock:
-                app._connections.add(self.connection)
-
-        def finish(self) -> None:
-            with app._lock:
-                app._connections.discard(self.connection)
-            super().finish()
-
-        def _serve(self) -> None:
-            length = int(self.headers.get("Content-Length") or 0)
-            raw = self.rfile.read(length) if length else b""
-            headers = {k.lower(): v for k, v in self.headers.items()}
-            response = app.respond(self.command, self.path, headers, raw)
-            app._log(self.command, self.path, response.status)
-            self.send_response(response.status)
-            self.send_header("Content-Type", "application/json; charset=utf-8")
-            self.send_header("Content-Length", str(len(response.body)))
-            self.send_header("X-GitHub-Request-Id", secrets.token_hex(8).upper())
-            for name, value in response.headers.items():
-                self.send_header(name, value)
-            self.end_headers()
-            self.wfile.write(response.body)
-
-        do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = _serve
-
-        def log_message(self, format: str, *args: Any) -> None:
-            """Quiet: requests go to `GitHubServer.requests` (and `on_request`)."""
-
-    return Handler

@@ -11,14 +11,9 @@ Retry-After, 502/503, 403 on chosen path prefixes, malformed JSON. Stdlib `Threa
 
 from __future__ import annotations
 
-import contextlib
 import json
-import socket
-import threading
 from collections.abc import Callable
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from types import TracebackType
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
@@ -27,6 +22,7 @@ from auditor.sandbox.gitlab.graphql import answer_graphql
 from auditor.sandbox.gitlab.paging import ApiError, Req
 from auditor.sandbox.gitlab.routes import Endpoints
 from auditor.sandbox.inventory_gitlab import HOST
+from auditor.sandbox.loopback import LoopbackServer, Reply
 
 API = "/api/v4"
 
@@ -52,12 +48,15 @@ class Faults:
         self.malformed = tuple(malformed)  # path prefixes always answered with a truncated JSON body
 
 
-class GitLabServer:
+class GitLabServer(LoopbackServer):
     """A running sandbox: `url` (root), `requests` seen as (method, target, status), `stop()`.
 
     `token` authenticates as `as_user` (default: the instance administrator). `tier` is
     free | premium | ultimate.
     """
+
+    thread_name = "gitlab-sandbox"
+    server_version = "nginx"
 
     def __init__(
         self,
@@ -78,47 +77,22 @@ class GitLabServer:
         self.token = token
         self.faults = faults
         self.max_per_page = max_per_page
-        self.on_request = on_request
         admin = next(u for u in inst.inv["users"] if u["is_admin"])
         self.user = inst.users_by_name[as_user] if as_user else admin
-        self.requests: list[tuple[str, str, int]] = []
         self._count = 0
-        self._lock = threading.Lock()
-        self._connections: set[socket.socket] = set()
-        self._httpd = ThreadingHTTPServer((host, port), _handler_for(self))
-        self._httpd.daemon_threads = True
-        bound_host, bound_port = self._httpd.server_address[:2]
-        self.url = f"http://{bound_host!s}:{bound_port}"
-        self._thread = threading.Thread(
-            target=self._httpd.serve_forever, args=(0.05,), name="gitlab-sandbox", daemon=True
-        )
-        self._thread.start()
+        super().__init__(host=host, port=port, on_request=on_request)
 
-    def stop(self) -> None:
-        self._httpd.shutdown()
-        with self._lock:
-            connections = list(self._connections)
-        for conn in connections:
-            with contextlib.suppress(OSError):
-                conn.shutdown(socket.SHUT_RDWR)
-        self._httpd.server_close()
-        self._thread.join(timeout=5)
+    def answer(self, method: str, target: str, headers: dict[str, str], body: bytes) -> Reply:
+        return self.respond(method, target, headers, body)
 
-    def __enter__(self) -> GitLabServer:
-        return self
-
-    def __exit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        self.stop()
+    def content_type(self, body: bytes) -> str:
+        return "application/json" if body[:1] in (b"{", b"[") else "text/plain"
 
     def _authenticated(self, headers: dict[str, str]) -> bool:
         given = headers.get("private-token") or headers.get("authorization", "").removeprefix("Bearer ")
         return bool(given) and given == self.token
 
-    def respond(
-        self, method: str, target: str, headers: dict[str, str], body: bytes
-    ) -> tuple[int, dict[str, str], bytes]:
+    def respond(self, method: str, target: str, headers: dict[str, str], body: bytes) -> Reply:
         split = urlsplit(target)
         path = split.path
         with self._lock:
@@ -164,12 +138,6 @@ class GitLabServer:
         except Exception as exc:  # a sandbox bug: answer 500 as GitLab does rather than drop the connection
             return 500, {}, json.dumps({"message": f"500 Internal Server Error ({type(exc).__name__}: {exc})"}).encode()
 
-    def _log(self, method: str, target: str, status: int) -> None:
-        with self._lock:
-            self.requests.append((method, target, status))
-        if self.on_request is not None:
-            self.on_request(method, target, status)
-
 
 def serve_gitlab(
     sandbox_dir: Path,
@@ -197,47 +165,3 @@ def serve_gitlab(
         max_per_page=max_per_page,
         on_request=on_request,
     )
-
-
-def _handler_for(app: GitLabServer) -> type[BaseHTTPRequestHandler]:
-    class Handler(BaseHTTPRequestHandler):
-        """Reads one request, asks the app, writes the answer with Content-Length (keep-alive)."""
-
-        protocol_version = "HTTP/1.1"
-        server_version = "nginx"
-        timeout = 60
-
-        def setup(self) -> None:
-            super().setup()
-            # Headers and body go out as separate writes; without NODELAY, Nagle's algorithm and the
-            # client's delayed ACK add ~40 ms to every response.
-            self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-            with app._lock:
-                app._connections.add(self.connection)
-
-        def finish(self) -> None:
-            with app._lock:
-                app._connections.discard(self.connection)
-            super().finish()
-
-        def _serve(self) -> None:
-            length = int(self.headers.get("Content-Length") or 0)
-            body = self.rfile.read(length) if length else b""
-            headers = {k.lower(): v for k, v in self.headers.items()}
-            status, extra, payload = app.respond(self.command, self.path, headers, body)
-            app._log(self.command, self.path, status)
-            self.send_response(status)
-            is_json = payload[:1] in (b"{", b"[")
-            self.send_header("Content-Type", "application/json" if is_json else "text/plain")
-            self.send_header("Content-Length", str(len(payload)))
-            for name, value in extra.items():
-                self.send_header(name, value)
-            self.end_headers()
-            self.wfile.write(payload)
-
-        do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = _serve
-
-        def log_message(self, format: str, *args: Any) -> None:
-            """Quiet: requests go to `GitLabServer.requests` (and `on_request`)."""
-
-    return Handler

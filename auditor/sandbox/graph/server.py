@@ -11,17 +11,12 @@ chosen path prefixes). Stdlib only: `ThreadingHTTPServer` with HTTP/1.1 keep-ali
 
 from __future__ import annotations
 
-import contextlib
 import json
 import re
-import socket
-import threading
 import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from types import TracebackType
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
@@ -29,6 +24,7 @@ from auditor.sandbox.graph.arm import ARM_PREFIX, arm_forbidden, default_diagnos
 from auditor.sandbox.graph.directory import Directory, load_directory
 from auditor.sandbox.graph.odata import GraphError, Query
 from auditor.sandbox.graph.routes import Endpoints, Request
+from auditor.sandbox.loopback import LoopbackServer, Reply
 
 LICENCES = ("none", "p1", "p2")
 _VERSION = r"/(v1\.0|beta)"
@@ -69,12 +65,16 @@ _PERMISSIONS = (
 )
 
 
-class GraphServer:
+class GraphServer(LoopbackServer):
     """A running sandbox Graph server: `url` (the Graph root), `requests` seen, `stop()`.
 
     `diagnostic_settings` is what ARM's `/providers/microsoft.aadiam/diagnosticSettings` lists;
     replace it (e.g. with `[]`) to simulate a tenant that exports nothing.
     """
+
+    thread_name = "graph-sandbox"
+    server_version = "acme-graph-sandbox/1"
+    nodelay = False
 
     def __init__(
         self,
@@ -100,41 +100,21 @@ class GraphServer:
         self.token = token
         self.fault_429_every = fault_429_every
         self.forbid = tuple(prefix.lower() for prefix in forbid)
-        self.on_request = on_request
         self.diagnostic_settings = default_diagnostic_settings(directory.tenant_id)
-        self.requests: list[tuple[str, str, int]] = []
         self._count = 0
-        self._lock = threading.Lock()
-        self._connections: set[socket.socket] = set()
-        self._httpd = ThreadingHTTPServer((host, port), _handler_for(self))
-        self._httpd.daemon_threads = True
-        bound_host, bound_port = self._httpd.server_address[:2]
-        self.url = f"http://{bound_host!s}:{bound_port}"
-        self._thread = threading.Thread(  # a short poll interval makes stop() quick
-            target=self._httpd.serve_forever, args=(0.05,), name="graph-sandbox", daemon=True
-        )
-        self._thread.start()
+        super().__init__(host=host, port=port, on_request=on_request)
 
-    def stop(self) -> None:
-        """Stop serving, close open keep-alive connections and free the port."""
-        self._httpd.shutdown()
-        with self._lock:
-            connections = list(self._connections)
-        for conn in connections:
-            with contextlib.suppress(OSError):  # already closed by the client
-                conn.shutdown(socket.SHUT_RDWR)
-        self._httpd.server_close()
-        self._thread.join(timeout=5)
+    def answer(self, method: str, target: str, headers: dict[str, str], body: bytes) -> Reply:
+        return self.respond(method, target, headers)  # the sandbox serves GET only: a body is read and dropped
 
-    def __enter__(self) -> GraphServer:
-        return self
+    def stamp(self, headers: dict[str, str]) -> dict[str, str]:
+        """A fresh `request-id`, and the caller's `client-request-id` echoed, as Graph does."""
+        ids = {"request-id": str(uuid.uuid4())}
+        if "client-request-id" in headers:
+            ids["client-request-id"] = headers["client-request-id"]
+        return ids
 
-    def __exit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        self.stop()
-
-    def respond(self, method: str, target: str, headers: dict[str, str]) -> tuple[int, dict[str, str], bytes]:
+    def respond(self, method: str, target: str, headers: dict[str, str]) -> Reply:
         """Answer one request: auth, injected faults, forbidden prefixes, then the endpoint."""
         split = urlsplit(target)
         path = unquote(split.path)
@@ -171,12 +151,6 @@ class GraphServer:
                 handler: Callable[[Request], bytes] = getattr(self.endpoints, name)
                 return handler(request)
         raise GraphError(404, "Request_ResourceNotFound", f"Resource not found for the segment '{path}'.")
-
-    def _log(self, method: str, target: str, status: int) -> None:
-        with self._lock:
-            self.requests.append((method, target, status))
-        if self.on_request is not None:
-            self.on_request(method, target, status)
 
 
 def serve_graph(
@@ -226,47 +200,3 @@ def _error_body(exc: GraphError, arm: bool, headers: dict[str, str]) -> bytes:
             "client-request-id": headers.get("client-request-id") or str(uuid.uuid4()),
         }
     return json.dumps({"error": error}).encode()
-
-
-def _handler_for(app: GraphServer) -> type[BaseHTTPRequestHandler]:
-    class Handler(BaseHTTPRequestHandler):
-        """Reads one request, asks the app for the answer, writes it with Content-Length (keep-alive)."""
-
-        protocol_version = "HTTP/1.1"
-        server_version = "acme-graph-sandbox/1"
-        timeout = 60  # idle keep-alive connections end on their own
-
-        def setup(self) -> None:
-            super().setup()
-            with app._lock:
-                app._connections.add(self.connection)
-
-        def finish(self) -> None:
-            with app._lock:
-                app._connections.discard(self.connection)
-            super().finish()
-
-        def _serve(self) -> None:
-            length = int(self.headers.get("Content-Length") or 0)
-            if length:
-                self.rfile.read(length)  # keep the connection's byte stream aligned
-            headers = {k.lower(): v for k, v in self.headers.items()}
-            status, extra, body = app.respond(self.command, self.path, headers)
-            app._log(self.command, self.path, status)  # before replying, so a client never outruns the log
-            self.send_response(status)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(body)))
-            self.send_header("request-id", str(uuid.uuid4()))
-            if "client-request-id" in headers:
-                self.send_header("client-request-id", headers["client-request-id"])
-            for name, value in extra.items():
-                self.send_header(name, value)
-            self.end_headers()
-            self.wfile.write(body)
-
-        do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = _serve
-
-        def log_message(self, format: str, *args: Any) -> None:
-            """Quiet: requests go to `GraphServer.requests` (and `on_request`), not stderr."""
-
-    return Handler
