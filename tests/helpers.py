@@ -1,10 +1,28 @@
-"""Small builders for test inputs."""
+"""Small builders for test inputs, and the CLI sandbox server run as a subprocess."""
 
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
+
+
+@contextmanager
+def served(platform: str, *args: str) -> Iterator[str]:
+    """Run `auditor sandbox serve PLATFORM ARGS...` in a subprocess and yield the base URL it prints;
+    terminate it on exit."""
+    cmd = [sys.executable, "-m", "auditor", "sandbox", "serve", platform, *args]
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    try:
+        assert proc.stdout is not None
+        yield next(line.split()[2] for line in proc.stdout if line.startswith("base URL:"))
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
 
 
 def write_ndjson(path: Path, records: list[Any]) -> Path:

@@ -18,6 +18,7 @@ from auditor.sandbox.generate import END, build_sandbox, generate_tenant
 from auditor.sandbox.github.graphql import Obj, execute
 from auditor.sandbox.github.server import FULL_SCOPES, GitHubServer, serve_github
 from auditor.sandbox.inventory_github import build_github_inventory, role_rank
+from tests.helpers import served
 
 TOKEN = "ghp_sandbox_test_91ac"  # a static test credential for the loopback sandbox
 
@@ -195,20 +196,14 @@ def test_cli_serve_github_answers_and_rejects_bad_fault_specs(small: Path) -> No
     import subprocess
     import sys
 
-    cmd = [sys.executable, "-m", "auditor", "sandbox", "serve", "github", str(small), "--port", "0",
-           "--token", TOKEN, "--fault", "bad_gateway:1:/orgs/acme-corp/teams"]  # fmt: skip
-    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
-    try:
-        assert proc.stdout is not None
-        url = next(line.split()[2] for line in proc.stdout if line.startswith("base URL:"))
+    args = [str(small), "--port", "0", "--token", TOKEN, "--fault", "bad_gateway:1:/orgs/acme-corp/teams"]
+    with served("github", *args) as url:
         request = urllib.request.Request(url + "/orgs/acme-corp/teams", headers={"Authorization": f"Bearer {TOKEN}"})
         with pytest.raises(urllib.error.HTTPError) as refused:
             urllib.request.urlopen(request, timeout=30)
         assert refused.value.code == 502
         with urllib.request.urlopen(request, timeout=30) as response:
             assert any(t["slug"] == "engineering" for t in json.loads(response.read()))
-    finally:
-        proc.terminate()
-        proc.wait(timeout=10)
+    cmd = [sys.executable, "-m", "auditor", "sandbox", "serve", "github", *args]
     bad = subprocess.run([*cmd[:-2], "--fault", "meteor"], capture_output=True, text=True, timeout=60)
     assert bad.returncode == 2 and "--fault" in bad.stderr

@@ -14,6 +14,7 @@ import requests
 from auditor.sandbox.generate import build_sandbox, generate_tenant
 from auditor.sandbox.gitlab import Faults, GitLabServer, serve_gitlab
 from auditor.sandbox.inventory_gitlab import PARTNERS, STREAMING_DESTINATION, load_gitlab_inventory
+from tests.helpers import served
 
 TOKEN = "glpat-test-0b3c"  # a static test credential for the loopback sandbox
 SIZE = {"users": 60, "repos": 90, "days": 40}
@@ -206,30 +207,8 @@ def test_faults_429_5xx_forbid_and_malformed(tenant: Path) -> None:
 
 
 def test_cli_serves_the_instance_until_stopped(tenant: Path) -> None:
-    import subprocess
-    import sys
-
-    cmd = [
-        sys.executable,
-        "-m",
-        "auditor",
-        "sandbox",
-        "serve",
-        "gitlab",
-        str(tenant),
-        "--port",
-        "0",
-        "--token",
-        TOKEN,
-        "--tier",
-        "ultimate",
-        "--streaming",
-        "--quiet",
-    ]
-    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    try:
-        assert proc.stdout is not None
-        url = next(line for line in proc.stdout if "base URL:" in line).split()[2]
+    args = [str(tenant), "--port", "0", "--token", TOKEN, "--tier", "ultimate", "--streaming", "--quiet"]
+    with served("gitlab", *args) as url:
         gl = gitlab.Gitlab(url, private_token=TOKEN, keep_base_url=True)
         assert gl.http_get("/version")["version"]  # type: ignore[index]
         answer = gl.http_post(
@@ -239,6 +218,3 @@ def test_cli_serves_the_instance_until_stopped(tenant: Path) -> None:
             },
         )
         assert isinstance(answer, dict) and "errors" not in answer
-    finally:
-        proc.terminate()
-        proc.wait(timeout=10)
