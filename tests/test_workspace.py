@@ -36,6 +36,15 @@ def test_new_workspace_has_the_vocabulary_tables(ws: Workspace) -> None:
     assert ws.schema_version() == SCHEMA_VERSION
 
 
+def test_sessions_are_utc_and_print_no_duckdb_progress_bar(ws: Workspace) -> None:
+    settings = dict(
+        ws.con.execute(
+            "SELECT name, value FROM duckdb_settings() WHERE name IN ('TimeZone', 'enable_progress_bar')"
+        ).fetchall()
+    )
+    assert settings == {"TimeZone": "UTC", "enable_progress_bar": "false"}
+
+
 def test_reopen_does_not_migrate_twice(tmp_path: Path) -> None:
     Workspace.open(tmp_path / "w").close()
     again = Workspace.open(tmp_path / "w")

@@ -45,6 +45,8 @@ class Workspace:
         # Rows carry their own line numbers and ids; not preserving scan order lets bulk
         # loads run in parallel (WITH ORDINALITY still numbers lines in file order).
         con.execute("SET preserve_insertion_order = false")
+        # DuckDB's own progress bar would write guesses ("~88 hours remaining") into the CLI's stderr.
+        con.execute("SET enable_progress_bar = false")
         ws = cls(root=root, con=con)
         ws._migrate()
         return ws
