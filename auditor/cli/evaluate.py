@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
 import click
 
@@ -34,7 +33,7 @@ def evaluate_cmd(out_dir: Path, seed: int, as_json: bool) -> None:
     """
     import json
 
-    from auditor.detect.anchors.run import score_anchors
+    from auditor.detect.anchors.run import anchor_row, score_anchors
     from auditor.detect.bulk import run_detection
     from auditor.detect.engine import DuckDBEngine
     from auditor.detect.evaluate import evaluate
@@ -48,18 +47,7 @@ def evaluate_cmd(out_dir: Path, seed: int, as_json: bool) -> None:
         result = evaluate(run.ws, truth_file)
         status.update("published rules on the same data")
         anchors = score_anchors(DuckDBEngine(run.ws.con), json.loads(truth_file.read_text(encoding="utf-8")))
-    anchor_rows: list[dict[str, Any]] = [
-        {
-            "name": name,
-            "source": source,
-            "precision": round(r.precision, 4),
-            "recall": round(r.recall, 4),
-            "alerts": n,
-            "missed": [s.name for s in r.scenarios if s.expected and not s.got],
-            "benign_flagged": [s.name for s in r.scenarios if not s.expected and s.got],
-        }
-        for name, source, r, n in anchors
-    ]
+    anchor_rows = [anchor_row(*scored) for scored in anchors]
     if as_json:
         echo_json(result.to_json() | {"anchors": anchor_rows})
         return
@@ -79,6 +67,10 @@ def evaluate_cmd(out_dir: Path, seed: int, as_json: bool) -> None:
         bar.add_column(col)
     for a in anchor_rows:
         bar.add_row(
-            a["source"], f"{a['precision']:.2f}", f"{a['recall']:.2f}", str(a["alerts"]), str(len(a["benign_flagged"]))
+            a["source"],
+            "n/a" if a["precision"] is None else f"{a['precision']:.2f}",
+            f"{a['recall']:.2f}",
+            str(a["alerts"]),
+            str(len(a["benign_flagged"])),
         )
     out.print(bar)

@@ -58,3 +58,17 @@ def score_anchors(engine: Engine, truth: dict[str, Any]) -> list[tuple[str, str,
         alerts = run_anchor(engine, name)
         out.append((name, source, score_alerts(alerts, truth), len(alerts)))
     return out
+
+
+def anchor_row(name: str, source: str, result: EvalResult, alerts: int) -> dict[str, Any]:
+    """One rule's line of `auditor eval --json` `anchors`. A rule that raised no alert has no precision
+    (None, shown as n/a), rather than the vacuous 1.0 that would read as a perfect rule."""
+    return {
+        "name": name,
+        "source": source,
+        "precision": round(result.precision, 4) if alerts else None,
+        "recall": round(result.recall, 4),
+        "alerts": alerts,
+        "missed": [s.name for s in result.scenarios if s.expected and not s.got],
+        "benign_flagged": [s.name for s in result.scenarios if not s.expected and s.got],
+    }
