@@ -6,6 +6,18 @@
 -- Every join is keyed so its size stays linear in episodes x repositories (no episode x puller product).
 -- Portable SQL: SQLGlot parses it for DuckDB and Spark.
 
+-- The per-day and first-pull sets every baseline below reads, materialised once (an engine that inlines
+-- common table expressions, as Spark does, would otherwise recompute them at each reference).
+CREATE OR REPLACE TEMP TABLE actor_day_repos AS
+SELECT DISTINCT platform, actor, CAST(ts AS DATE) AS day, repo FROM download_activity;
+
+CREATE OR REPLACE TEMP TABLE actor_daily AS
+SELECT platform, actor, day, count(*) AS repos FROM actor_day_repos GROUP BY platform, actor, day;
+
+-- First pull of each (actor, repo).
+CREATE OR REPLACE TEMP TABLE actor_repo_first AS
+SELECT platform, actor, repo, min(day) AS first_day FROM actor_day_repos GROUP BY platform, actor, repo;
+
 WITH ep_actors AS (
     SELECT DISTINCT platform, actor FROM episodes
 ),
@@ -21,12 +33,6 @@ ep_peer AS (
     SELECT e.episode_key, e.platform, e.actor, e.first_seen, CAST(e.first_seen AS DATE) AS day,
            coalesce(p.peer, 'unclassified/-') AS peer
     FROM episodes e LEFT JOIN peer_of p ON p.platform = e.platform AND p.actor = e.actor
-),
-actor_day_repos AS (
-    SELECT DISTINCT platform, actor, CAST(ts AS DATE) AS day, repo FROM download_activity
-),
-actor_daily AS (
-    SELECT platform, actor, day, count(*) AS repos FROM actor_day_repos GROUP BY platform, actor, day
 ),
 own_history AS (
     SELECT e.episode_key, count(*) AS active_days, max(d.repos) AS max_day,
@@ -50,20 +56,16 @@ peer_window AS (
      AND d.day >= pd.day - INTERVAL :history_days DAY AND d.day < pd.day
     GROUP BY pd.platform, pd.peer, pd.day
 ),
-pairs AS (
-    -- First pull of each (actor, repo).
-    SELECT platform, actor, repo, min(day) AS first_day FROM actor_day_repos GROUP BY platform, actor, repo
-),
 repo_peer_first AS (
     -- When anyone of a peer group (the actor included) first pulled each repository.
     SELECT p.platform, p.repo, coalesce(po.peer, 'unclassified/-') AS peer, min(p.first_day) AS first_day
-    FROM pairs p LEFT JOIN peer_of po ON po.platform = p.platform AND po.actor = p.actor
+    FROM actor_repo_first p LEFT JOIN peer_of po ON po.platform = p.platform AND po.actor = p.actor
     GROUP BY p.platform, p.repo, coalesce(po.peer, 'unclassified/-')
 ),
 repo_ranked AS (
     SELECT platform, repo, first_day,
            row_number() OVER (PARTITION BY platform, repo ORDER BY first_day, actor) AS rn
-    FROM pairs
+    FROM actor_repo_first
 ),
 repo_early AS (
     -- The second and third accounts ever to pull each repository, by day.
@@ -83,7 +85,7 @@ repo_view AS (
                 THEN 1 ELSE 0 END AS rare
     FROM episode_repos er
     JOIN ep_peer ep ON ep.episode_key = er.episode_key
-    LEFT JOIN pairs own ON own.platform = ep.platform AND own.actor = ep.actor AND own.repo = er.repo
+    LEFT JOIN actor_repo_first own ON own.platform = ep.platform AND own.actor = ep.actor AND own.repo = er.repo
     LEFT JOIN repo_peer_first rpf ON rpf.platform = ep.platform AND rpf.repo = er.repo AND rpf.peer = ep.peer
     LEFT JOIN repo_early re ON re.platform = ep.platform AND re.repo = er.repo
 ),
@@ -122,7 +124,7 @@ actor_start AS (
 ),
 new_daily AS (
     SELECT p.platform, p.actor, p.first_day AS day, count(*) AS new_repos
-    FROM pairs p
+    FROM actor_repo_first p
     JOIN actor_start s ON s.platform = p.platform AND s.actor = p.actor
     WHERE p.first_day >= s.started + INTERVAL :learning_days DAY
     GROUP BY p.platform, p.actor, p.first_day
