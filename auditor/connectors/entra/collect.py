@@ -15,15 +15,7 @@ from urllib.parse import quote
 from auditor.config.models import EntraSource
 from auditor.connectors.entra import endpoints as ep
 from auditor.connectors.entra.graph import GraphAuthError, GraphError, GraphPages, Page
-
-
-@dataclass(frozen=True)
-class Gap:
-    """A coverage gap: what could not be seen, why, and what it costs."""
-
-    source: str
-    needs: str
-    consequence: str
+from auditor.connectors.gaps import Gap
 
 
 @dataclass

@@ -13,8 +13,9 @@ from pathlib import Path
 import duckdb
 
 from auditor import __version__
-from auditor.connectors.entra.collect import Collected, Gap
+from auditor.connectors.entra.collect import Collected
 from auditor.connectors.entra.graph import Page
+from auditor.connectors.gaps import Gap, replace_gaps
 from auditor.importers.formats.entra import ENTRA_SIGNIN_GRAPH, USERS_SPEC
 from auditor.importers.pipeline import import_files
 from auditor.importers.sources import sql_str
@@ -41,7 +42,7 @@ class CollectSummary:
             "tenant": self.tenant,
             "counts": self.counts,
             "signins_imported": self.signins_imported,
-            "coverage_gaps": [{"source": g.source, "needs": g.needs, "consequence": g.consequence} for g in self.gaps],
+            "coverage_gaps": [g.to_json() for g in self.gaps],
         }
 
 
@@ -252,23 +253,18 @@ def _signins(ws: Workspace, stored: dict[str, list[Path]], work: Path) -> int:
 
 def _coverage(con: duckdb.DuckDBPyConnection, snap: str, tenant: str, collected: Collected) -> None:
     """Replace this tenant's connector gaps; state the sign-in retention actually in force."""
-    con.execute("DELETE FROM coverage_gaps WHERE platform = 'entra' AND source LIKE ?", [f"{SOURCE_PREFIX}{tenant}%"])
-    now = utcnow()
-    rows = [(f"{SOURCE_PREFIX}{tenant} {g.source}", g.needs, g.consequence) for g in collected.gaps]
+    gaps = list(collected.gaps)
     retention, streaming = _retention(collected)
     if streaming is None:
-        rows.append(
-            (
-                f"{SOURCE_PREFIX}{tenant} sign-in logs",
+        gaps.append(
+            Gap(
+                "sign-in logs",
                 "a diagnostic setting exporting SignInLogs and NonInteractiveUserSignInLogs (Log Analytics, storage or "
                 "Event Hub)",
                 f"Entra keeps sign-ins only {retention} days; older logins cannot be joined to downloads",
             )
         )
-    for source, needs, consequence in rows:
-        con.execute(
-            "INSERT INTO coverage_gaps VALUES ('entra', ?, ?, ?, ?, ?)", [source, needs, consequence, snap, now]
-        )
+    replace_gaps(con, "entra", f"{SOURCE_PREFIX}{tenant} ", gaps, snap)
     con.execute(
         "INSERT OR REPLACE INTO log_sources SELECT 'entra', 'graph-signins', ?, ?, min(ts), max(ts), count(*) "
         "FROM events WHERE platform = 'entra'",

@@ -15,6 +15,7 @@ from datetime import datetime
 from typing import Any
 
 from auditor.config.models import GitHubSource
+from auditor.connectors.gaps import Gap
 from auditor.connectors.github import endpoints as ep
 from auditor.connectors.github.client import GitHubApi, GitHubAuthError, GitHubError, Page
 
@@ -24,15 +25,6 @@ _COLLAB_FIELDS = (
     "... on Organization { login } ... on Team { slug } ... on Repository { nameWithOwner } } } node { login } }"
 )
 _KEY_FIELDS = "pageInfo { hasNextPage endCursor } nodes { id title key readOnly createdAt }"
-
-
-@dataclass(frozen=True)
-class Gap:
-    """A coverage gap: what could not be seen, what it needs, what it costs."""
-
-    source: str
-    needs: str
-    consequence: str
 
 
 @dataclass

@@ -15,8 +15,9 @@ from typing import Any
 import duckdb
 
 from auditor import __version__
+from auditor.connectors.gaps import Gap, replace_gaps
 from auditor.connectors.github.client import Page
-from auditor.connectors.github.collect import Collected, Gap
+from auditor.connectors.github.collect import Collected
 from auditor.connectors.github.transform import Rows, transform
 from auditor.importers.derive import refresh_derived
 from auditor.importers.formats.github import GITHUB_AUDIT
@@ -51,7 +52,7 @@ class CollectSummary:
             "audit_events_imported": self.audit_imported,
             "audit_events_duplicates": self.audit_duplicates,
             "requests": self.requests,
-            "coverage_gaps": [{"source": g.source, "needs": g.needs, "consequence": g.consequence} for g in self.gaps],
+            "coverage_gaps": [g.to_json() for g in self.gaps],
         }
 
 
@@ -226,9 +227,7 @@ def _oauth_restrictions(con: duckdb.DuckDBPyConnection, snap: str, c: Collected)
 def _coverage(con: duckdb.DuckDBPyConnection, snap: str, scope: str, c: Collected, rows: Rows, ghes: bool) -> None:
     """Replace this scope's connector gaps; record the retention and streaming actually in force."""
     prefix = f"{SOURCE_PREFIX}{scope}"
-    con.execute("DELETE FROM coverage_gaps WHERE platform = 'github' AND source LIKE ?", [f"{prefix} %"])
-    now = utcnow()
-    gap_rows = [(f"{prefix} {g.source}", g.needs, g.consequence) for g in c.gaps]
+    gaps = list(c.gaps)
     if not ghes and rows.streaming is None:
         if rows.streaming_known:
             needs = "audit-log streaming to a SIEM or storage (enterprise settings: Log streaming)"
@@ -236,11 +235,8 @@ def _coverage(con: duckdb.DuckDBPyConnection, snap: str, scope: str, c: Collecte
         else:
             needs = "an enterprise slug and admin:enterprise to read the audit-log streaming configuration"
             consequence = "streaming unknown: Git events may be kept only 7 days"
-        gap_rows.append((f"{prefix} audit-log streaming", needs, consequence))
-    for source, needs, consequence in gap_rows:
-        con.execute(
-            "INSERT INTO coverage_gaps VALUES ('github', ?, ?, ?, ?, ?)", [source, needs, consequence, snap, now]
-        )
+        gaps.append(Gap("audit-log streaming", needs, consequence))
+    replace_gaps(con, "github", f"{prefix} ", gaps, snap)
     web_retention = None if ghes else AUDIT_RETENTION_DAYS
     git_retention = None if ghes or rows.streaming else GIT_RETENTION_DAYS
     org_filter = "" if c.org is None else " AND org = ?"

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
 from auditor.config.models import GitLabSource
+from auditor.connectors.gaps import Gap
 from auditor.connectors.gitlab.client import GitLabError, Recorder, call
 
 if TYPE_CHECKING:
@@ -29,15 +30,6 @@ STREAMING_QUERY_GROUP = (
     "{ nodes { id name category active } } } }"
 )
 STREAMING_QUERY_INSTANCE = "query { auditEventsInstanceStreamingDestinations { nodes { id name category active } } }"
-
-
-@dataclass(frozen=True)
-class Gap:
-    """A coverage gap: the endpoint, what it needs, and what the auditor cannot see without it."""
-
-    source: str
-    needs: str
-    consequence: str
 
 
 @dataclass

@@ -18,8 +18,9 @@ from typing import Any
 import duckdb
 
 from auditor import __version__
+from auditor.connectors.gaps import Gap, replace_gaps
 from auditor.connectors.gitlab.client import Page
-from auditor.connectors.gitlab.collect import Collected, Gap
+from auditor.connectors.gitlab.collect import Collected
 from auditor.importers.derive import refresh_derived
 from auditor.importers.formats.gitlab import GITLAB_AUDIT
 from auditor.importers.pipeline import import_files
@@ -78,7 +79,7 @@ class CollectSummary:
             "counts": self.counts,
             "audit_events_imported": self.audit_events_imported,
             "requests": self.requests,
-            "coverage_gaps": [{"source": g.source, "needs": g.needs, "consequence": g.consequence} for g in self.gaps],
+            "coverage_gaps": [g.to_json() for g in self.gaps],
         }
 
 
@@ -565,8 +566,6 @@ def _audit(ws: Workspace, pages: list[Path], work: Path) -> int:
 
 def _coverage(con: duckdb.DuckDBPyConnection, snap: str, c: Collected, summary: CollectSummary) -> None:
     """Replace this source's connector gaps; say whether clone/pull events can be seen at all."""
-    prefix = f"{SOURCE_PREFIX}{c.base_url} "
-    con.execute("DELETE FROM coverage_gaps WHERE platform = 'gitlab' AND source LIKE ?", [prefix + "%"])
     if c.streaming == []:
         gap = Gap(
             "audit event streaming",
@@ -574,12 +573,7 @@ def _coverage(con: duckdb.DuckDBPyConnection, snap: str, c: Collected, summary: 
             "git clone/pull (repository_git_operation) is never stored by GitLab and no stream receives it",
         )
         summary.gaps.append(gap)
-    now = utcnow()
-    for g in summary.gaps:
-        con.execute(
-            "INSERT INTO coverage_gaps VALUES ('gitlab', ?, ?, ?, ?, ?)",
-            [prefix + g.source, g.needs, g.consequence, snap, now],
-        )
+    replace_gaps(con, "gitlab", f"{SOURCE_PREFIX}{c.base_url} ", summary.gaps, snap)
     streaming = None if not c.streaming else ", ".join(d.get("name") or d["id"] for d in c.streaming)
     con.execute(
         "INSERT OR REPLACE INTO log_sources SELECT 'gitlab', 'gitlab-audit-api', NULL, ?, min(ts), max(ts), count(*) "
