@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-SCHEMA_VERSION = 9
+SCHEMA_VERSION = 10
 
 # Each migration is (version, statements). Never edit a released migration; append a new one.
 MIGRATIONS: list[tuple[int, list[str]]] = [
@@ -190,6 +190,46 @@ MIGRATIONS: list[tuple[int, list[str]]] = [
                 decision VARCHAR NOT NULL, new_role VARCHAR, justification VARCHAR, self_review BOOLEAN NOT NULL,
                 source_file VARCHAR NOT NULL, source_sha256 VARCHAR NOT NULL, file_row INTEGER NOT NULL,
                 imported_at TIMESTAMP NOT NULL)""",
+        ],
+    ),
+    (
+        10,
+        [
+            # The role each path gives an account on a repo (a grant's `via` keeps only the paths, and the
+            # grant only the highest role). `target` is where a GitLab group is shared into (group or project).
+            """CREATE TABLE grant_paths (
+                snapshot_id VARCHAR NOT NULL, platform VARCHAR NOT NULL, account VARCHAR NOT NULL,
+                repo VARCHAR NOT NULL, path VARCHAR NOT NULL, role VARCHAR NOT NULL, target VARCHAR)""",
+            # Entitlements per snapshot: what an owner can grant or take away (the unit of review and
+            # remediation). Written once per snapshot, derived from memberships, grants, settings,
+            # credentials, apps and IdP groups/roles.
+            """CREATE TABLE entitlements (
+                snapshot_id VARCHAR NOT NULL, entitlement_id VARCHAR NOT NULL, platform VARCHAR NOT NULL,
+                kind VARCHAR NOT NULL, scope VARCHAR NOT NULL, account VARCHAR, team VARCHAR, role VARCHAR,
+                source VARCHAR, PRIMARY KEY (snapshot_id, entitlement_id))""",
+            # Check results carry their scope (org, group, tenant) so a failing control is one result per scope.
+            "ALTER TABLE check_results ADD COLUMN scope VARCHAR",
+            # Findings lifecycle: accepted_risk expiry and the history of triage notes.
+            "ALTER TABLE findings ADD COLUMN status_expires DATE",
+            """CREATE TABLE finding_notes (
+                finding_id VARCHAR NOT NULL, at TIMESTAMP NOT NULL, author VARCHAR, status VARCHAR NOT NULL,
+                note VARCHAR, expires DATE)""",
+            # Every detect, check, review and report run, with a JSON summary: trends between runs.
+            """CREATE TABLE runs (
+                run_id VARCHAR PRIMARY KEY, kind VARCHAR NOT NULL, started_at TIMESTAMP NOT NULL,
+                finished_at TIMESTAMP, summary VARCHAR)""",
+            # Entitlement-level campaign rows (review_items stays for campaigns started before this version).
+            """CREATE TABLE review_rows (
+                campaign_id VARCHAR NOT NULL, row_id VARCHAR NOT NULL, entitlement_id VARCHAR NOT NULL,
+                reviewer VARCHAR NOT NULL, reviewer_rule VARCHAR NOT NULL, worksheet VARCHAR NOT NULL,
+                platform VARCHAR NOT NULL, kind VARCHAR NOT NULL, scope VARCHAR NOT NULL, account VARCHAR,
+                team VARCHAR, role VARCHAR, identity VARCHAR, display_name VARCHAR, department VARCHAR,
+                manager VARCHAR, account_class VARCHAR, reach VARCHAR NOT NULL, reach_text VARCHAR NOT NULL,
+                last_used TIMESTAMP, recommendation VARCHAR NOT NULL, recommendation_reason VARCHAR NOT NULL,
+                change VARCHAR NOT NULL, previous_role VARCHAR, row_hash VARCHAR NOT NULL,
+                PRIMARY KEY (campaign_id, row_id))""",
+            "ALTER TABLE review_campaigns ADD COLUMN mode VARCHAR",
+            "ALTER TABLE review_campaigns ADD COLUMN effective_grants BIGINT",
         ],
     ),
 ]
