@@ -50,6 +50,7 @@ def _register() -> None:
     from auditor.cli.coverage import coverage
     from auditor.cli.demo import demo
     from auditor.cli.detecting import detect, findings
+    from auditor.cli.entitlements import entitlements
     from auditor.cli.evaluate import evaluate_cmd
     from auditor.cli.evidence import evidence
     from auditor.cli.export import export
@@ -76,7 +77,7 @@ def _register() -> None:
         export,
     ):
         cli.add_command(command)
-    for command in (access, credentials, apps):
+    for command in (access, entitlements, credentials, apps):
         cli.add_command(command)
 
 

@@ -14,7 +14,7 @@ import click
 from auditor.cli.context import AppContext
 from auditor.cli.output import console, echo_listing
 
-ACCESS_FIELDS = ("platform", "repo", "account", "identity", "account_class", "role", "via")
+ACCESS_FIELDS = ("platform", "repo", "account", "identity", "account_class", "role", "via", "entitlements")
 CREDENTIAL_FIELDS = (
     "platform",
     "kind",
@@ -93,22 +93,32 @@ def access(app: AppContext, platform: str | None, repo: str | None, account: str
     One row per account and repository from the latest collection: platform, repo, account,
     identity (IdP UPN when linked), account_class, role (the highest any path gives) and via, every
     path granting it (direct, team:SLUG, org_base, org_owner, outside_collaborator, project,
-    group:PATH, shared_group:PATH).
+    group:PATH, shared_group:PATH), and entitlements, the ids of the entitlements that produce it
+    (see `auditor entitlements`).
 
     \b
     Example:
       auditor access --repo acme-corp/payments-ledger --format table
       auditor access --platform github --account jdoe --format json
     """
+    from auditor.entitlements.build import build_entitlements
+    from auditor.restriction import apply_restriction
+
     ws = _classified(app)
+    with ws.transaction() as con:
+        apply_restriction(ws, app.config().restriction)
+        build_entitlements(con)
     where, params = [], []
     for column, value in (("g.platform", platform), ("g.repo", repo), ("g.account", account)):
         if value is not None:
             where.append(f"{column} LIKE ? ESCAPE '\\'")
             params.append(_like(value))
     query = (
-        f"WITH {_LATEST} SELECT g.platform, g.repo, g.account, l.upn, a.account_class, g.role, g.via "
-        "FROM grants g JOIN latest s ON s.snapshot_id = g.snapshot_id "
+        f"WITH {_LATEST} SELECT g.platform, g.repo, g.account, l.upn, a.account_class, g.role, g.via, "
+        "coalesce(e.ids, []) FROM grants g JOIN latest s ON s.snapshot_id = g.snapshot_id "
+        "LEFT JOIN (SELECT snapshot_id, account, repo, list(DISTINCT entitlement_id ORDER BY entitlement_id) AS ids "
+        "FROM ent_links WHERE account IS NOT NULL GROUP BY ALL) e "
+        "ON e.snapshot_id = g.snapshot_id AND e.account = g.account AND e.repo = g.repo "
         "LEFT JOIN account_links l ON l.platform = g.platform AND l.login = g.account "
         "LEFT JOIN accounts a ON a.platform = g.platform AND a.login = g.account "
         f"{'WHERE ' + ' AND '.join(where) if where else ''} ORDER BY g.platform, g.repo, g.account"

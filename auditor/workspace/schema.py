@@ -206,13 +206,13 @@ MIGRATIONS: list[tuple[int, list[str]]] = [
             """CREATE TABLE entitlements (
                 snapshot_id VARCHAR NOT NULL, entitlement_id VARCHAR NOT NULL, platform VARCHAR NOT NULL,
                 kind VARCHAR NOT NULL, scope VARCHAR NOT NULL, account VARCHAR, team VARCHAR, role VARCHAR,
-                source VARCHAR, PRIMARY KEY (snapshot_id, entitlement_id))""",
+                object_id VARCHAR, name VARCHAR, source VARCHAR, PRIMARY KEY (snapshot_id, entitlement_id))""",
             # Check results carry their scope (org, group, tenant) so a failing control is one result per scope.
             "ALTER TABLE check_results ADD COLUMN scope VARCHAR",
             # Findings lifecycle: accepted_risk expiry and the history of triage notes.
             "ALTER TABLE findings ADD COLUMN status_expires DATE",
             """CREATE TABLE finding_notes (
-                finding_id VARCHAR NOT NULL, at TIMESTAMP NOT NULL, author VARCHAR, status VARCHAR NOT NULL,
+                finding_id VARCHAR NOT NULL, noted_at TIMESTAMP NOT NULL, author VARCHAR, status VARCHAR NOT NULL,
                 note VARCHAR, expires DATE)""",
             # Every detect, check, review and report run, with a JSON summary: trends between runs.
             """CREATE TABLE runs (

@@ -162,6 +162,8 @@ def _inventory(con: duckdb.DuckDBPyConnection, snap: str, rows: Rows) -> None:
     member_cols = {"kind": v, "scope": v, "account": v, "role": v, "via": v, "source": v}
     _insert(con, "memberships", snap, member_cols, rows.memberships)
     _insert(con, "grants", snap, {"account": v, "repo": v, "role": v, "via": '["VARCHAR"]'}, rows.grants)
+    path_cols = {"account": v, "repo": v, "path": v, "role": v, "target": v}
+    _insert(con, "grant_paths", snap, path_cols, rows.grant_paths)
     cred_cols = {"kind": v, "credential_id": v, "owner": v, "scopes": '["VARCHAR"]', "created_at": t,
                  "last_used_at": t, "expires_at": t, "source": v, "name": v, "hint": v}  # fmt: skip
     _insert(con, "credentials", snap, cred_cols, rows.credentials)

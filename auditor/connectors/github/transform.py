@@ -77,6 +77,7 @@ class Rows:
     settings: list[tuple[Any, ...]] = field(default_factory=list)
     memberships: list[tuple[Any, ...]] = field(default_factory=list)
     grants: list[tuple[Any, ...]] = field(default_factory=list)
+    grant_paths: list[tuple[Any, ...]] = field(default_factory=list)  # (account, repo, path, role, target)
     credentials: list[tuple[Any, ...]] = field(default_factory=list)
     apps: list[tuple[Any, ...]] = field(default_factory=list)
     identities: list[tuple[Any, ...]] = field(default_factory=list)
@@ -147,6 +148,7 @@ def _org(c: Collected, base: str, rows: Rows) -> None:
     acc: dict[tuple[str, str], tuple[str, set[str]]] = {}
 
     def grant(login: str, repo: str, role: str, via: str) -> None:
+        rows.grant_paths.append((login, repo, via, role, None))
         current = acc.get((login, repo))
         if current is None:
             acc[(login, repo)] = (role, {via})

@@ -274,19 +274,19 @@ _PATHS = (
     "CREATE OR REPLACE TEMP TABLE gl_paths AS "
     + _ANCESTORS
     + """
-SELECT p.id AS project_id, m.username, m.level, 'project' AS via
+SELECT p.id AS project_id, m.username, m.level, 'project' AS via, p.path AS target
 FROM gl_projects p JOIN gl_members m ON m.kind = 'project' AND m.target_id = p.id
 UNION ALL
-SELECT p.id, m.username, m.level, 'group:' || g.full_path
+SELECT p.id, m.username, m.level, 'group:' || g.full_path, g.full_path
 FROM gl_projects p JOIN anc a ON a.group_id = p.namespace_id JOIN gl_groups g ON g.id = a.ancestor_id
 JOIN gl_members m ON m.kind = 'group' AND m.target_id = a.ancestor_id
 UNION ALL
-SELECT p.id, m.username, least(m.level, s.level), 'shared_group:' || s.shared_path
-FROM gl_projects p JOIN anc a ON a.group_id = p.namespace_id
+SELECT p.id, m.username, least(m.level, s.level), 'shared_group:' || s.shared_path, g.full_path
+FROM gl_projects p JOIN anc a ON a.group_id = p.namespace_id JOIN gl_groups g ON g.id = a.ancestor_id
 JOIN gl_shares s ON s.kind = 'group' AND s.target_id = a.ancestor_id
 JOIN gl_members m ON m.kind = 'shared' AND m.target_id = s.shared_id
 UNION ALL
-SELECT p.id, m.username, least(m.level, s.level), 'shared_group:' || s.shared_path
+SELECT p.id, m.username, least(m.level, s.level), 'shared_group:' || s.shared_path, p.path
 FROM gl_projects p JOIN gl_shares s ON s.kind = 'project' AND s.target_id = p.id
 JOIN gl_members m ON m.kind = 'shared' AND m.target_id = s.shared_id
 """
@@ -324,12 +324,20 @@ FROM gl_paths x JOIN gl_projects p ON p.id = x.project_id
 WHERE p.restricted AND x.level >= 10
 GROUP BY x.username, p.path
 """
+# The role each path gives (a grant keeps only the highest); `target` is where a group is shared into.
+_GRANT_PATHS = f"""
+INSERT INTO grant_paths
+SELECT DISTINCT $snap, 'gitlab', x.username, p.path, x.via, {ROLE_SQL.format(x="x.level")}, x.target
+FROM gl_paths x JOIN gl_projects p ON p.id = x.project_id
+WHERE p.restricted AND x.level >= 10
+"""
 
 
 def _memberships_and_grants(con: duckdb.DuckDBPyConnection, snap: str, source: str) -> dict[str, int]:
     con.execute(_PATHS)
     con.execute(_GROUP_MEMBERSHIPS, {"snap": snap, "source": source})
     con.execute(_GRANTS, {"snap": snap})
+    con.execute(_GRANT_PATHS, {"snap": snap})
     row = con.execute(
         "SELECT (SELECT count(*) FROM memberships WHERE snapshot_id = $s), "
         "(SELECT count(*) FROM grants WHERE snapshot_id = $s)",

@@ -1,0 +1,48 @@
+"""Derive the entitlements of the current snapshots in SQL (derive.sql) and persist them once per snapshot.
+
+After `build_entitlements`, these temp tables exist on the connection:
+  ent_links   (snapshot_id, platform, entitlement_id, account, repo, role)  grants each entitlement produces
+  ent_current (snapshot_id, entitlement_id, platform, kind, scope, account, team, role, object_id, name, source)
+  ent_reach   (entitlement_id, repos, by_tier, max_role, accounts, last_activity)
+"""
+
+from __future__ import annotations
+
+from importlib import resources
+from typing import TYPE_CHECKING
+
+from auditor.checks.scope import build_views
+
+if TYPE_CHECKING:
+    import duckdb
+
+# Every platform role, lowest first (GitHub and GitLab interleaved so "write or above" is one comparison).
+# A custom role ranks just above triage, below write.
+ROLE_ORDER = (
+    "minimal_access", "guest", "planner", "read", "reporter", "triage",
+    "write", "developer", "maintain", "maintainer", "admin", "owner",
+)  # fmt: skip
+WRITE_RANK = ROLE_ORDER.index("write") + 1
+GITHUB_REPO_ROLES = ("read", "triage", "write", "maintain", "admin")
+GITLAB_ROLES = ("guest", "planner", "reporter", "developer", "maintainer", "owner")
+
+
+def _statements() -> list[str]:
+    text = resources.files("auditor.entitlements").joinpath("derive.sql").read_text(encoding="utf-8")
+    return [s.strip() for s in text.split("\n;\n") if s.strip()]
+
+
+def build_entitlements(con: duckdb.DuckDBPyConnection, views: bool = True) -> None:
+    """Create the ent_* temp tables for the current snapshots and write each snapshot's entitlements to the
+    `entitlements` table the first time (snapshots are never rewritten, so neither are their entitlements).
+    Call inside a transaction; `views=False` when the caller has just built the chk_* views."""
+    if views:
+        build_views(con)
+    for statement in _statements():
+        params = {"roles": list(ROLE_ORDER)} if "$roles" in statement else None
+        con.execute(statement, params)
+    con.execute(
+        "INSERT INTO entitlements SELECT snapshot_id, entitlement_id, platform, kind, scope, account, team, role, "
+        "object_id, name, source FROM ent_current "
+        "WHERE snapshot_id NOT IN (SELECT DISTINCT snapshot_id FROM entitlements)"
+    )
