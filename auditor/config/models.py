@@ -340,12 +340,22 @@ class ReviewerRule(Strict):
 
 
 class ReviewSettings(Strict):
-    """Who reviews which grants in an access-review campaign. Without a rule: the team maintainer for
-    team grants, else the repository's direct admin/owner, else an owner of its org or top-level group,
-    else `default_reviewer`."""
+    """Who reviews which entitlements in an access-review campaign, and what the recommendations weigh.
+
+    Without a rule: by resource owner (`by: owner`) the team maintainer for a team membership, the
+    repository admin for a collaborator, deploy key or team grant, the group owner for a GitLab
+    membership or share, `security_owner` (else an org owner) for org roles, the base permission and
+    apps, and the person's Entra manager for credentials and Entra groups and roles. By manager
+    (`by: manager`) the Entra manager reviews every entitlement a person holds. A reviewer is never the
+    account under review, a service, bot or external account, or an account with an open high or
+    critical finding: such rows go to the manager, else `default_reviewer`.
+    """
 
     reviewers: list[ReviewerRule] = []
     default_reviewer: str = "unassigned"
+    by: Literal["owner", "manager"] = "owner"
+    security_owner: str | None = None
+    unused_days: int = Field(default=90, ge=1, le=3650)
 
 
 class AuditorConfig(Strict):

@@ -1,7 +1,8 @@
 """Derive the entitlements of the current snapshots in SQL (derive.sql) and persist them once per snapshot.
 
 After `build_entitlements`, these temp tables exist on the connection:
-  ent_links   (snapshot_id, platform, entitlement_id, account, repo, role)  grants each entitlement produces
+  ent_links   (snapshot_id, platform, entitlement_id, account, repo, role, path)  grants
+              each entitlement produces, and by which path (NULL for credentials and apps)
   ent_current (snapshot_id, entitlement_id, platform, kind, scope, account, team, role, object_id, name, source)
   ent_reach   (entitlement_id, repos, by_tier, max_role, accounts, last_activity)
 """
@@ -30,6 +31,31 @@ GITLAB_ROLES = ("guest", "planner", "reporter", "developer", "maintainer", "owne
 def _statements() -> list[str]:
     text = resources.files("auditor.entitlements").joinpath("derive.sql").read_text(encoding="utf-8")
     return [s.strip() for s in text.split("\n;\n") if s.strip()]
+
+
+# A team's grants on repos at one role, as one reviewable row ("team all-staff → read on 237 repos"):
+# added to ent_current and ent_links as kind team_repos, with its reach recomputed.
+_TEAM_GROUPS = """
+CREATE OR REPLACE TEMP TABLE ent_team_groups AS
+SELECT 'ENT-' || substr(sha256(platform || '|team_repos|' || split_part(scope, '/', 1) || '|' || team || '|'
+                               || coalesce(role, '')), 1, 12) AS group_id, entitlement_id, snapshot_id, platform,
+       split_part(scope, '/', 1) AS org, team, role
+FROM ent_current WHERE kind = 'team_repo'
+"""
+
+
+def add_team_groups(con: duckdb.DuckDBPyConnection) -> None:
+    """Group team_repo entitlements per (team, role) into team_repos rows and refresh ent_reach."""
+    con.execute(_TEAM_GROUPS)
+    con.execute(
+        "INSERT INTO ent_current SELECT DISTINCT snapshot_id, group_id, platform, 'team_repos', org, NULL, team, "
+        "role, NULL, NULL, 'grouped team_repo entitlements' FROM ent_team_groups"
+    )
+    con.execute(
+        "INSERT INTO ent_links SELECT DISTINCT l.snapshot_id, l.platform, g.group_id, l.account, l.repo, l.role, "
+        "l.path FROM ent_links l JOIN ent_team_groups g ON g.entitlement_id = l.entitlement_id"
+    )
+    con.execute(_statements()[-1], {"roles": list(ROLE_ORDER)})
 
 
 def build_entitlements(con: duckdb.DuckDBPyConnection, views: bool = True) -> None:

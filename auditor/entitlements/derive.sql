@@ -18,7 +18,7 @@ SELECT snapshot_id, platform, source FROM chk_snapshots
 -- One row per (entitlement, account, repo) it produces; account NULL for repo-level entitlements
 -- (team or group grants, deploy keys, apps). Kinds and scopes are the design vocabulary:
 --   github: org_role (scope org), base_permission (org), team_membership (org, team), team_repo (repo, team),
---           direct_collaborator / outside_collaborator (repo)
+--           direct_collaborator (repo), outside_collaborator (org: GitHub removes one from every repo at once)
 --   gitlab: group_membership (group path), project_membership (project path), group_share (target, group)
 CREATE OR REPLACE TEMP TABLE ent_link_keys AS
 WITH mapped AS (
@@ -40,6 +40,7 @@ WITH mapped AS (
 SELECT snapshot_id, platform, kind,
        CASE kind
            WHEN 'org_role' THEN org WHEN 'base_permission' THEN org WHEN 'team_membership' THEN org
+           WHEN 'outside_collaborator' THEN org
            WHEN 'group_membership' THEN substr(path, strpos(path, ':') + 1)
            ELSE repo
        END AS scope,
@@ -83,24 +84,24 @@ WITH keyed AS (
 creds AS (
     SELECT c.snapshot_id, c.platform, 'ENT-' || substr(sha256(c.platform || '|' || c.credential_kind || '|'
                                                               || c.credential_id), 1, 12) AS entitlement_id,
-           p.account, p.repo, p.role
+           p.account, p.repo, p.role, NULL AS path
     FROM ent_credential_keys c JOIN ent_paths p
       ON p.snapshot_id = c.snapshot_id AND p.platform = c.platform AND p.account = c.owner
     WHERE c.kind = 'credential'
     UNION ALL
     SELECT c.snapshot_id, c.platform, 'ENT-' || substr(sha256(c.platform || '|' || c.credential_kind || '|'
                                                               || c.credential_id), 1, 12),
-           NULL, c.owner, CASE WHEN list_contains(c.scopes, 'write') THEN 'write' ELSE 'read' END
+           NULL, c.owner, CASE WHEN list_contains(c.scopes, 'write') THEN 'write' ELSE 'read' END, NULL
     FROM ent_credential_keys c WHERE c.kind IN ('deploy_key', 'deploy_token')
 ),
 apps AS (
     SELECT a.snapshot_id, a.platform, 'ENT-' || substr(sha256(a.platform || '|app|' || a.app_id || '|'
                                                               || coalesce(a.owner, '')), 1, 12),
-           NULL, r.full_name, 'app'
+           NULL, r.full_name, 'app', NULL
     FROM chk_apps a JOIN repos r ON r.platform = a.platform AND split_part(r.full_name, '/', 1) = a.owner
     WHERE a.platform = 'github' AND a.reach = 'all' AND coalesce(r.restricted, true)
 )
-SELECT DISTINCT snapshot_id, platform, entitlement_id, account, repo, role FROM keyed
+SELECT DISTINCT snapshot_id, platform, entitlement_id, account, repo, role, path FROM keyed
 UNION ALL SELECT DISTINCT * FROM creds
 UNION ALL SELECT DISTINCT * FROM apps
 ;
@@ -129,7 +130,8 @@ from_paths AS (
 -- with no grant): listed with zero reach.
 memberships AS (
     SELECT m.snapshot_id, m.platform,
-           CASE WHEN m.kind = 'org' THEN 'org_role' WHEN m.kind = 'team' THEN 'team_membership'
+           CASE WHEN m.kind = 'org' AND m.role = 'outside_collaborator' THEN 'outside_collaborator'
+                WHEN m.kind = 'org' THEN 'org_role' WHEN m.kind = 'team' THEN 'team_membership'
                 WHEN m.kind = 'group' THEN 'group_membership' WHEN m.kind = 'project' THEN 'project_membership'
                 ELSE 'custom_org_role' END AS kind,
            CASE WHEN m.kind IN ('org', 'team') OR m.kind = 'org_role' THEN s.source ELSE m.scope END AS scope,
@@ -139,8 +141,7 @@ memberships AS (
            m.role, m.source
     FROM chk_memberships m JOIN ent_sources s ON s.snapshot_id = m.snapshot_id AND s.platform = m.platform
     -- GitLab lists inherited and shared memberships per subgroup: the entitlement is the direct one.
-    WHERE (m.kind <> 'org' OR m.role IN ('owner', 'member'))
-      AND NOT (m.platform = 'gitlab' AND coalesce(m.via, 'direct') <> 'direct')
+    WHERE NOT (m.platform = 'gitlab' AND coalesce(m.via, 'direct') <> 'direct')
 ),
 extra_memberships AS (
     SELECT snapshot_id, 'ENT-' || substr(sha256(platform || '|' || kind || '|' || scope || '|' || coalesce(team, '')

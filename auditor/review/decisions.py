@@ -1,7 +1,8 @@
 """`review import`: validate filled worksheets against the frozen rows and record the decisions.
 
 A file is accepted whole or rejected whole: every problem is reported with file, row and reason, and
-a rejected file changes nothing. Accepted files are kept in the evidence store (by SHA-256), and each
+a rejected file changes nothing. Rows left undecided are not problems: a partial submission records the
+decided rows and the rest stay pending. Accepted files are kept in the evidence store (by SHA-256), and each
 decision records the reviewer, the file, its row and the time.
 """
 
@@ -11,9 +12,10 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from auditor.entitlements.build import GITHUB_REPO_ROLES, GITLAB_ROLES
 from auditor.errors import InputError
 from auditor.review.campaign import Campaign, find_campaign
-from auditor.review.model import DECISIONS, FIXED_COLUMNS, Item, ReviewError
+from auditor.review.model import DECISIONS, FIXED_COLUMNS, ReviewError, Row
 from auditor.review.worksheet import read_rows
 from auditor.workspace.evidence import sha256_file, store_blob
 from auditor.workspace.store import Workspace, json_rows, utcnow
@@ -47,6 +49,7 @@ class FileResult:
     decisions: dict[str, int] = field(default_factory=dict)
     errors: list[tuple[int, str]] = field(default_factory=list)
     sha256: str | None = None
+    pending: int = 0
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -55,21 +58,28 @@ class FileResult:
             "campaign": self.campaign,
             "rows": self.rows,
             "decisions": self.decisions,
+            "pending": self.pending,
             "sha256": self.sha256,
             "errors": [{"row": row, "reason": reason} for row, reason in self.errors],
         }
 
 
-def load_items(con: duckdb.DuckDBPyConnection, campaign_id: str) -> dict[str, Item]:
+# The roles `modify` may set, per platform and kind; other kinds can only be kept or revoked.
+ROLES: dict[tuple[str, str], tuple[str, ...]] = {
+    **{("github", k): GITHUB_REPO_ROLES for k in ("team_repo", "team_repos", "direct_collaborator")},
+    ("github", "team_membership"): ("member", "maintainer"),
+    ("github", "org_role"): ("member", "owner"),
+    ("github", "base_permission"): ("none", "read", "write", "admin"),
+    **{("gitlab", k): GITLAB_ROLES for k in ("group_membership", "project_membership", "group_share")},
+}
+
+
+def load_rows(con: duckdb.DuckDBPyConnection, campaign_id: str) -> dict[str, Row]:
+    names = [f.name for f in fields(Row)]
     rows = con.execute(
-        "SELECT row_id, reviewer, reviewer_rule, platform, repo, account, identity, account_class, role, via, "
-        "last_activity, last_activity_any, flags, change, previous_role, row_hash FROM review_items "
-        "WHERE campaign_id = ? ORDER BY platform, repo, account",
-        [campaign_id],
+        f"SELECT {', '.join(names)} FROM review_rows WHERE campaign_id = ? ORDER BY row_id", [campaign_id]
     ).fetchall()
-    names = [f.name for f in fields(Item)]
-    items = [dict(zip(names, r, strict=True)) for r in rows]
-    return {i["row_id"]: Item(**{**i, "via": tuple(i["via"]), "flags": tuple(i["flags"])}) for i in items}
+    return {r[0]: Row(**dict(zip(names, r, strict=True))) for r in rows}
 
 
 def _reviewer_identities(con: duckdb.DuckDBPyConnection) -> dict[str, set[str]]:
@@ -82,43 +92,79 @@ def _reviewer_identities(con: duckdb.DuckDBPyConnection) -> dict[str, set[str]]:
     return out
 
 
+def _decide(number: int, cells: dict[str, str], row: Row) -> tuple[str | None, str | None, str | None, str | None]:
+    """(error, decision, new_role, justification) for a row that has a decision."""
+    decision = cells["decision"].strip().lower()
+    new_role = cells["new_role"].strip()
+    justification = cells["justification"].strip() or None
+    if decision not in DECISIONS:
+        return (
+            f"row {row.row_id}: invalid decision {cells['decision']!r} (keep, revoke, modify or accept)",
+            None,
+            None,
+            None,
+        )
+    if decision == "accept":
+        if row.recommendation not in ("keep", "revoke"):
+            return (
+                f"row {row.row_id}: no recommendation to accept (it says review); decide keep or revoke",
+                None,
+                None,
+                None,
+            )
+        return None, row.recommendation, None, justification or f"accepted recommendation: {row.recommendation_reason}"
+    if decision != "modify":
+        if new_role:
+            return f"row {row.row_id}: new_role is only for decision modify", None, None, None
+        return None, decision, None, justification
+    allowed = ROLES.get((row.platform, row.kind))
+    if allowed is None:
+        return f"row {row.row_id}: a {row.kind} cannot be modified, only kept or revoked", None, None, None
+    if not new_role:
+        return f"row {row.row_id}: decision modify needs new_role ({', '.join(allowed)})", None, None, None
+    if new_role not in allowed:
+        return (
+            f"row {row.row_id}: new_role {new_role!r} is not a {row.platform} role for a {row.kind} "
+            f"({', '.join(allowed)})",
+            None,
+            None,
+            None,
+        )
+    if new_role == row.role:
+        return f"row {row.row_id}: new_role {new_role!r} is the current role", None, None, None
+    return None, "modify", new_role, justification
+
+
 def _validate_row(
-    number: int, cells: dict[str, str], item: Item, campaign: Campaign, mine: dict[str, set[str]]
+    number: int, cells: dict[str, str], row: Row, campaign: Campaign, mine: dict[str, set[str]]
 ) -> tuple[list[tuple[int, str]], dict[str, Any] | None]:
-    expected = item.cells(campaign.name)
+    expected = row.cells(campaign.name)
     altered = [c for c in FIXED_COLUMNS if cells[c].strip() != expected[c].strip()]
     if altered:
         shown = "; ".join(f"{c} was {expected[c]!r}, now {cells[c]!r}" for c in altered[:3])
-        return [(number, f"row {item.row_id} was altered ({shown})")], None
-    errors = []
-    decision = cells["decision"].strip().lower()
-    new_role = cells["new_role"].strip()
-    justification = cells["justification"].strip()
-    if not decision:
-        errors.append((number, f"row {item.row_id}: missing decision (keep, revoke or modify)"))
-    elif decision not in DECISIONS:
-        errors.append((number, f"row {item.row_id}: invalid decision {cells['decision']!r} (keep, revoke or modify)"))
-    elif decision == "modify" and not new_role:
-        errors.append((number, f"row {item.row_id}: decision modify needs new_role"))
-    elif decision == "modify" and new_role == item.role:
-        errors.append((number, f"row {item.row_id}: new_role {new_role!r} is the current role"))
-    elif decision != "modify" and new_role:
-        errors.append((number, f"row {item.row_id}: new_role is only for decision modify"))
-    self_review = item.reviewer == item.account or bool(
-        item.identity and item.identity in mine.get(item.reviewer, set())
+        return [(number, f"row {row.row_id} was altered ({shown})")], None
+    if not cells["decision"].strip():
+        if cells["new_role"].strip() or cells["justification"].strip():
+            return [(number, f"row {row.row_id}: new_role or justification without a decision")], None
+        return [], None  # pending: a partial submission
+    error, decision, new_role, justification = _decide(number, cells, row)
+    if error:
+        return [(number, error)], None
+    self_review = row.account is not None and (
+        row.reviewer == row.account
+        or bool(row.identity and row.identity in mine.get(row.reviewer, set()))
+        or row.reviewer == row.identity
     )
-    if self_review and not justification:
-        errors.append(
-            (number, f"row {item.row_id}: self-review ({item.reviewer} reviews own access) needs a justification")
-        )
-    if errors:
-        return errors, None
+    if self_review and not cells["justification"].strip():
+        return [
+            (number, f"row {row.row_id}: self-review ({row.reviewer} reviews own access) needs a justification")
+        ], None
     return [], {
-        "row_id": item.row_id,
-        "reviewer": item.reviewer,
+        "row_id": row.row_id,
+        "reviewer": row.reviewer,
         "decision": decision,
-        "new_role": new_role or None,
-        "justification": justification or None,
+        "new_role": new_role,
+        "justification": justification,
         "self_review": self_review,
         "file_row": number,
     }
@@ -139,24 +185,26 @@ def _validate_file(con: duckdb.DuckDBPyConnection, path: Path, result: FileResul
         raise InputError(f"row {rows[0][0]}: {exc.message}") from exc
     if campaign.status != "open":
         raise InputError(f"campaign {campaign.name} is closed; decisions can no longer be recorded")
-    items = load_items(con, campaign.campaign_id)
+    frozen = load_rows(con, campaign.campaign_id)
     mine = _reviewer_identities(con)
     seen: dict[str, int] = {}
     accepted: list[dict[str, Any]] = []
     for number, cells in rows:
         rid = cells["row_id"].strip()
-        item = items.get(rid)
-        if item is None:
+        row = frozen.get(rid)
+        if row is None:
             result.errors.append((number, f"unknown row {rid or '(empty row_id)'}: not in campaign {campaign.name}"))
             continue
         if rid in seen:
             result.errors.append((number, f"row {rid} appears twice (also on row {seen[rid]})"))
             continue
         seen[rid] = number
-        errors, decision = _validate_row(number, cells, item, campaign, mine)
+        errors, decision = _validate_row(number, cells, row, campaign, mine)
         result.errors.extend(errors)
         if decision is not None:
             accepted.append(decision)
+        elif not errors:
+            result.pending += 1
     return campaign, accepted
 
 

@@ -9,28 +9,22 @@ from datetime import datetime
 
 from auditor.errors import AuditorError
 
-DECISIONS = ("keep", "revoke", "modify")
-# Columns a reviewer must not change (checked against the stored row) and the ones they fill in.
-FIXED_COLUMNS = (
-    "campaign",
-    "reviewer",
-    "row_id",
-    "platform",
-    "repo",
-    "account",
-    "identity",
-    "account_class",
-    "role",
-    "via",
-    "last_activity_repo",
-    "last_activity_any",
-    "flags",
-    "change",
-    "previous_role",
-    "row_hash",
-)
+# keep / revoke / modify, or accept: take the row's recommendation (keep or revoke) as the decision.
+DECISIONS = ("keep", "revoke", "modify", "accept")
+RECOMMENDATIONS = ("keep", "revoke", "review")
+# What a reviewer reads first, then what they fill in, then the context; ids and hashes last.
+READ_COLUMNS = (
+    "account", "name", "department", "manager", "entitlement", "reach", "last_use", "recommendation",
+    "recommendation_reason",
+)  # fmt: skip
 EDIT_COLUMNS = ("decision", "new_role", "justification")
-COLUMNS = FIXED_COLUMNS + EDIT_COLUMNS
+CONTEXT_COLUMNS = (
+    "platform", "kind", "scope", "role", "account_class", "identity", "change", "previous_role", "routed",
+    "reviewer", "campaign", "row_id", "entitlement_id", "row_hash",
+)  # fmt: skip
+COLUMNS = READ_COLUMNS + EDIT_COLUMNS + CONTEXT_COLUMNS
+# Columns a reviewer must not change (checked against the stored row).
+FIXED_COLUMNS = READ_COLUMNS + CONTEXT_COLUMNS
 NAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 
 
@@ -39,48 +33,64 @@ class ReviewError(AuditorError):
 
 
 @dataclass(frozen=True)
-class Item:
-    """One grant on a restricted repository, as frozen in a campaign."""
+class Row:
+    """One entitlement to review, as frozen in a campaign, with its reach as context."""
 
     row_id: str
+    entitlement_id: str
     reviewer: str
     reviewer_rule: str
+    worksheet: str
     platform: str
-    repo: str
-    account: str
+    kind: str
+    scope: str
+    account: str | None
+    team: str | None
+    role: str | None
     identity: str | None
+    display_name: str | None
+    department: str | None
+    manager: str | None
     account_class: str | None
-    role: str
-    via: tuple[str, ...]
-    last_activity: datetime | None
-    last_activity_any: datetime | None
-    flags: tuple[str, ...]
+    reach: str  # JSON: {repos, by_tier, max_role, accounts}
+    reach_text: str
+    last_used: datetime | None
+    recommendation: str
+    recommendation_reason: str
     change: str
     previous_role: str | None
     row_hash: str
+    label: str = ""
 
     def cells(self, campaign: str) -> dict[str, str]:
         """The worksheet row (every value as text, the form compared on import)."""
         return {
-            "campaign": campaign,
-            "reviewer": self.reviewer,
-            "row_id": self.row_id,
-            "platform": self.platform,
-            "repo": self.repo,
-            "account": self.account,
-            "identity": self.identity or "",
-            "account_class": self.account_class or "",
-            "role": self.role,
-            "via": "; ".join(self.via),
-            "last_activity_repo": iso(self.last_activity),
-            "last_activity_any": iso(self.last_activity_any),
-            "flags": "; ".join(self.flags),
-            "change": self.change,
-            "previous_role": self.previous_role or "",
-            "row_hash": self.row_hash,
+            "account": self.account or "",
+            "name": self.display_name or "",
+            "department": self.department or "",
+            "manager": self.manager or "",
+            "entitlement": self.label,
+            "reach": self.reach_text,
+            "last_use": iso(self.last_used) or "never",
+            "recommendation": self.recommendation,
+            "recommendation_reason": self.recommendation_reason,
             "decision": "",
             "new_role": "",
             "justification": "",
+            "platform": self.platform,
+            "kind": self.kind,
+            "scope": self.scope,
+            "role": self.role or "",
+            "account_class": self.account_class or "",
+            "identity": self.identity or "",
+            "change": self.change,
+            "previous_role": self.previous_role or "",
+            "routed": self.reviewer_rule,
+            "reviewer": self.reviewer,
+            "campaign": campaign,
+            "row_id": self.row_id,
+            "entitlement_id": self.entitlement_id,
+            "row_hash": self.row_hash,
         }
 
 
@@ -88,9 +98,9 @@ def iso(value: datetime | None) -> str:
     return "" if value is None else value.replace(microsecond=0).isoformat() + "Z"
 
 
-def row_id(platform: str, repo: str, account: str) -> str:
-    """Stable across campaigns for the same grant, so quarter-over-quarter diffs match rows."""
-    return "R" + hashlib.sha256(f"{platform}|{repo}|{account}".encode()).hexdigest()[:11]
+def row_id(entitlement_id: str) -> str:
+    """Stable across campaigns for the same entitlement, so quarter-over-quarter diffs match rows."""
+    return "R" + hashlib.sha256(entitlement_id.encode()).hexdigest()[:11]
 
 
 def row_hash(campaign_id: str, cells: dict[str, str]) -> str:
@@ -100,4 +110,20 @@ def row_hash(campaign_id: str, cells: dict[str, str]) -> str:
 
 
 def safe_file_name(reviewer: str) -> str:
-    return re.sub(r"[^A-Za-z0-9._@-]", "_", reviewer) or "_"
+    """A file-system-safe stem for a reviewer (the caller makes it unique)."""
+    return re.sub(r"[^A-Za-z0-9_@-]", "_", reviewer).strip("_") or "reviewer"
+
+
+def worksheet_names(reviewers: list[str]) -> dict[str, str]:
+    """reviewer -> unique file stem. Stems that would collide (also case-insensitively, as on macOS and
+    Windows) get a short hash of the reviewer, so one worksheet never overwrites another."""
+    stems = {r: safe_file_name(r) for r in reviewers}
+    counts: dict[str, int] = {}
+    for stem in stems.values():
+        counts[stem.lower()] = counts.get(stem.lower(), 0) + 1
+    out = {}
+    for reviewer, stem in stems.items():
+        if counts[stem.lower()] > 1 or stem != reviewer:
+            stem = f"{stem}-{hashlib.sha256(reviewer.encode()).hexdigest()[:6]}"
+        out[reviewer] = stem
+    return out

@@ -1,4 +1,5 @@
-"""Worksheets as XLSX (openpyxl, a drop-down on the decision column) and CSV, and reading them back.
+"""Worksheets as XLSX (openpyxl: a drop-down on the decision column, locked context) and CSV, and reading
+them back.
 
 Values that a spreadsheet would run as a formula (leading = + - @) are written as plain text: in XLSX
 as string cells, in CSV behind a leading apostrophe that reading removes again.
@@ -17,11 +18,12 @@ from auditor.review.model import COLUMNS, DECISIONS, EDIT_COLUMNS
 SHEET = "Review"
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 INSTRUCTIONS = [
-    "Each row is one account's access to a restricted repository, frozen when the campaign started.",
-    "Fill in the last three columns only: decision (keep, revoke or modify), new_role (for modify), justification.",
-    "A row about your own account needs a justification. Do not change, add or reorder the other cells:",
-    "every row carries a hash and an altered row makes the whole file be rejected.",
-    "flags: governance checks this access fails (see `auditor check`). change: since the previous campaign.",
+    "Each row is one entitlement (a membership, a team's grant on a repo, the base permission, a token, an app)",
+    "frozen when the campaign started; 'reach' says what it gives on restricted repositories.",
+    "Fill in decision (keep, revoke, modify, or accept = take the recommendation), new_role (for modify) and",
+    "justification. Rows left empty stay pending: return the file whenever you like, decided rows are recorded.",
+    "The other cells are locked: every row carries a hash and an altered row makes the whole file be rejected.",
+    "'routed' says why you review the row (and who was skipped, e.g. the account under review).",
     "Return the file as it is (XLSX or CSV); `auditor review import FILE` records the decisions.",
 ]
 
@@ -42,36 +44,38 @@ def write_csv(path: Path, rows: Sequence[dict[str, str]]) -> None:
             writer.writerow([_csv_safe(row[c]) for c in COLUMNS])
 
 
-def write_xlsx(
-    path: Path, campaign: str, reviewer: str, rows: Sequence[dict[str, str]], removed: Sequence[dict[str, str]]
-) -> None:
-    """Sheet 'Review' (the rows), 'Removed since previous' (for information) and 'Instructions'.
+_WIDTHS = {"entitlement": 34, "reach": 48, "recommendation_reason": 40, "justification": 36, "routed": 40}
 
-    Written in openpyxl's streaming (write-only) mode: a large campaign has tens of thousands of rows.
-    """
+
+def write_xlsx(path: Path, campaign: str, reviewer: str, rows: Sequence[dict[str, str]]) -> None:
+    """Sheet 'Review' (the rows; protected except the decision columns, panes frozen on the account and the
+    header) and 'Instructions'. Every cell is written as text, so nothing runs as a formula."""
     from openpyxl import Workbook
-    from openpyxl.cell import WriteOnlyCell
-    from openpyxl.styles import Font, PatternFill
+    from openpyxl.styles import Font, PatternFill, Protection
     from openpyxl.utils import get_column_letter
     from openpyxl.worksheet.datavalidation import DataValidation
 
-    wb = Workbook(write_only=True)
-    sheet = wb.create_sheet(SHEET)
-
-    def text(value: str, bold: bool = False, fill: bool = False) -> Any:
-        """A plain string, or a cell forced to text when it would run as a formula or needs a style."""
-        if not (bold or fill or value.startswith(_FORMULA_START)):
-            return value
-        cell = WriteOnlyCell(sheet, value=value)
-        cell.data_type = "s"
-        if bold:
-            cell.font = Font(bold=True)
-        if fill:
-            cell.fill = PatternFill("solid", fgColor="FFF2CC")
-        return cell
-
+    wb = Workbook()
+    sheet = wb.active
+    assert sheet is not None
+    sheet.title = SHEET
+    editable = PatternFill("solid", fgColor="FFF2CC")
     for i, name in enumerate(COLUMNS, start=1):
-        sheet.column_dimensions[get_column_letter(i)].width = 28 if name in ("repo", "justification", "flags") else 16
+        sheet.column_dimensions[get_column_letter(i)].width = _WIDTHS.get(name, 16)
+        head = sheet.cell(row=1, column=i, value=name)
+        head.font = Font(bold=True)
+        if name in EDIT_COLUMNS:
+            head.fill = editable
+    unlocked = Protection(locked=False)
+    for r, row in enumerate(rows, start=2):
+        for i, name in enumerate(COLUMNS, start=1):
+            cell = sheet.cell(row=r, column=i)
+            cell.value = row[name]
+            cell.data_type = "s"
+            if name in EDIT_COLUMNS:
+                cell.protection = unlocked
+                cell.fill = editable
+    last = max(2, len(rows) + 1)
     decision_col = get_column_letter(COLUMNS.index("decision") + 1)
     validation = DataValidation(
         type="list",
@@ -79,23 +83,21 @@ def write_xlsx(
         allow_blank=True,
         showErrorMessage=True,
         errorTitle="Decision",
-        error="Choose keep, revoke or modify.",
+        error="Choose keep, revoke, modify or accept (the recommendation).",
     )
-    validation.add(f"{decision_col}2:{decision_col}{max(2, len(rows) + 1)}")
-    sheet.data_validations.append(validation)
-    sheet.freeze_panes = "D2"
+    validation.add(f"{decision_col}2:{decision_col}{last}")
+    sheet.add_data_validation(validation)
+    sheet.freeze_panes = "B2"
     sheet.auto_filter.ref = f"A1:{get_column_letter(len(COLUMNS))}{len(rows) + 1}"
-    sheet.append([text(c, bold=True, fill=c in EDIT_COLUMNS) for c in COLUMNS])
-    for row in rows:
-        sheet.append([text(row[c]) for c in COLUMNS])
-
-    gone = wb.create_sheet("Removed since previous")
-    gone.append(["platform", "repo", "account", "previous_role"])
-    for old in removed:
-        gone.append([text(old[k]) for k in ("platform", "repo", "account", "previous_role")])
+    # Locked cells stay read-only; filtering, sorting and resizing stay allowed. No password: the row hash,
+    # not the protection, is what detects an altered row.
+    sheet.protection.sheet = True
+    for option in ("autoFilter", "sort", "formatColumns", "formatRows"):
+        setattr(sheet.protection, option, False)
     info = wb.create_sheet("Instructions")
-    info.append(["Access review", text(campaign)])
-    info.append(["Reviewer", text(reviewer)])
+    info.append(["Access review", campaign])
+    info.append(["Reviewer", reviewer])
+    info["B1"].data_type = info["B2"].data_type = "s"
     info.append([])
     for line in INSTRUCTIONS:
         info.append([line])

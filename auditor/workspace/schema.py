@@ -226,7 +226,7 @@ MIGRATIONS: list[tuple[int, list[str]]] = [
                 team VARCHAR, role VARCHAR, identity VARCHAR, display_name VARCHAR, department VARCHAR,
                 manager VARCHAR, account_class VARCHAR, reach VARCHAR NOT NULL, reach_text VARCHAR NOT NULL,
                 last_used TIMESTAMP, recommendation VARCHAR NOT NULL, recommendation_reason VARCHAR NOT NULL,
-                change VARCHAR NOT NULL, previous_role VARCHAR, row_hash VARCHAR NOT NULL,
+                change VARCHAR NOT NULL, previous_role VARCHAR, row_hash VARCHAR NOT NULL, label VARCHAR NOT NULL,
                 PRIMARY KEY (campaign_id, row_id))""",
             "ALTER TABLE review_campaigns ADD COLUMN mode VARCHAR",
             "ALTER TABLE review_campaigns ADD COLUMN effective_grants BIGINT",
