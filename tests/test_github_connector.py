@@ -285,8 +285,19 @@ def test_cli_collect_github_then_views_and_bad_credentials_exit_2(tmp_path: Path
     assert summary["platform"] == "github" and summary["counts"]["grants"] > 0 and TOKEN not in ok.stdout + ok.stderr
     access = _cli(tmp_path, "access", "--repo", f"{ORG}/handbook", "--format", "json")
     rows = json.loads(access.stdout)
-    assert rows and set(rows[0]) == {"platform", "repo", "account", "identity", "account_class", "role", "via"}
+    assert rows and set(rows[0]) == {
+        "platform", "repo", "account", "identity", "account_class", "role", "via", "entitlements",
+    }  # fmt: skip
     assert {r["repo"] for r in rows} == {f"{ORG}/handbook"} and all(isinstance(r["via"], list) for r in rows)
+    assert all(r["entitlements"] for r in rows)  # every effective grant names the entitlements behind it
+    con = duckdb.connect(str(db), read_only=True)
+    # the role each path gives is kept: the grant keeps only the highest
+    paths = con.execute(
+        "SELECT count(*), count(*) FILTER (WHERE starts_with(path, 'team:')), "
+        "count(DISTINCT (account, repo)) = (SELECT count(*) FROM grants) FROM grant_paths"
+    ).fetchone()
+    con.close()
+    assert paths is not None and paths[0] > 0 and paths[1] > 0 and paths[2]
     creds = json.loads(_cli(tmp_path, "credentials", "--format", "json").stdout)
     assert {"platform", "kind", "owner", "scopes", "created_at", "last_used_at", "expires_at", "id"} <= set(creds[0])
     assert any(c["kind"] == "classic_pat" and "admin:org" in c["scopes"] and c["expires_at"] is None for c in creds)

@@ -1,4 +1,5 @@
-"""Access-review campaigns: worksheets, decisions, rejections, status, evidence and the quarter-over-quarter diff."""
+"""Access-review campaigns at entitlement level: rows, reach, coverage, recommendations, reviewer safety,
+worksheets, partial imports, role validation, the revocation plan and the quarter-over-quarter diff."""
 
 from __future__ import annotations
 
@@ -15,37 +16,55 @@ import pytest
 
 from auditor.config.loader import parse_config
 from auditor.config.models import AuditorConfig
-from auditor.review.campaign import StartResult, start_campaign
+from auditor.review.campaign import StartResult, list_campaigns, start_campaign
 from auditor.review.close import close_campaign, status
 from auditor.review.decisions import import_worksheets
-from auditor.review.model import COLUMNS, ReviewError
+from auditor.review.model import COLUMNS, READ_COLUMNS, ReviewError, worksheet_names
 from auditor.review.worksheet import read_rows, write_csv
 from auditor.workspace.store import Workspace
 from tests.inventory import Inventory
 
+ORG = "acme-corp"
 REPO = "acme-corp/payments-api"
 OTHER = "acme-corp/ledger"
 
 
 def _tenant(ws: Workspace) -> Inventory:
-    """lead maintains team payments (alice's path) and administers REPO directly; bob reaches it through
-    the org base permission; OTHER has nobody to review it."""
+    """boss owns the org; the base permission (read) reaches everyone; lead maintains team payments (alice's
+    write path) and administers REPO directly; bob (Sales) reaches REPO only through the base permission;
+    alice is also a direct collaborator on OTHER, which has no admin."""
     inv = Inventory(ws)
-    inv.snapshot("github", "acme-corp")
-    inv.repo("github", REPO)
-    inv.repo("github", OTHER)
+    inv.snapshot("github", ORG)
+    for repo in (REPO, OTHER):
+        inv.repo("github", repo)
     inv.repo("github", "acme-corp/docs", visibility="public")
-    inv.person("github", "alice")
-    inv.person("github", "lead")
-    inv.person("github", "bob", department="Sales")
-    inv.grant("github", "alice", REPO, "write", ["team:payments"])
-    inv.grant("github", "bob", REPO, "read", ["org_base"])
-    inv.grant("github", "lead", REPO, "admin", ["direct"])
-    inv.grant("github", "alice", OTHER, "read", ["direct"])
-    inv.grant("github", "alice", "acme-corp/docs", "write", ["direct"])  # public: not reviewed
+    for login, extra in (("alice", {}), ("lead", {}), ("bob", {"department": "Sales"}), ("boss", {})):
+        inv.person("github", login, **extra)
+    inv.setting("github", ORG, "default_repository_permission", "read")
+    inv.membership("github", "org", ORG, "boss", "owner")
+    for login in ("alice", "lead", "bob"):
+        inv.membership("github", "org", ORG, login, "member")
     inv.membership("github", "team", "payments", "lead", "maintainer")
+    inv.membership("github", "team", "payments", "alice", "member")
+    inv.grant("github", "alice", REPO, "write", ["org_base", "team:payments"])
+    inv.grant("github", "bob", REPO, "read", ["org_base"])
+    inv.grant("github", "lead", REPO, "admin", ["direct", "org_base"])
+    inv.grant("github", "alice", OTHER, "read", ["direct", "org_base"])
+    for repo in (REPO, OTHER):
+        inv.grant("github", "boss", repo, "admin", ["org_owner"])
+    inv.grant("github", "alice", "acme-corp/docs", "write", ["direct"])  # public: not restricted
     inv.event("github", "alice", 3, repo=REPO)
+    inv.event("github", "lead", 2, repo=REPO)
     return inv
+
+
+def _rows(ws: Workspace, campaign: str = "2026-Q3") -> dict[str, dict[str, object]]:
+    """label -> row, for the campaign's review rows."""
+    cur = ws.con.execute(
+        "SELECT r.* FROM review_rows r JOIN review_campaigns c USING (campaign_id) WHERE c.name = ?", [campaign]
+    )
+    names = [d[0] for d in cur.description]
+    return {str(r[names.index("label")]): dict(zip(names, r, strict=True)) for r in cur.fetchall()}
 
 
 @pytest.fixture
@@ -71,258 +90,251 @@ def fill_xlsx(path: Path, decide: Callable[[dict[str, str]], dict[str, str]]) ->
 
 
 def keep_all(cells: dict[str, str]) -> dict[str, str]:
-    out = {"decision": "keep"}
-    if cells["account"] == cells["reviewer"]:
-        out["justification"] = "sole admin; access confirmed by CTO"
-    return out
+    return {"decision": "keep", "justification": "confirmed"}
 
 
-def test_start_writes_worksheets_per_reviewer_with_a_decision_drop_down(started: StartResult) -> None:
-    assert started.rows == 4
-    assert {s["reviewer"]: s["rows"] for s in started.worksheets} == {"lead": 3, "unassigned": 1}
+def test_rows_are_entitlements_with_reach_and_cover_every_grant(ws: Workspace, started: StartResult) -> None:
+    assert started.effective_grants == 6 and started.effective_grants_covered == 6
+    data = started.to_json()
+    assert data["rows"] == started.rows == 6 and data["coverage_pct"] == 100.0
+    assert set(_rows(ws)) == {
+        f"base permission of {ORG} (read)",
+        f"org {ORG} owner",
+        "team:payments member",
+        f"team:payments grants (write) on repos of {ORG}",
+        f"direct collaborator on {REPO}",
+        f"direct collaborator on {OTHER}",
+    }
+
+
+def test_reach_recommendation_and_reviewer_per_row(ws: Workspace) -> None:
+    _tenant(ws)
+    start_campaign(ws, AuditorConfig(), "2026-Q3", None)
+    rows = _rows(ws)
+    base = rows[f"base permission of {ORG} (read)"]
+    assert json.loads(str(base["reach"])) == {"repos": 2, "by_tier": {"tier2": 2}, "max_role": "read",
+                                              "accounts": 3}  # fmt: skip
+    assert base["recommendation"] == "revoke" and "1 non-developer" in str(base["recommendation_reason"])
+    assert base["reviewer"] == "boss" and base["reviewer_rule"] == f"owner of {ORG}"
+    member = rows["team:payments member"]
+    assert member["account"] == "alice" and member["reviewer"] == "lead"
+    # use is judged at the end of the audit log in the workspace (lead's pull 2 days before the snapshot)
+    assert member["reach_text"] == "write on 1 restricted repo (1 tier-2); last use 1 day ago"
+    assert member["recommendation"] == "keep"
+    assert member["recommendation_reason"] == "used 1 day ago by a developer account"
+    assert rows[f"team:payments grants (write) on repos of {ORG}"]["reviewer"] == "lead"
+    # lead's own direct grant: lead is the repo admin, so it goes to the org owner instead, and says why.
+    own = rows[f"direct collaborator on {REPO}"]
+    assert own["account"] == "lead" and own["reviewer"] == "boss"
+    assert "lead (repository admin of acme-corp/payments-api) is the account under review" in str(own["reviewer_rule"])
+    other = rows[f"direct collaborator on {OTHER}"]
+    assert other["recommendation"] == "revoke" and "unused for 90 days (never used)" in str(
+        other["recommendation_reason"]
+    )
+    # boss's own ownership: nobody else owns the org, no manager: the default reviewer, with the reason.
+    owner = rows[f"org {ORG} owner"]
+    assert owner["reviewer"] == "unassigned" and "boss (owner of acme-corp) is the account under review" in str(
+        owner["reviewer_rule"]
+    )
+
+
+def test_reviewer_safety_routes_around_findings_bots_and_externals(ws: Workspace) -> None:
+    inv = _tenant(ws)
+    inv.identity("id-mgr", "mgr@acme.example")
+    ws.con.execute("UPDATE identities SET manager_id = 'id-mgr' WHERE identity_id = 'id-alice'")
+    ws.con.execute(
+        "INSERT INTO findings (id, analytic, severity, score, platform, actor, identity, repos, first_seen, "
+        "last_seen, reasons, evidence, suppressed, run_id, detected_at) VALUES ('AN0732-x', 'AN0732', 'critical', "
+        "95, 'github', 'lead', NULL, [], ?, ?, [], [], false, 'r', ?)",
+        [inv.now, inv.now, inv.now],
+    )
+    inv.account("github", "ci-bot", is_bot=True)
+    inv.membership("github", "team", "docs", "ci-bot", "maintainer")
+    inv.membership("github", "team", "docs", "bob", "member")
+    inv.grant("github", "bob", OTHER, "read", ["org_base", "team:docs"])
+    start_campaign(ws, AuditorConfig(), "2026-Q3", None)
+    rows = _rows(ws)
+    member = rows["team:payments member"]  # lead has an open critical finding: not a reviewer
+    assert member["reviewer"] == "boss"
+    assert "lead (team maintainer of payments) is open critical finding AN0732-x" in str(member["reviewer_rule"])
+    docs = rows["team:docs member"]  # a bot maintains the team: the org owner reviews
+    assert docs["reviewer"] == "boss" and "ci-bot (team maintainer of docs) is a" in str(docs["reviewer_rule"])
+    # by manager: alice's entitlements go to her manager
+    start_campaign(ws, AuditorConfig(), "2026-Q3-mgr", None, by="manager")
+    by_manager = _rows(ws, "2026-Q3-mgr")
+    assert by_manager["team:payments member"]["reviewer"] == "mgr@acme.example"
+    assert by_manager[f"org {ORG} member"]["account"] in ("alice", "bob", "lead")
+    assert all(r["reviewer"] != r["account"] for r in by_manager.values())
+
+
+def test_reviewers_come_from_config_first_and_the_mode_from_config(ws: Workspace) -> None:
+    _tenant(ws)
+    cfg = parse_config("review:\n  by: manager\n  reviewers:\n    - {reviewer: ciso, repos: ['*/ledger']}\n", "<t>")
+    result = start_campaign(ws, cfg, "2026-Q3", None)
+    assert result.campaign.mode == "manager"
+    assert _rows(ws)[f"direct collaborator on {OTHER}"]["reviewer"] == "ciso"
+
+
+def test_worksheet_names_never_collide() -> None:
+    names = worksheet_names(["john.smith", "john.doe", "John_Smith", "john_smith", "a/b", "lead"])
+    assert len(set(names.values())) == 6
+    assert len({n.lower() for n in names.values()}) == 6
+    assert names["lead"] == "lead"
+    assert all("/" not in n and "." not in n for n in names.values())
+
+
+def test_worksheet_layout_reader_first_protected_and_frozen(started: StartResult) -> None:
     sheet = _sheet(started, "lead")
     wb = openpyxl.load_workbook(sheet["xlsx"])
     review = wb["Review"]
-    assert [c.value for c in review[1]] == list(COLUMNS)
-    rows = {r[5]: r for r in review.iter_rows(min_row=2, values_only=True)}
-    assert set(rows) == {"alice", "bob", "lead"}
-    bob = dict(zip(COLUMNS, rows["bob"], strict=True))
-    assert (
-        bob["account_class"] == "non_developer" and bob["via"] == "org_base" and bob["identity"] == "bob@acme.example"
-    )
-    assert "access.non_developer_restricted" in str(bob["flags"]) and bob["change"] == "first_review"
-    alice = dict(zip(COLUMNS, rows["alice"], strict=True))
-    assert str(alice["last_activity_repo"]).startswith("2026-11-17")
+    header = [c.value for c in review[1]]
+    assert header == list(COLUMNS) and header[: len(READ_COLUMNS)] == list(READ_COLUMNS)
+    assert header[-4:] == ["campaign", "row_id", "entitlement_id", "row_hash"]
+    assert review.freeze_panes == "B2" and review.protection.sheet
+    decision = header.index("decision") + 1
+    assert not review.cell(row=2, column=decision).protection.locked
+    assert review.cell(row=2, column=1).protection.locked
     validations = review.data_validations.dataValidation
-    decision_col = openpyxl.utils.get_column_letter(COLUMNS.index("decision") + 1)
-    assert any(v.formula1 == '"keep,revoke,modify"' and f"{decision_col}2" in str(v.sqref) for v in validations)
+    assert any(v.formula1 == '"keep,revoke,modify,accept"' for v in validations)
     with open(sheet["csv"], encoding="utf-8") as fh:
-        assert [r["account"] for r in csv.DictReader(fh)] == ["alice", "bob", "lead"]
+        assert {r["entitlement"] for r in csv.DictReader(fh)} == {
+            "team:payments member",
+            f"team:payments grants (write) on repos of {ORG}",
+        }
 
 
-def test_reviewers_come_from_config_first(ws: Workspace) -> None:
-    _tenant(ws)
-    cfg = parse_config("review:\n  reviewers:\n    - {reviewer: ciso, repos: ['*/ledger']}\n", "<t>")
-    result = start_campaign(ws, cfg, "2026-Q3", None)
-    assert {s["reviewer"]: s["rows"] for s in result.worksheets} == {"lead": 3, "ciso": 1}
-    rules = dict(ws.con.execute("SELECT account || ' ' || repo, reviewer_rule FROM review_items").fetchall())
-    assert rules[f"alice {REPO}"] == "team maintainer of payments"
-    assert rules[f"bob {REPO}"] == "repository admin"
-    assert rules[f"alice {OTHER}"] == "review.reviewers[0]"
+def test_partial_submission_records_decided_rows_and_leaves_the_rest_pending(
+    ws: Workspace, started: StartResult
+) -> None:
+    boss = Path(_sheet(started, "boss")["xlsx"])
+    fill_xlsx(boss, lambda c: {"decision": "revoke"} if c["entitlement"].startswith("base permission") else {})
+    [result] = import_worksheets(ws, [boss])
+    assert result.status == "imported" and result.decisions == {"revoke": 1} and result.pending == 2
+    _, per_reviewer = status(ws.con, None)
+    assert {r["reviewer"]: (r["decided"], r["pending"]) for r in per_reviewer}["boss"] == (1, 2)
+    with pytest.raises(ReviewError, match="have no decision"):
+        close_campaign(ws, None, force=False)
 
 
-def test_grants_with_no_team_or_repository_admin_go_to_an_org_owner(ws: Workspace) -> None:
-    inv = _tenant(ws)
-    inv.person("github", "boss")
-    inv.membership("github", "org", "acme-corp", "boss", "owner")
-    result = start_campaign(ws, AuditorConfig(), "2026-Q3", None)
-    assert {s["reviewer"]: s["rows"] for s in result.worksheets} == {"lead": 3, "boss": 1}
-    rules = dict(ws.con.execute("SELECT account || ' ' || repo, reviewer_rule FROM review_items").fetchall())
-    assert rules[f"alice {OTHER}"] == "owner of acme-corp"
-
-
-def test_full_round_trip_with_filled_worksheets(ws: Workspace, started: StartResult) -> None:
+def test_modify_is_validated_against_the_platforms_roles(ws: Workspace, started: StartResult) -> None:
     lead = Path(_sheet(started, "lead")["xlsx"])
+    fill_xlsx(lead, lambda c: {"decision": "modify", "new_role": "write"} if c["kind"] == "team_membership" else {})
+    [result] = import_worksheets(ws, [lead])
+    assert result.status == "rejected"
+    assert any("'write' is not a github role for a team_membership (member, maintainer)" in e for _, e in result.errors)
+    fill_xlsx(
+        lead, lambda c: {"decision": "modify", "new_role": "maintainer"} if c["kind"] == "team_membership" else {}
+    )
+    [result] = import_worksheets(ws, [lead])
+    assert result.status == "imported" and result.decisions == {"modify": 1}
 
+
+def test_accepting_recommendations_in_bulk(ws: Workspace, started: StartResult) -> None:
+    boss = Path(_sheet(started, "boss")["xlsx"])
+    fill_xlsx(boss, lambda c: {"decision": "accept"})
+    [result] = import_worksheets(ws, [boss])
+    assert result.status == "imported", result.errors
+    recorded = dict(
+        ws.con.execute(
+            "SELECT r.label, d.decision || ': ' || d.justification FROM review_decisions d "
+            "JOIN review_rows r USING (campaign_id, row_id)"
+        ).fetchall()
+    )
+    assert recorded[f"base permission of {ORG} (read)"].startswith("revoke: accepted recommendation: gives 1 non")
+    assert recorded[f"direct collaborator on {REPO}"].startswith("keep: accepted recommendation: used today by a")
+
+
+def test_round_trip_revocation_plan_and_next_quarter(ws: Workspace, started: StartResult) -> None:
     def decide(cells: dict[str, str]) -> dict[str, str]:
-        if cells["account"] == "bob":
-            return {"decision": "revoke", "justification": "sales does not need source"}
-        if cells["account"] == "alice":
-            return {"decision": "modify", "new_role": "read"}
+        if cells["entitlement"].startswith("base permission") or cells["entitlement"].endswith(OTHER):
+            return {"decision": "revoke", "justification": "least privilege"}
         return keep_all(cells)
 
-    fill_xlsx(lead, decide)
-    unassigned = Path(_sheet(started, "unassigned")["xlsx"])
-    fill_xlsx(unassigned, keep_all)
-    results = import_worksheets(ws, [lead, unassigned])
-    assert [r.status for r in results] == ["imported", "imported"]
-    assert results[0].decisions == {"revoke": 1, "modify": 1, "keep": 1}
-
-    _, per_reviewer = status(ws.con, None)
-    assert [(r["reviewer"], r["decided"], r["pending"], r["complete_pct"]) for r in per_reviewer] == [
-        ("lead", 3, 0, 100.0),
-        ("unassigned", 1, 0, 100.0),
-    ]
+    files = [Path(s["xlsx"]) for s in started.worksheets]
+    for path in files:
+        fill_xlsx(path, decide)
+    assert {r.status for r in import_worksheets(ws, files)} == {"imported"}
     closed = close_campaign(ws, None, force=False)
     out = closed.evidence_dir
     with (out / "revocations.csv").open(encoding="utf-8") as fh:
-        actions = {(r["account"], r["decision"], r["new_role"]) for r in csv.DictReader(fh)}
-    assert actions == {("bob", "revoke", ""), ("alice", "modify", "read")}
-    with (out / "decisions.csv").open(encoding="utf-8") as fh:
-        decisions = list(csv.DictReader(fh))
-    assert len(decisions) == 4 and {d["reviewer"] for d in decisions} == {"lead", "unassigned"}
-    self_row = next(d for d in decisions if d["account"] == "lead")
-    assert self_row["self_review"] == "True" and self_row["justification"]
-    assert all(d["decided_at"].endswith("Z") and len(d["source_sha256"]) == 64 for d in decisions)
+        plan = {r["kind"]: r for r in csv.DictReader(fh)}
+    assert plan["base_permission"]["platform_call"] == f'PATCH /orgs/{ORG} {{"default_repository_permission": "none"}}'
+    assert plan["base_permission"]["effective_grants_removed"] == "2"  # bob on REPO, alice on OTHER
+    assert plan["direct_collaborator"]["platform_call"] == f"DELETE /repos/{OTHER}/collaborators/alice"
+    with (out / "unreachable.csv").open(encoding="utf-8") as fh:
+        unreachable = {r["account"]: r["repos"] for r in csv.DictReader(fh)}
+    assert unreachable == {"alice": OTHER, "bob": REPO}
     summary = json.loads((out / "summary.json").read_text(encoding="utf-8"))
-    assert summary["revocations"] == 1 and summary["modifications"] == 1 and summary["not_reviewed"] == 0
-    assert summary["snapshot_ids"] == started.campaign.snapshot_ids
-    assert len(summary["worksheets_imported"]) == 2
+    assert summary["revocations"] == 2 and summary["effective_grants_removed"] == 2
+    assert summary["accounts_losing_access"] == 2 and summary["not_reviewed"] == 0
     stored = {r[0] for r in ws.con.execute("SELECT source FROM evidence WHERE kind = 'review_evidence'").fetchall()}
-    assert stored == {f"review:2026-Q3/{n}" for n in ("decisions.csv", "outcomes.csv", "revocations.csv", "diff.csv",
-                                                       "summary.json")}  # fmt: skip
-    assert ws.con.execute("SELECT count(*) FROM evidence WHERE kind = 'review_worksheet'").fetchone() == (2,)
-    assert ws.con.execute("SELECT status FROM review_campaigns").fetchone() == ("closed",)
-    with pytest.raises(ReviewError, match="already closed"):
-        close_campaign(ws, "2026-Q3", force=False)
+    assert "review:2026-Q3/revocations.csv" in stored and "review:2026-Q3/unreachable.csv" in stored
+    assert list_campaigns(ws.con)[0]["status"] == "closed"
 
-    # Next quarter: bob's revocation was not applied, alice became admin, carol is new, lead left.
+    # Next quarter: the base permission was not changed, alice became a team maintainer, carol is new.
     inv = Inventory(ws)
-    inv.snapshot("github", "acme-corp", at=inv.now.replace(day=25))
-    inv.grant("github", "alice", REPO, "admin", ["team:payments"])
+    inv.snapshot("github", ORG, at=inv.now.replace(day=25))
+    inv.setting("github", ORG, "default_repository_permission", "read")
+    inv.membership("github", "org", ORG, "boss", "owner")
+    inv.membership("github", "team", "payments", "alice", "maintainer")
+    inv.grant("github", "alice", REPO, "write", ["org_base", "team:payments"])
     inv.grant("github", "bob", REPO, "read", ["org_base"])
     inv.grant("github", "carol", REPO, "read", ["direct"])
-    inv.grant("github", "alice", OTHER, "read", ["direct"])
     q4 = start_campaign(ws, AuditorConfig(), "2026-Q4", None)
     assert q4.campaign.previous_campaign == "2026-Q3"
-    assert q4.changes == {"new": 1, "role_changed": 1, "unchanged": 2, "removed": 1}
-    items = {
-        r[0]: r[1:]
-        for r in ws.con.execute(
-            "SELECT account || ' ' || repo, change, previous_role, flags FROM review_items WHERE campaign_id = ?",
-            [q4.campaign.campaign_id],
-        ).fetchall()
-    }
-    assert items[f"alice {REPO}"][:2] == ("role_changed", "write")
-    assert items[f"carol {REPO}"][0] == "new"
-    assert "revoke_not_applied" in items[f"bob {REPO}"][2]
-    removed = openpyxl.load_workbook(q4.worksheets[0]["xlsx"])["Removed since previous"]
-    assert [r for r in removed.iter_rows(min_row=2, values_only=True)] == [("github", REPO, "lead", "admin")]
-    for sheet in q4.worksheets:
-        fill_xlsx(Path(sheet["xlsx"]), keep_all)
-    assert {r.status for r in import_worksheets(ws, [Path(s["xlsx"]) for s in q4.worksheets])} == {"imported"}
-    diff_file = close_campaign(ws, "2026-Q4", force=False).evidence_dir / "diff.csv"
-    with diff_file.open(encoding="utf-8") as fh:
-        diff = {(r["change"], r["account"]) for r in csv.DictReader(fh)}
-    assert diff == {("new", "carol"), ("removed", "lead"), ("role_changed", "alice")}
-
-
-def test_csv_worksheets_import_too_and_a_later_file_supersedes(ws: Workspace, started: StartResult) -> None:
-    path = Path(_sheet(started, "unassigned")["csv"])
-    rows = list(csv.DictReader(path.open(encoding="utf-8")))
-    rows[0]["decision"] = "revoke"
-    with path.open("w", encoding="utf-8", newline="") as fh:
-        writer = csv.DictWriter(fh, fieldnames=list(COLUMNS))
-        writer.writeheader()
-        writer.writerows(rows)
-    assert import_worksheets(ws, [path])[0].status == "imported"
-    rows[0]["decision"] = "KEEP"  # case does not matter
-    with path.open("w", encoding="utf-8", newline="") as fh:
-        writer = csv.DictWriter(fh, fieldnames=list(COLUMNS))
-        writer.writeheader()
-        writer.writerows(rows)
-    assert import_worksheets(ws, [path])[0].decisions == {"keep": 1}
-    _, per_reviewer = status(ws.con, "2026-Q3")
-    assert next(r for r in per_reviewer if r["reviewer"] == "unassigned")["keep"] == 1
-
-
-def _edit_row(who: str, **changes: str) -> Callable[[dict[str, str]], dict[str, str]]:
-    def decide(cells: dict[str, str]) -> dict[str, str]:
-        base = keep_all(cells)
-        return {**base, **changes} if cells["account"] == who else base
-
-    return decide
-
-
-@pytest.mark.parametrize(
-    ("decide", "reason"),
-    [
-        (_edit_row("bob", row_id="Rdeadbeef000"), "unknown row Rdeadbeef000"),
-        (_edit_row("bob", role="admin"), "was altered (role was 'read', now 'admin')"),
-        (_edit_row("bob", row_hash="0000000000000000"), "was altered (row_hash"),
-        (_edit_row("bob", account="mallory"), "was altered (account was 'bob'"),
-        (_edit_row("bob", reviewer="someone-else"), "was altered (reviewer"),
-        (_edit_row("bob", decision=""), "missing decision"),
-        (_edit_row("bob", decision="delete"), "invalid decision 'delete'"),
-        (_edit_row("bob", decision="modify"), "decision modify needs new_role"),
-        (_edit_row("bob", decision="modify", new_role="read"), "new_role 'read' is the current role"),
-        (_edit_row("bob", decision="keep", new_role="admin"), "new_role is only for decision modify"),
-        (_edit_row("lead", justification=""), "self-review (lead reviews own access) needs a justification"),
-    ],
-)
-def test_bad_worksheets_are_rejected_with_file_row_and_reason_and_change_nothing(
-    ws: Workspace, started: StartResult, decide: Callable[[dict[str, str]], dict[str, str]], reason: str
-) -> None:
-    bad = Path(_sheet(started, "lead")["xlsx"])
-    fill_xlsx(bad, decide)
-    good = Path(_sheet(started, "unassigned")["xlsx"])
-    fill_xlsx(good, keep_all)
-    bad_result, good_result = import_worksheets(ws, [bad, good])
-    assert bad_result.status == "rejected"
-    assert any(reason in msg for _, msg in bad_result.errors), bad_result.errors
-    bob_or_lead_row = bad_result.errors[0][0]
-    assert bob_or_lead_row in (2, 3, 4)  # the spreadsheet row of the offending line
-    assert good_result.status == "imported"
-    got = ws.con.execute("SELECT DISTINCT reviewer FROM review_decisions").fetchall()
-    assert got == [("unassigned",)]  # nothing from the rejected file
-
-
-def test_duplicate_rows_are_rejected(ws: Workspace, started: StartResult) -> None:
-    path = Path(_sheet(started, "lead")["xlsx"])
-    fill_xlsx(path, keep_all)
-    wb = openpyxl.load_workbook(path)
-    sheet = wb["Review"]
-    sheet.append([c.value for c in sheet[2]])
-    wb.save(path)
-    result = import_worksheets(ws, [path])[0]
-    assert (
-        result.status == "rejected"
-        and result.errors[0][0] == 5
-        and "appears twice (also on row 2)" in result.errors[0][1]
+    rows = _rows(ws, "2026-Q4")
+    base = rows[f"base permission of {ORG} (read)"]
+    assert base["recommendation"] == "revoke" and base["recommendation_reason"] == (
+        "revoked in campaign 2026-Q3 but still present"
     )
+    assert rows["team:payments maintainer"]["change"] == "role_changed"
+    assert rows[f"direct collaborator on {REPO}"]["account"] == "carol"
+    assert q4.changes["removed"] >= 1
 
 
-def test_unreadable_and_malformed_files_are_rejected(ws: Workspace, started: StartResult, tmp_path: Path) -> None:
-    text = tmp_path / "notes.txt"
-    text.write_text("keep everything", encoding="utf-8")
-    broken = tmp_path / "broken.xlsx"
-    broken.write_bytes(b"not a zip")
-    short = tmp_path / "short.csv"
-    short.write_text("campaign,row_id,decision\n2026-Q3,R1,keep\n", encoding="utf-8")
-    other = tmp_path / "other.csv"
-    write_csv(other, [dict.fromkeys(COLUMNS, "") | {"campaign": "1999-Q1", "row_id": "R1", "decision": "keep"}])
-    results = import_worksheets(ws, [text, broken, short, other])
-    reasons = [r.errors[0][1] for r in results]
-    assert "a worksheet is .xlsx or .csv" in reasons[0]
-    assert "cannot read worksheet" in reasons[1]
-    assert "missing column(s) reviewer" in reasons[2]
-    assert "no review campaign named '1999-Q1'" in reasons[3]
-    assert {r.status for r in results} == {"rejected"}
+def test_bad_worksheets_are_rejected_with_file_row_and_reason_and_change_nothing(
+    ws: Workspace, started: StartResult
+) -> None:
+    lead = Path(_sheet(started, "lead")["xlsx"])
+    fill_xlsx(lead, lambda c: {"reach": "admin on everything", "decision": "keep"} if c["kind"] == "team_repos" else {})
+    [result] = import_worksheets(ws, [lead])
+    assert result.status == "rejected" and any("was altered (reach was" in e for _, e in result.errors)
+    csv_file = Path(_sheet(started, "lead")["csv"])
+    with csv_file.open(encoding="utf-8", newline="") as fh:
+        rows = list(csv.DictReader(fh))
+    write_csv(csv_file, [r | {"decision": "maybe"} for r in rows])
+    [result] = import_worksheets(ws, [csv_file])
+    assert result.status == "rejected" and all("invalid decision 'maybe'" in e for _, e in result.errors)
     assert ws.con.execute("SELECT count(*) FROM review_decisions").fetchone() == (0,)
 
 
-def test_a_closed_campaign_takes_no_more_decisions(ws: Workspace, started: StartResult) -> None:
-    path = Path(_sheet(started, "lead")["xlsx"])
-    fill_xlsx(path, keep_all)
-    close_campaign(ws, None, force=True)
-    result = import_worksheets(ws, [path])[0]
-    assert result.status == "rejected" and "is closed" in result.errors[0][1]
-
-
-def test_close_refuses_pending_rows_unless_forced(ws: Workspace, started: StartResult) -> None:
-    with pytest.raises(ReviewError, match=r"4 row\(s\) have no decision: lead \(3\), unassigned \(1\)"):
-        close_campaign(ws, None, force=False)
-    result = close_campaign(ws, None, force=True)
-    assert result.summary["not_reviewed"] == 4
+def test_unreadable_and_malformed_files_are_rejected(ws: Workspace, started: StartResult, tmp_path: Path) -> None:
+    junk = tmp_path / "junk.xlsx"
+    junk.write_bytes(b"not a zip")
+    other = tmp_path / "sheet.txt"
+    other.write_text("x", encoding="utf-8")
+    results = import_worksheets(ws, [junk, other])
+    assert [r.status for r in results] == ["rejected", "rejected"]
+    assert "cannot read worksheet" in results[0].errors[0][1]
 
 
 def test_start_refuses_duplicates_bad_names_and_empty_inventories(ws: Workspace, started: StartResult) -> None:
     with pytest.raises(ReviewError, match="already exists"):
         start_campaign(ws, AuditorConfig(), "2026-Q3", None)
     with pytest.raises(ReviewError, match="campaign name"):
-        start_campaign(ws, AuditorConfig(), "../escape", None)
+        start_campaign(ws, AuditorConfig(), "../etc", None)
 
 
 def test_start_with_nothing_to_review_writes_nothing(ws: Workspace, tmp_path: Path) -> None:
-    with pytest.raises(ReviewError, match="no grants on restricted repositories"):
-        start_campaign(ws, AuditorConfig(), "2026-Q1", tmp_path / "out")
+    with pytest.raises(ReviewError, match="no entitlements"):
+        start_campaign(ws, AuditorConfig(), "empty", tmp_path / "out")
     assert not (tmp_path / "out").exists()
     assert ws.con.execute("SELECT count(*) FROM review_campaigns").fetchone() == (0,)
 
 
 def test_csv_cells_that_look_like_formulas_round_trip(tmp_path: Path) -> None:
-    path = tmp_path / "w.csv"
-    row = dict.fromkeys(COLUMNS, "") | {"repo": '=HYPERLINK("x")', "account": "-bob", "justification": "'quoted"}
+    path = tmp_path / "sheet.csv"
+    row = dict.fromkeys(COLUMNS, "") | {"entitlement": '=HYPERLINK("x")', "account": "-bob", "justification": "'q"}
     write_csv(path, [row])
     assert path.read_text(encoding="utf-8").splitlines()[1].count("'=HYPERLINK") == 1
     assert read_rows(path) == [(2, row)]
@@ -336,27 +348,37 @@ def _auditor(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
     )
 
 
-def test_review_commands_and_exit_codes(tmp_path: Path) -> None:
+def test_review_commands_table_and_json_output_and_exit_codes(tmp_path: Path) -> None:
     ws = Workspace.open(tmp_path / "ws")
     _tenant(ws)
     ws.close()
     assert _auditor("review", "status", cwd=tmp_path).returncode == 2  # no campaign yet
-    started = _auditor("review", "start", "--name", "2026-Q4", "--json", cwd=tmp_path)
+    table = _auditor("review", "start", "--name", "2026-Q3", cwd=tmp_path)
+    assert table.returncode == 0, table.stderr
+    assert "covering 6 of 6 effective grants (100.0%)" in " ".join(table.stdout.split())
+    started = _auditor("review", "start", "--name", "2026-Q4", "--by", "owner", "--json", cwd=tmp_path)
     assert started.returncode == 0, started.stderr
-    sheets = {s["reviewer"]: Path(s["xlsx"]) for s in json.loads(started.stdout)["worksheets"]}
-    fill_xlsx(sheets["lead"], _edit_row("bob", decision="maybe"))
+    data = json.loads(started.stdout)
+    assert data["effective_grants"] == data["effective_grants_covered"] == 6
+    assert all({"reviewer", "rows", "xlsx", "csv"} <= set(w) for w in data["worksheets"])
+    sheets = {s["reviewer"]: Path(s["xlsx"]) for s in data["worksheets"]}
+    fill_xlsx(sheets["lead"], lambda c: {"decision": "maybe"})
     rejected = _auditor("review", "import", str(sheets["lead"]), cwd=tmp_path)
-    assert rejected.returncode == 2
-    assert f"{sheets['lead']}:3: row " in rejected.stderr and "invalid decision 'maybe'" in rejected.stderr
-    assert _auditor("review", "close", cwd=tmp_path).returncode == 2  # rows pending
+    assert rejected.returncode == 2 and "invalid decision 'maybe'" in rejected.stderr
     fill_xlsx(sheets["lead"], keep_all)
-    fill_xlsx(sheets["unassigned"], keep_all)
-    imported = _auditor("review", "import", *map(str, sheets.values()), "--json", cwd=tmp_path)
+    imported = _auditor("review", "import", str(sheets["lead"]), cwd=tmp_path)
     assert imported.returncode == 0, imported.stderr
-    assert json.loads(imported.stdout)["imported"] == 2
-    listing = json.loads(_auditor("review", "status", "--format", "json", cwd=tmp_path).stdout)
-    assert {r["reviewer"]: r["complete_pct"] for r in listing} == {"lead": 100.0, "unassigned": 100.0}
-    closed = _auditor("review", "close", "--json", cwd=tmp_path)
+    assert "imported 2 decision(s) (2 keep); 0 row(s) still pending" in " ".join(imported.stdout.split())
+    listing = _auditor("review", "list", cwd=tmp_path)
+    assert listing.returncode == 0 and "Access-review campaigns (2)" in listing.stdout
+    rows = json.loads(_auditor("review", "list", "--format", "json", cwd=tmp_path).stdout)
+    assert {r["name"]: r["decided"] for r in rows} == {"2026-Q3": 0, "2026-Q4": 2}
+    status_table = _auditor("review", "status", "--name", "2026-Q4", cwd=tmp_path)
+    assert status_table.returncode == 0 and "lead" in status_table.stdout
+    closed = _auditor("review", "close", "--name", "2026-Q4", "--force", cwd=tmp_path)
     assert closed.returncode == 0, closed.stderr
-    assert json.loads(closed.stdout)["decided"] == 4
-    assert _auditor("review", "start", "--name", "2026-Q4", cwd=tmp_path).returncode == 2
+    assert "Closed 2026-Q4" in closed.stdout
+    ent = _auditor("entitlements", "--format", "json", cwd=tmp_path)
+    kinds = {e["kind"] for e in json.loads(ent.stdout)}
+    assert {"base_permission", "team_membership", "team_repo", "org_role", "direct_collaborator"} <= kinds
+    assert _auditor("entitlements", cwd=tmp_path).returncode == 0

@@ -7,9 +7,16 @@ CREATE OR REPLACE TEMP TABLE ent_paths AS
 SELECT p.snapshot_id, p.platform, p.account, p.repo, p.path, p.role, p.target
 FROM grant_paths p JOIN chk_snapshots s ON s.snapshot_id = p.snapshot_id AND s.platform = p.platform
 UNION ALL
-SELECT g.snapshot_id, g.platform, g.account, g.repo, unnest(g.via), g.role, NULL
-FROM grants g JOIN chk_snapshots s ON s.snapshot_id = g.snapshot_id AND s.platform = g.platform
-WHERE g.snapshot_id NOT IN (SELECT DISTINCT snapshot_id FROM grant_paths)
+-- (the base permission's role comes from the org setting when it was collected).
+SELECT x.snapshot_id, x.platform, x.account, x.repo, x.path,
+       CASE WHEN x.path = 'org_base' THEN coalesce(b.role, x.role) ELSE x.role END, NULL
+FROM (SELECT g.snapshot_id, g.platform, g.account, g.repo, unnest(g.via) AS path, g.role
+      FROM grants g JOIN chk_snapshots s ON s.snapshot_id = g.snapshot_id AND s.platform = g.platform
+      WHERE g.snapshot_id NOT IN (SELECT DISTINCT snapshot_id FROM grant_paths)) x
+LEFT JOIN (SELECT snapshot_id, scope, any_value(CASE value WHEN 'read' THEN 'read' WHEN 'write' THEN 'write'
+                  WHEN 'admin' THEN 'admin' END) AS role
+           FROM chk_settings WHERE platform = 'github' AND key = 'default_repository_permission' GROUP BY ALL) b
+       ON b.snapshot_id = x.snapshot_id AND b.scope = split_part(x.repo, '/', 1) AND x.platform = 'github'
 ;
 -- The source (GitHub org, GitLab instance, Entra tenant) each current snapshot was collected from.
 CREATE OR REPLACE TEMP TABLE ent_sources AS

@@ -264,7 +264,7 @@ def start_campaign(
 def _rows(con: duckdb.DuckDBPyConnection, cfg: AuditorConfig, by: str, before: dict[str, tuple[str | None, str]],
           previous: Campaign | None) -> list[Row]:  # fmt: skip
     reviewers = ReviewerIndex(con, cfg.review, by)
-    out = []
+    drafts = []
     for (eid, platform, kind, scope, account, team, role, name, object_id, repos, by_tier, max_role, accounts, last,
          identity, display, department, manager, cls, enabled, deleted, finding, non_devs, logs_seen,
          reference) in con.execute(_ROWS, {"by": by}).fetchall():  # fmt: skip
@@ -276,20 +276,20 @@ def _rows(con: duckdb.DuckDBPyConnection, cfg: AuditorConfig, by: str, before: d
             bool(logs_seen), previous.name if previous and prev and prev[1] == "revoke" else None,
         )  # fmt: skip
         rec, reason = recommend(evidence, now, cfg.review.unused_days)
-        subject = Subject(eid, platform, kind, scope, account, team, identity)
-        reviewer, rule = reviewers.assign(subject)
         change = "first_review" if previous is None else "new" if prev is None else (
             "role_changed" if prev[0] != role else "unchanged")  # fmt: skip
         reach = {"repos": int(repos), "by_tier": tiers, "max_role": max_role, "accounts": int(accounts)}
-        out.append(
+        drafts.append(
             Row(
-                row_id(eid), eid, reviewer, rule, "", platform, kind, scope, account, team, role, identity, display,
+                row_id(eid), eid, "", "", "", platform, kind, scope, account, team, role, identity, display,
                 department, manager, cls, json.dumps(reach, sort_keys=True),
                 reach_text(int(repos), tiers, max_role, int(accounts), ago(last, now)), last, rec, reason, change,
                 prev[0] if prev and prev[0] != role else None, "", label(kind, scope, team, role, name, object_id),
             )
         )  # fmt: skip
-    return out
+    subjects = [Subject(r.entitlement_id, r.platform, r.kind, r.scope, r.account, r.team, r.identity) for r in drafts]
+    assigned = reviewers.assign_all(subjects)
+    return [replace(r, reviewer=who, reviewer_rule=why) for r, (who, why) in zip(drafts, assigned, strict=True)]
 
 
 def _start(

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from auditor.entitlements.build import ROLE_ORDER, WRITE_RANK
+from auditor.entitlements.listing import ago
 
 PERSON_KINDS = (
     "org_role", "team_membership", "direct_collaborator", "outside_collaborator", "custom_org_role",
@@ -65,6 +66,6 @@ def recommend(e: Evidence, now: datetime, unused_days: int) -> tuple[str, str]:
         since = "never used" if e.last_used is None else f"last used {(now - e.last_used).days} days ago"
         return "revoke", f"unused for {unused_days} days ({since})"
     if e.last_used is not None and (not held or e.account_class in KEEP_CLASSES):
-        who = "by a " + e.account_class if held and e.account_class else "by its holders"
-        return "keep", f"used {(now - e.last_used).days} days ago {who}"
+        who = f"by a {e.account_class} account" if held and e.account_class else "by its holders"
+        return "keep", f"used {ago(e.last_used, now)} {who}"
     return "review", "no evidence either way"

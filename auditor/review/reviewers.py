@@ -177,10 +177,11 @@ class ReviewerIndex:
         self.load[pick] = self.load.get(pick, 0) + 1
         return pick
 
-    def assign(self, s: Subject) -> tuple[str, str]:
-        """(reviewer, why them). Order: a config rule; the manager first for Entra groups and roles and GitLab
-        personal tokens (and everything a person holds with `by: manager`); the resource's own owners; the
-        owners above them (org or parent-group owners); the holder's manager; the default reviewer."""
+    def choose(self, s: Subject) -> tuple[list[str], str]:
+        """(the safe candidates of the first group that has any, why them). Order: a config rule; the manager
+        first for Entra groups and roles and GitLab personal tokens (and everything a person holds with
+        `by: manager`); the resource's own owners; the owners above them (org or parent-group owners); the
+        holder's manager; else the default reviewer."""
         skipped: list[str] = []
         groups: list[tuple[str, list[str]]] = []
         for i, rule in enumerate(self.settings.reviewers):
@@ -205,8 +206,18 @@ class ReviewerIndex:
                 else:
                     safe.append(c)
             if safe:
-                return self._spread(safe), _with_skipped(label, skipped)
-        return self.settings.default_reviewer, _with_skipped("review.default_reviewer", skipped)
+                return safe, _with_skipped(label, skipped)
+        return [self.settings.default_reviewer], _with_skipped("review.default_reviewer", skipped)
+
+    def assign_all(self, subjects: list[Subject]) -> list[tuple[str, str]]:
+        """(reviewer, why) per subject. Rows with one possible reviewer are placed first, then rows with a
+        choice go to the least loaded candidate, so shared fallbacks (org owners) even out the load."""
+        chosen = [self.choose(s) for s in subjects]
+        out: list[tuple[str, str]] = [("", "")] * len(subjects)
+        for i in sorted(range(len(subjects)), key=lambda i: (len(chosen[i][0]), i)):
+            safe, why = chosen[i]
+            out[i] = (self._spread(safe), why)
+        return out
 
 
 def _with_skipped(label: str, skipped: list[str]) -> str:

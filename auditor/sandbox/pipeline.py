@@ -93,15 +93,19 @@ def collect_sandbox_gitlab(ws: Workspace, sandbox_dir: Path, start: datetime, co
     return load_collected(ws, collected, classify).audit_events_imported
 
 
-def build_sandbox_workspace(out_dir: Path, seed: int = 7, step: Callable[[str], None] | None = None) -> SandboxRun:
-    """Generate (fresh), collect Entra, import GitHub and GitLab; `step` is told each stage's name."""
+def build_sandbox_workspace(
+    out_dir: Path, seed: int = 7, step: Callable[[str], None] | None = None, users: int = 300, repos: int = 400,
+    days: int = 90,
+) -> SandboxRun:  # fmt: skip
+    """Generate (fresh), collect Entra, import GitHub and GitLab; `step` is told each stage's name. Benchmarks
+    scale the tenant with `users`, `repos` and `days`."""
     sandbox_dir, ws_dir = out_dir / "sandbox", out_dir / "workspace"
     for stale in (sandbox_dir, ws_dir):
         if stale.exists():
             shutil.rmtree(stale)
     say = step or (lambda _: None)
     say("generate sandbox")
-    tenant = generate_tenant(sandbox_dir, seed=seed)
+    tenant = generate_tenant(sandbox_dir, seed=seed, users=users, repos=repos, days=days)
     say("collect Entra (sandbox Graph API)")
     ws = Workspace.open(ws_dir)
     entra = collect_sandbox_entra(ws, sandbox_dir, tenant.start)
