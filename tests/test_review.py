@@ -382,3 +382,27 @@ def test_review_commands_table_and_json_output_and_exit_codes(tmp_path: Path) ->
     kinds = {e["kind"] for e in json.loads(ent.stdout)}
     assert {"base_permission", "team_membership", "team_repo", "org_role", "direct_collaborator"} <= kinds
     assert _auditor("entitlements", cwd=tmp_path).returncode == 0
+
+
+def test_external_reviewers_are_skipped_and_review_recommendations_cannot_be_accepted(ws: Workspace) -> None:
+    inv = _tenant(ws)
+    inv.person("github", "guest", user_type="Guest")
+    inv.membership("github", "team", "payments", "guest", "maintainer")
+    ws.con.execute("DELETE FROM memberships WHERE account = 'lead' AND kind = 'team'")
+    inv.credential("github", "ssh_key", "9", "bob", [], used_days_ago=None)
+    inv.event("github", "bob", 1, repo=REPO)  # a non-developer using read access: neither keep nor revoke
+    result = start_campaign(ws, AuditorConfig(), "2026-Q3", None)
+    member = _rows(ws)["team:payments member"]
+    assert member["reviewer"] == "boss" and "guest (team maintainer of payments) is an external account" in str(
+        member["reviewer_rule"]
+    )
+    boss = Path(_sheet(result, "boss")["csv"])
+    with boss.open(encoding="utf-8", newline="") as fh:
+        rows = list(csv.DictReader(fh))
+    review_rows = [r for r in rows if r["recommendation"] == "review"]
+    assert review_rows, "the tenant has a row with no recommendation either way"
+    write_csv(boss, [r | {"decision": "accept"} if r is review_rows[0] else r for r in rows])
+    [imported] = import_worksheets(ws, [boss])
+    assert imported.status == "rejected"
+    assert any("no recommendation to accept" in e for _, e in imported.errors)
+    assert result.effective_grants_covered == result.effective_grants

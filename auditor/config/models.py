@@ -332,7 +332,8 @@ class CheckSettings(Strict):
 
 
 class ReviewerRule(Strict):
-    """Repositories (globs on the full name) whose grants this reviewer answers for; first match wins."""
+    """Entitlements whose scope (a repository's full name, an org, a group path; globs) this reviewer answers
+    for; first match wins."""
 
     reviewer: str
     repos: list[str] = ["*"]

@@ -50,11 +50,15 @@ JOIN identities m ON m.identity_id = i.manager_id
 """
 # Who must never review: services, bots and external accounts (and guests), and holders of open high or
 # critical findings; keyed by login and by UPN so a manager named by UPN is checked the same way.
+_ARTICLE = (
+    "CASE WHEN a.account_class = 'external' THEN 'an external account' "
+    "ELSE 'a ' || coalesce(a.account_class, 'bot') || ' account' END"
+)
 _UNSAFE = f"""
-SELECT a.login, 'a ' || coalesce(a.account_class, 'bot') || ' account' FROM accounts a
+SELECT a.login, {_ARTICLE} FROM accounts a
 WHERE a.account_class IN ('service', 'external') OR coalesce(a.is_bot, false)
 UNION ALL
-SELECT l.upn, 'a ' || coalesce(a.account_class, 'bot') || ' account' FROM accounts a
+SELECT l.upn, {_ARTICLE} FROM accounts a
 JOIN account_links l ON l.platform = a.platform AND l.login = a.login
 WHERE l.upn IS NOT NULL AND (a.account_class IN ('service', 'external') OR coalesce(a.is_bot, false))
 UNION ALL
