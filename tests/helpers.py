@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -53,3 +54,12 @@ def gh_event(
     }
     record.update(extra)
     return record
+
+
+def run_auditor(*args: str, cwd: Path, **env: str) -> subprocess.CompletedProcess[str]:
+    """`python -m auditor ARGS` in `cwd` with the workspace `cwd/ws` and no config from the environment."""
+    merged = {**os.environ, "AUDITOR_WORKSPACE": str(cwd / "ws"), **env}
+    merged.pop("AUDITOR_CONFIG", None)
+    return subprocess.run(
+        [sys.executable, "-m", "auditor", *args], cwd=cwd, env=merged, capture_output=True, text=True, timeout=120
+    )

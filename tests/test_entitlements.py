@@ -6,9 +6,7 @@ from __future__ import annotations
 import csv
 import io
 import json
-import os
 import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +16,7 @@ from auditor.entitlements.build import build_entitlements
 from auditor.entitlements.listing import list_entitlements, reach_text
 from auditor.restriction import apply_restriction
 from auditor.workspace.store import Workspace
+from tests.helpers import run_auditor
 from tests.inventory import Inventory
 
 ORG = "acme-corp"
@@ -162,11 +161,7 @@ def test_reach_text_reads_like_a_sentence() -> None:
 
 
 def _auditor(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "AUDITOR_WORKSPACE": str(cwd / "ws"), "COLUMNS": "200"}
-    env.pop("AUDITOR_CONFIG", None)
-    return subprocess.run(
-        [sys.executable, "-m", "auditor", *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=120
-    )
+    return run_auditor(*args, cwd=cwd, COLUMNS="200")
 
 
 def test_cli_listing_in_every_format_and_access_rows_carry_entitlement_ids(tmp_path: Path) -> None:

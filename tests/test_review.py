@@ -5,9 +5,7 @@ from __future__ import annotations
 
 import csv
 import json
-import os
 import subprocess
-import sys
 from collections.abc import Callable
 from pathlib import Path
 
@@ -22,6 +20,7 @@ from auditor.review.decisions import import_worksheets
 from auditor.review.model import COLUMNS, READ_COLUMNS, ReviewError, worksheet_names
 from auditor.review.worksheet import read_rows, write_csv
 from auditor.workspace.store import Workspace
+from tests.helpers import run_auditor
 from tests.inventory import Inventory
 
 ORG = "acme-corp"
@@ -341,11 +340,7 @@ def test_csv_cells_that_look_like_formulas_round_trip(tmp_path: Path) -> None:
 
 
 def _auditor(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "AUDITOR_WORKSPACE": str(cwd / "ws")}
-    env.pop("AUDITOR_CONFIG", None)
-    return subprocess.run(
-        [sys.executable, "-m", "auditor", *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=120
-    )
+    return run_auditor(*args, cwd=cwd)
 
 
 def test_review_commands_table_and_json_output_and_exit_codes(tmp_path: Path) -> None:
