@@ -134,7 +134,7 @@ def test_every_grant_links_to_the_entitlements_that_produce_it(ws: Workspace) ->
             "WHERE l.account = 'alice' AND l.repo = 'acme-corp/api'"
         ).fetchall()
     }
-    assert kinds == {"base_permission", "team_membership", "team_repo", "org_role", "credential"}
+    assert kinds == {"base_permission", "team_membership", "team_repo"}  # the paths; not the org role or a token
 
 
 def test_entitlements_are_persisted_once_per_snapshot_with_stable_ids(ws: Workspace) -> None:
@@ -183,6 +183,4 @@ def test_cli_listing_in_every_format_and_access_rows_carry_entitlement_ids(tmp_p
     access = json.loads(_auditor("access", "--repo", "acme-corp/api", "--format", "json", cwd=tmp_path).stdout)
     ids = {e["id"]: e["kind"] for e in data}
     alice = next(r for r in access if r["account"] == "alice")
-    assert {ids[i] for i in alice["entitlements"]} == {
-        "base_permission", "team_membership", "team_repo", "org_role", "credential",
-    }  # fmt: skip
+    assert {ids[i] for i in alice["entitlements"]} == {"base_permission", "team_membership", "team_repo"}

@@ -401,3 +401,25 @@ def test_external_reviewers_are_skipped_and_review_recommendations_cannot_be_acc
     assert imported.status == "rejected"
     assert any("no recommendation to accept" in e for _, e in imported.errors)
     assert result.effective_grants_covered == result.effective_grants
+
+
+def test_revoking_an_org_membership_cuts_every_grant_of_that_account(ws: Workspace) -> None:
+    _tenant(ws)
+    result = start_campaign(ws, AuditorConfig(), "2026-Q3", None, by="manager")
+    decided = []
+    for sheet in result.worksheets:
+        path = Path(sheet["csv"])
+        with path.open(encoding="utf-8", newline="") as fh:
+            rows = list(csv.DictReader(fh))
+        marked = [r | {"decision": "revoke"} if r["entitlement"] == f"org {ORG} member" and r["account"] == "alice"
+                  else r | {"decision": "keep", "justification": "ok"} for r in rows]  # fmt: skip
+        decided += [r for r in marked if r["decision"] == "revoke"]
+        write_csv(path, marked)
+        assert import_worksheets(ws, [path])[0].status == "imported"
+    assert len(decided) == 1
+    out = close_campaign(ws, None, force=False).evidence_dir
+    with (out / "unreachable.csv").open(encoding="utf-8") as fh:
+        assert {r["account"]: r["repos"] for r in csv.DictReader(fh)} == {"alice": f"{OTHER}; {REPO}"}
+    with (out / "revocations.csv").open(encoding="utf-8") as fh:
+        [plan] = list(csv.DictReader(fh))
+    assert plan["platform_call"] == f"DELETE /orgs/{ORG}/memberships/alice" and plan["effective_grants_removed"] == "2"

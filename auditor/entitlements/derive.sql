@@ -63,17 +63,9 @@ SELECT snapshot_id, platform,
        NULL, substr(path, strpos(path, ':') + 1), account, repo, role, path
 FROM ent_paths
 WHERE (platform = 'github' AND starts_with(path, 'team:')) OR (platform = 'gitlab' AND starts_with(path, 'shared_group:'))
-UNION ALL
--- Org membership (member or owner): leaving the org removes every grant but outside-collaborator ones.
-SELECT p.snapshot_id, p.platform, 'org_role', split_part(p.repo, '/', 1), p.account, NULL, p.account, p.repo,
-       p.role, 'org_membership'
-FROM ent_paths p
-WHERE p.platform = 'github' AND p.path <> 'outside_collaborator' AND p.path <> 'org_owner'
-  AND EXISTS (SELECT 1 FROM chk_memberships m WHERE m.snapshot_id = p.snapshot_id AND m.platform = 'github'
-              AND m.kind = 'org' AND m.role = 'member' AND m.account = p.account)
 ;
--- Personal credentials reach what their owner reaches (scopes permitting); repo-bound keys and tokens
--- reach their repo. Apps installed on all repos reach every restricted repo of the org.
+-- Repo-bound keys and tokens reach their repo; personal credentials reach what their owner reaches
+-- (scopes permitting), computed per account below rather than linked grant by grant. Apps installed on all repos reach every restricted repo of the org.
 CREATE OR REPLACE TEMP TABLE ent_credential_keys AS
 SELECT c.snapshot_id, c.platform,
        CASE WHEN c.kind IN ('deploy_key', 'deploy_token') THEN c.kind ELSE 'credential' END AS kind,
@@ -91,14 +83,8 @@ WITH keyed AS (
 creds AS (
     SELECT c.snapshot_id, c.platform, 'ENT-' || substr(sha256(c.platform || '|' || c.credential_kind || '|'
                                                               || c.credential_id), 1, 12) AS entitlement_id,
-           p.account, p.repo, p.role, NULL AS path
-    FROM ent_credential_keys c JOIN ent_paths p
-      ON p.snapshot_id = c.snapshot_id AND p.platform = c.platform AND p.account = c.owner
-    WHERE c.kind = 'credential'
-    UNION ALL
-    SELECT c.snapshot_id, c.platform, 'ENT-' || substr(sha256(c.platform || '|' || c.credential_kind || '|'
-                                                              || c.credential_id), 1, 12),
-           NULL, c.owner, CASE WHEN list_contains(c.scopes, 'write') THEN 'write' ELSE 'read' END, NULL
+           NULL AS account, c.owner AS repo,
+           CASE WHEN list_contains(c.scopes, 'write') THEN 'write' ELSE 'read' END AS role, NULL AS path
     FROM ent_credential_keys c WHERE c.kind IN ('deploy_key', 'deploy_token')
 ),
 apps AS (
@@ -116,7 +102,7 @@ UNION ALL SELECT DISTINCT * FROM apps
 CREATE OR REPLACE TEMP TABLE ent_current AS
 WITH path_roles AS (
     SELECT snapshot_id, platform, kind, scope, holder_account, team,
-           arg_max(role, list_position($roles, role)) AS role
+           arg_max(role, coalesce(list_position($roles, role), 6)) AS role
     FROM ent_link_keys GROUP BY ALL
 ),
 from_paths AS (
@@ -153,7 +139,7 @@ memberships AS (
 extra_memberships AS (
     SELECT snapshot_id, 'ENT-' || substr(sha256(platform || '|' || kind || '|' || scope || '|' || coalesce(team, '')
                                                 || '|' || coalesce(account, '')), 1, 12) AS entitlement_id,
-           platform, kind, scope, account, team, arg_max(role, list_position($roles, role)) AS role,
+           platform, kind, scope, account, team, arg_max(role, coalesce(list_position($roles, role), 6)) AS role,
            NULL, NULL, any_value(source)
     FROM memberships GROUP BY ALL
 ),
@@ -193,13 +179,30 @@ FROM (SELECT * FROM from_paths UNION ALL SELECT * FROM extra_memberships UNION A
 ORDER BY snapshot_id, entitlement_id, source = 'derived from grant paths' DESC
 ;
 -- Reach: restricted repos by tier, highest role, accounts covered, last activity of the covered accounts
--- on the covered repos (credentials: when the platform last saw them used).
+-- on the covered repos (credentials: also when the platform last saw them used). Org roles and personal
+-- credentials reach everything their account reaches: aggregated once per account, not linked per grant.
 CREATE OR REPLACE TEMP TABLE ent_reach AS
-WITH linked AS (
+WITH restricted AS (
+    SELECT platform, full_name, tier FROM repos WHERE coalesce(restricted, true)
+),
+account_repos AS (
+    SELECT p.snapshot_id, p.platform, p.account, p.repo, arg_max(p.role, coalesce(list_position($roles, p.role), 6)) AS role,
+           any_value(r.tier) AS tier
+    FROM ent_paths p JOIN restricted r ON r.platform = p.platform AND r.full_name = p.repo
+    GROUP BY ALL
+),
+by_account AS (
+    SELECT e.entitlement_id, a.platform, a.account, a.repo, a.role, a.tier
+    FROM ent_current e
+    JOIN account_repos a ON a.snapshot_id = e.snapshot_id AND a.platform = e.platform AND a.account = e.account
+    WHERE e.kind IN ('org_role', 'credential')
+),
+linked AS (
     SELECT l.entitlement_id, l.platform, l.account, l.repo, l.role, r.tier
-    FROM ent_links l
-    LEFT JOIN repos r ON r.platform = l.platform AND r.full_name = l.repo
-    WHERE coalesce(r.restricted, true)
+    FROM ent_links l JOIN restricted r ON r.platform = l.platform AND r.full_name = l.repo
+    WHERE l.entitlement_id NOT IN (SELECT entitlement_id FROM ent_current WHERE kind IN ('org_role', 'credential'))
+    UNION ALL
+    SELECT * FROM by_account
 ),
 repo_level AS (
     SELECT entitlement_id, repo, any_value(tier) AS tier FROM linked GROUP BY ALL
@@ -222,7 +225,7 @@ SELECT e.entitlement_id, coalesce(t.repos, 0) AS repos,
        CASE WHEN c.last_used_at IS NULL THEN a.last_at ELSE greatest(c.last_used_at, coalesce(a.last_at, c.last_used_at)) END AS last_activity
 FROM ent_current e
 LEFT JOIN tiers t ON t.entitlement_id = e.entitlement_id
-LEFT JOIN (SELECT entitlement_id, arg_max(role, list_position($roles, role)) AS max_role,
+LEFT JOIN (SELECT entitlement_id, arg_max(role, coalesce(list_position($roles, role), 6)) AS max_role,
                   count(DISTINCT account) AS accounts FROM linked GROUP BY ALL) m ON m.entitlement_id = e.entitlement_id
 LEFT JOIN activity a ON a.entitlement_id = e.entitlement_id
 LEFT JOIN (SELECT 'ENT-' || substr(sha256(platform || '|' || credential_kind || '|' || credential_id), 1, 12) AS entitlement_id,

@@ -118,13 +118,13 @@ WITH revoked AS (SELECT unnest($ids::VARCHAR[]) AS entitlement_id),
 paths AS (
     SELECT l.platform, l.account, l.repo, l.path, bool_or(rv.entitlement_id IS NOT NULL) AS cut
     FROM ent_links l LEFT JOIN revoked rv ON rv.entitlement_id = l.entitlement_id
-    WHERE l.account IS NOT NULL AND l.path IS NOT NULL AND l.path <> 'org_membership' GROUP BY ALL
+    LEFT JOIN repos r ON r.platform = l.platform AND r.full_name = l.repo
+    WHERE l.account IS NOT NULL AND l.path IS NOT NULL AND coalesce(r.restricted, true) GROUP BY ALL
 ),
 -- Removing an account from the org (revoking its org role) removes every grant but outside collaboration.
 org_cut AS (
-    SELECT DISTINCT l.platform, l.account FROM ent_links l
-    JOIN revoked rv ON rv.entitlement_id = l.entitlement_id
-    JOIN ent_current e ON e.entitlement_id = l.entitlement_id WHERE e.kind = 'org_role'
+    SELECT DISTINCT e.platform, e.account FROM ent_current e
+    JOIN revoked rv ON rv.entitlement_id = e.entitlement_id WHERE e.kind = 'org_role'
 )
 SELECT p.platform, p.account, p.repo FROM paths p
 LEFT JOIN org_cut o ON o.platform = p.platform AND o.account = p.account
