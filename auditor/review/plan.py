@@ -148,9 +148,12 @@ def revocation_plan(con: duckdb.DuckDBPyConnection, snapshot_ids: list[str], rev
     by_row = {
         revoked[eid]: int(n)
         for eid, n in con.execute(
-            "SELECT l.entitlement_id, count(DISTINCT (r.platform, r.account, r.repo)) FROM plan_removed r "
-            "JOIN ent_links l ON l.platform = r.platform AND l.account = r.account AND l.repo = r.repo "
-            "WHERE list_contains($ids::VARCHAR[], l.entitlement_id) GROUP BY ALL",
+            "SELECT x.entitlement_id, count(DISTINCT (r.platform, r.account, r.repo)) FROM plan_removed r JOIN ("
+            "  SELECT entitlement_id, platform, account, repo FROM ent_links UNION ALL "
+            "  SELECT e.entitlement_id, e.platform, e.account, p.repo FROM ent_current e JOIN plan_removed p "
+            "  ON p.platform = e.platform AND p.account = e.account AND split_part(p.repo, '/', 1) = e.scope "
+            "  WHERE e.kind = 'org_role') x ON x.platform = r.platform AND x.account = r.account AND x.repo = r.repo "
+            "WHERE list_contains($ids::VARCHAR[], x.entitlement_id) GROUP BY ALL",
             {"ids": list(revoked)},
         ).fetchall()
     }
