@@ -423,3 +423,23 @@ def test_revoking_an_org_membership_cuts_every_grant_of_that_account(ws: Workspa
     with (out / "revocations.csv").open(encoding="utf-8") as fh:
         [plan] = list(csv.DictReader(fh))
     assert plan["platform_call"] == f"DELETE /orgs/{ORG}/memberships/alice" and plan["effective_grants_removed"] == "2"
+
+
+def test_an_overloaded_reviewer_hands_person_held_rows_to_managers(ws: Workspace) -> None:
+    inv = _tenant(ws)
+    inv.identity("id-mgr", "mgr@acme.example")
+    for n in range(12):
+        login = f"dev{n:02d}"
+        inv.person("github", login)
+        ws.con.execute("UPDATE identities SET manager_id = 'id-mgr' WHERE identity_id = ?", [f"id-{login}"])
+        inv.membership("github", "team", "payments", login, "member")
+        inv.grant("github", login, REPO, "write", ["org_base", "team:payments"])
+    cfg = parse_config("review:\n  max_rows: 10\n", "<t>")
+    start_campaign(ws, cfg, "2026-Q3", None)
+    members = ws.con.execute(
+        "SELECT reviewer, reviewer_rule FROM review_rows WHERE kind = 'team_membership'"
+    ).fetchall()
+    load = {who: sum(1 for r in members if r[0] == who) for who in {r[0] for r in members}}
+    assert load == {"lead": 9, "mgr@acme.example": 4}  # lead keeps 10 rows with the team's grant row
+    moved = next(r for r in members if r[0] == "mgr@acme.example")
+    assert "lead has over review.max_rows=10 rows" in moved[1]

@@ -349,7 +349,8 @@ class ReviewSettings(Strict):
     apps, and the person's Entra manager for credentials and Entra groups and roles. By manager
     (`by: manager`) the Entra manager reviews every entitlement a person holds. A reviewer is never the
     account under review, a service, bot or external account, or an account with an open high or
-    critical finding: such rows go to the manager, else `default_reviewer`.
+    critical finding: such rows go to the manager, else `default_reviewer`. A reviewer with more than
+    `max_rows` rows hands person-held rows to each holder's manager.
     """
 
     reviewers: list[ReviewerRule] = []
@@ -357,6 +358,7 @@ class ReviewSettings(Strict):
     by: Literal["owner", "manager"] = "owner"
     security_owner: str | None = None
     unused_days: int = Field(default=90, ge=1, le=3650)
+    max_rows: int = Field(default=300, ge=10)
 
 
 class AuditorConfig(Strict):

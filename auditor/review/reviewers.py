@@ -215,12 +215,25 @@ class ReviewerIndex:
 
     def assign_all(self, subjects: list[Subject]) -> list[tuple[str, str]]:
         """(reviewer, why) per subject. Rows with one possible reviewer are placed first, then rows with a
-        choice go to the least loaded candidate, so shared fallbacks (org owners) even out the load."""
+        choice go to the least loaded candidate, so shared fallbacks (org owners) even out the load. A
+        reviewer left with more than `review.max_rows` rows (the maintainer of an all-staff team) hands the
+        person-held rows over to each holder's manager, where one is known and safe."""
         chosen = [self.choose(s) for s in subjects]
         out: list[tuple[str, str]] = [("", "")] * len(subjects)
         for i in sorted(range(len(subjects)), key=lambda i: (len(chosen[i][0]), i)):
             safe, why = chosen[i]
             out[i] = (self._spread(safe), why)
+        limit = self.settings.max_rows
+        for i, s in enumerate(subjects):
+            reviewer, why = out[i]
+            if self.load.get(reviewer, 0) <= limit or s.account is None or why.startswith("manager of"):
+                continue
+            manager = self.manager_of(s)
+            if manager is None or manager == reviewer or self.why_unsafe(manager, s) is not None:
+                continue
+            self.load[reviewer] -= 1
+            self.load[manager] = self.load.get(manager, 0) + 1
+            out[i] = (manager, f"manager of {s.account} ({reviewer} has over review.max_rows={limit} rows)")
         return out
 
 
