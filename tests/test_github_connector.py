@@ -291,13 +291,14 @@ def test_cli_collect_github_then_views_and_bad_credentials_exit_2(tmp_path: Path
     assert {r["repo"] for r in rows} == {f"{ORG}/handbook"} and all(isinstance(r["via"], list) for r in rows)
     assert all(r["entitlements"] for r in rows)  # every effective grant names the entitlements behind it
     con = duckdb.connect(str(db), read_only=True)
-    # the role each path gives is kept: the grant keeps only the highest
+    # the role a team's grant and a collaborator's grant give is kept (the grant keeps only the highest)
     paths = con.execute(
-        "SELECT count(*), count(*) FILTER (WHERE starts_with(path, 'team:')), "
-        "count(DISTINCT (account, repo)) = (SELECT count(*) FROM grants) FROM grant_paths"
+        "SELECT count(*) FILTER (WHERE starts_with(path, 'team:') AND account IS NULL), "
+        "count(*) FILTER (WHERE path IN ('direct', 'outside_collaborator') AND account IS NOT NULL), "
+        "count(*) FILTER (WHERE path IN ('org_base', 'org_owner')) FROM grant_paths"
     ).fetchone()
     con.close()
-    assert paths is not None and paths[0] > 0 and paths[1] > 0 and paths[2]
+    assert paths is not None and paths[0] > 0 and paths[1] > 0 and paths[2] == 0
     creds = json.loads(_cli(tmp_path, "credentials", "--format", "json").stdout)
     assert {"platform", "kind", "owner", "scopes", "created_at", "last_used_at", "expires_at", "id"} <= set(creds[0])
     assert any(c["kind"] == "classic_pat" and "admin:org" in c["scopes"] and c["expires_at"] is None for c in creds)

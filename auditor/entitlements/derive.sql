@@ -1,22 +1,39 @@
 -- Entitlements of the current snapshots (chk_snapshots), the grants each one produces, and its reach.
 -- Reads the chk_* views (auditor/checks/scope.py). Statements are separated by a line holding only ';'.
 
--- Every path by which an account reaches a repo, with the role that path gives. Snapshots collected
--- before grant_paths existed fall back to the grant's paths with the grant's (highest) role.
+-- Every path by which an account reaches a repo (the grant's `via`), with the role that path gives.
 CREATE OR REPLACE TEMP TABLE ent_paths AS
-SELECT p.snapshot_id, p.platform, p.account, p.repo, p.path, p.role, p.target
-FROM grant_paths p JOIN chk_snapshots s ON s.snapshot_id = p.snapshot_id AND s.platform = p.platform
-UNION ALL
--- (the base permission's role comes from the org setting when it was collected).
-SELECT x.snapshot_id, x.platform, x.account, x.repo, x.path,
-       CASE WHEN x.path = 'org_base' THEN coalesce(b.role, x.role) ELSE x.role END, NULL
-FROM (SELECT g.snapshot_id, g.platform, g.account, g.repo, unnest(g.via) AS path, g.role
-      FROM grants g JOIN chk_snapshots s ON s.snapshot_id = g.snapshot_id AND s.platform = g.platform
-      WHERE g.snapshot_id NOT IN (SELECT DISTINCT snapshot_id FROM grant_paths)) x
-LEFT JOIN (SELECT snapshot_id, scope, any_value(CASE value WHEN 'read' THEN 'read' WHEN 'write' THEN 'write'
-                  WHEN 'admin' THEN 'admin' END) AS role
-           FROM chk_settings WHERE platform = 'github' AND key = 'default_repository_permission' GROUP BY ALL) b
-       ON b.snapshot_id = x.snapshot_id AND b.scope = split_part(x.repo, '/', 1) AND x.platform = 'github'
+WITH base AS (
+    SELECT snapshot_id, scope, any_value(CASE value WHEN 'read' THEN 'read' WHEN 'write' THEN 'write'
+           WHEN 'admin' THEN 'admin' END) AS role
+    FROM chk_settings WHERE platform = 'github' AND key = 'default_repository_permission' GROUP BY ALL
+),
+per_account AS (
+    SELECT p.snapshot_id, p.platform, p.account, p.repo, p.path, any_value(p.role) AS role, any_value(p.target) AS target
+    FROM grant_paths p JOIN chk_snapshots s ON s.snapshot_id = p.snapshot_id AND s.platform = p.platform
+    WHERE p.account IS NOT NULL GROUP BY ALL
+),
+per_team AS (
+    SELECT p.snapshot_id, p.platform, p.repo, p.path, any_value(p.role) AS role
+    FROM grant_paths p JOIN chk_snapshots s ON s.snapshot_id = p.snapshot_id AND s.platform = p.platform
+    WHERE p.account IS NULL GROUP BY ALL
+),
+via AS (
+    SELECT g.snapshot_id, g.platform, g.account, g.repo, unnest(g.via) AS path, g.role
+    FROM grants g JOIN chk_snapshots s ON s.snapshot_id = g.snapshot_id AND s.platform = g.platform
+)
+-- The role of each path: recorded by the connector, else the org owner's admin, the org setting for the
+-- base permission, and for snapshots collected before paths were recorded, the grant's (highest) role.
+SELECT v.snapshot_id, v.platform, v.account, v.repo, v.path,
+       coalesce(a.role, t.role, CASE WHEN v.path = 'org_owner' THEN 'admin' END,
+                CASE WHEN v.path = 'org_base' THEN b.role END, v.role) AS role,
+       a.target
+FROM via v
+LEFT JOIN per_account a ON a.snapshot_id = v.snapshot_id AND a.platform = v.platform AND a.account = v.account
+     AND a.repo = v.repo AND a.path = v.path
+LEFT JOIN per_team t ON t.snapshot_id = v.snapshot_id AND t.platform = v.platform AND t.repo = v.repo AND t.path = v.path
+LEFT JOIN base b ON b.snapshot_id = v.snapshot_id AND b.scope = split_part(v.repo, '/', 1) AND v.platform = 'github'
+
 ;
 -- The source (GitHub org, GitLab instance, Entra tenant) each current snapshot was collected from.
 CREATE OR REPLACE TEMP TABLE ent_sources AS

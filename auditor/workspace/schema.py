@@ -195,10 +195,12 @@ MIGRATIONS: list[tuple[int, list[str]]] = [
     (
         10,
         [
-            # The role each path gives an account on a repo (a grant's `via` keeps only the paths, and the
-            # grant only the highest role). `target` is where a GitLab group is shared into (group or project).
+            # The role a path gives on a repo where the grant does not tell it (a grant's `via` keeps only the
+            # paths, and the grant only the highest role): per account for collaborators and GitLab paths, per
+            # team (account NULL) for a team's grant. The org base permission's role is the org setting, an
+            # org owner's is admin. `target` is where a GitLab group is shared into (group or project).
             """CREATE TABLE grant_paths (
-                snapshot_id VARCHAR NOT NULL, platform VARCHAR NOT NULL, account VARCHAR NOT NULL,
+                snapshot_id VARCHAR NOT NULL, platform VARCHAR NOT NULL, account VARCHAR,
                 repo VARCHAR NOT NULL, path VARCHAR NOT NULL, role VARCHAR NOT NULL, target VARCHAR)""",
             # Entitlements per snapshot: what an owner can grant or take away (the unit of review and
             # remediation). Written once per snapshot, derived from memberships, grants, settings,

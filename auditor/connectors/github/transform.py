@@ -77,7 +77,8 @@ class Rows:
     settings: list[tuple[Any, ...]] = field(default_factory=list)
     memberships: list[tuple[Any, ...]] = field(default_factory=list)
     grants: list[tuple[Any, ...]] = field(default_factory=list)
-    grant_paths: list[tuple[Any, ...]] = field(default_factory=list)  # (account, repo, path, role, target)
+    # The role a path gives where the grant does not tell it: (account or None for a team, repo, path, role, target)
+    grant_paths: list[tuple[Any, ...]] = field(default_factory=list)
     credentials: list[tuple[Any, ...]] = field(default_factory=list)
     apps: list[tuple[Any, ...]] = field(default_factory=list)
     identities: list[tuple[Any, ...]] = field(default_factory=list)
@@ -148,7 +149,6 @@ def _org(c: Collected, base: str, rows: Rows) -> None:
     acc: dict[tuple[str, str], tuple[str, set[str]]] = {}
 
     def grant(login: str, repo: str, role: str, via: str) -> None:
-        rows.grant_paths.append((login, repo, via, role, None))
         current = acc.get((login, repo))
         if current is None:
             acc[(login, repo)] = (role, {via})
@@ -221,6 +221,7 @@ def _teams(c: Collected, org: str, src: str, rows: Rows, restricted: set[str], g
                 if repo["full_name"] not in restricted:
                     continue
                 role = _repo_role(repo)
+                rows.grant_paths.append((None, repo["full_name"], f"team:{slug}", role, None))
                 for login in listed[slug]:
                     grant(login, repo["full_name"], role, f"team:{slug}")
 
@@ -235,12 +236,9 @@ def _direct(c: Collected, outside: set[str], rows: Rows, grant: Any, restricted:
             for edge in repo["collaborators"]["edges"]:
                 login = edge["node"]["login"]
                 if name in restricted:
-                    grant(
-                        login,
-                        name,
-                        str(edge["permission"]).lower(),
-                        "outside_collaborator" if login in outside else "direct",
-                    )
+                    path = "outside_collaborator" if login in outside else "direct"
+                    rows.grant_paths.append((login, name, path, str(edge["permission"]).lower(), None))
+                    grant(login, name, str(edge["permission"]).lower(), path)
             for key in (repo.get("deployKeys") or {}).get("nodes", []):
                 if (name, key["id"]) in seen:
                     continue
