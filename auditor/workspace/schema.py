@@ -212,7 +212,7 @@ MIGRATIONS: list[tuple[int, list[str]]] = [
             # Findings lifecycle: accepted_risk expiry and the history of triage notes.
             "ALTER TABLE findings ADD COLUMN status_expires DATE",
             """CREATE TABLE finding_notes (
-                finding_id VARCHAR NOT NULL, at TIMESTAMP NOT NULL, author VARCHAR, status VARCHAR NOT NULL,
+                finding_id VARCHAR NOT NULL, noted_at TIMESTAMP NOT NULL, author VARCHAR, status VARCHAR NOT NULL,
                 note VARCHAR, expires DATE)""",
             # Every detect, check, review and report run, with a JSON summary: trends between runs.
             """CREATE TABLE runs (
