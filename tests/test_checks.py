@@ -439,9 +439,9 @@ def test_failures_become_findings_with_stable_ids_and_survive_detection(
     inv.account("github", "vendor-dev")
     inv.grant("github", "vendor-dev", REPO, "read", ["outside_collaborator"])
     run(ws)
-    fid = finding_id("access.outside_collaborators", "github", f"vendor-dev on {REPO}")
+    fid = finding_id("access.outside_collaborators", "github", "acme-corp")  # one per control and scope
     row = ws.con.execute("SELECT analytic, actor, repos, severity FROM findings WHERE id = ?", [fid]).fetchone()
-    assert row == ("check:access.outside_collaborators", "vendor-dev", [REPO], "high")
+    assert row == ("check:access.outside_collaborators", "acme-corp", [REPO], "high")
     ws.con.execute("UPDATE findings SET status = 'confirmed' WHERE id = ?", [fid])
     run(ws)
     assert ws.con.execute("SELECT status FROM findings WHERE id = ?", [fid]).fetchone() == ("confirmed",)
@@ -455,7 +455,7 @@ def test_failures_become_findings_with_stable_ids_and_survive_detection(
 def test_a_fixed_condition_removes_its_finding(inv: Inventory, ws: Workspace) -> None:
     inv.credential("github", "deploy_key", "7", REPO, ["write"])
     run(ws)
-    fid = finding_id("credentials.deploy_key_write", "github", "deploy_key:7")
+    fid = finding_id("credentials.deploy_key_write", "github", "acme-corp")
     assert ws.con.execute("SELECT count(*) FROM findings WHERE id = ?", [fid]).fetchone() == (1,)
     inv.snapshot("github", "acme-corp", at=inv.now.replace(day=21))
     inv.credential("github", "deploy_key", "7", REPO, ["read"])
@@ -471,7 +471,7 @@ def test_accepted_risk_suppresses_the_finding_but_not_the_result(inv: Inventory,
         "reason: release signing, ticket: RISK-9}\n",
     )
     assert status(r, "credentials.deploy_key_write", "deploy_key:7") == "fail"
-    fid = finding_id("credentials.deploy_key_write", "github", "deploy_key:7")
+    fid = finding_id("credentials.deploy_key_write", "github", "acme-corp")
     got = ws.con.execute("SELECT suppressed, suppression_reason FROM findings WHERE id = ?", [fid]).fetchone()
     assert got == (True, "accepted risk: release signing (RISK-9)")
 
