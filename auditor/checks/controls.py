@@ -239,8 +239,8 @@ SELECT c.finding_id, '{ANALYTIC_PREFIX}' || c.check_id, c.severity,
            coalesce(k.lines, []),
            [CASE WHEN len(c.sample) > 0 THEN 'Sample (' || len(c.sample) || ' of ' || format('{{:,}}', c.failing) ||
                  '): ' || array_to_string(c.sample, '; ') END,
-            CASE WHEN c.accepted > 0 THEN {_n("c.accepted", "failing result is", "failing results are")} ||
-                 ' accepted risks: ' || array_to_string(c.accepted_reasons, '; ') END,
+            CASE WHEN c.accepted > 0 THEN {_n("c.accepted", "failing result", "failing results")} ||
+                 ' accepted as risk: ' || array_to_string(c.accepted_reasons, '; ') END,
             'Remediation: ' || r.remediation]), lambda x: x IS NOT NULL),
        ['check_results run ' || $run || ' (check_id ' || c.check_id || ', scope ' || c.scope || ')'],
        c.failing_all = c.accepted,
