@@ -1,6 +1,7 @@
 """Benchmark: `auditor check` and `auditor review start` over a large synthetic inventory.
 
 Run: .venv/bin/python bench/checks_review.py [--accounts 5000 --repos 2000 --grants 40 --events 1000000]
+ or: .venv/bin/python bench/checks_review.py --workspace COPY_OF_DEMO_WS --config demo-out/sandbox/auditor.yaml
 Issue #7 states no figure; the reference printed alongside is one plain DuckDB aggregate over the same
 grants joined to activity (what any per-grant check at least has to read). The inventory is written
 set-based straight into a fresh workspace (generation is not timed) under bench/out.
@@ -89,7 +90,21 @@ def main() -> None:
     parser.add_argument("--repos", type=int, default=2000)
     parser.add_argument("--grants", type=int, default=40, help="grants per account")
     parser.add_argument("--events", type=int, default=1_000_000)
+    parser.add_argument(
+        "--workspace",
+        type=Path,
+        default=None,
+        help="Only time `auditor check` on this workspace (a copy!) and print "
+        "the control figures, e.g. a copy of the demo workspace; --config for its config.",
+    )
+    parser.add_argument("--config", type=Path, default=None)
     args = parser.parse_args()
+    if args.workspace:
+        config = ["--config", str(args.config)] if args.config else []
+        wall, rss, _ = timed([sys.executable, "-m", "auditor", "--workspace", str(args.workspace), *config, "check"])
+        print(f"auditor check: {wall:6.1f} s  peak RSS {rss:7,.0f} MB")
+        control_figures(args.workspace)
+        return
     OUT.mkdir(exist_ok=True)
     ws = OUT / "checks-workspace"
     build(ws, args.accounts, args.repos, args.grants, args.events)
@@ -106,9 +121,44 @@ def main() -> None:
     review = [sys.executable, "-m", "auditor", "--workspace", str(ws), "review", "start", "--name", "bench", "--json"]
     review_wall, review_rss, _ = timed(review)
     print(f"reference (one grants x activity aggregate): {ref_wall:6.1f} s  peak RSS {ref_rss:7,.0f} MB")
-    print(f"auditor check (22 checks, results + findings): {check_wall:6.1f} s  peak RSS {check_rss:7,.0f} MB")
+    print(f"auditor check (22 checks, results + controls): {check_wall:6.1f} s  peak RSS {check_rss:7,.0f} MB")
     print(f"auditor check --json (every result printed):   {json_wall:6.1f} s  peak RSS {json_rss:7,.0f} MB")
     print(f"auditor review start (checks + worksheets):   {review_wall:6.1f} s  peak RSS {review_rss:7,.0f} MB")
+    control_figures(ws)
+
+
+def control_figures(ws_dir: Path) -> None:
+    """What people get from the last check run: per-resource results vs controls vs check findings."""
+    import duckdb
+
+    con = duckdb.connect(str(ws_dir / "auditor.duckdb"), read_only=True)
+    run = con.execute("SELECT run_id FROM check_results ORDER BY evaluated_at DESC LIMIT 1").fetchone()
+    if not run:
+        print("no check run in the workspace")
+        return
+    results, failing = con.execute(
+        "SELECT count(*), count(*) FILTER (WHERE status = 'fail') FROM check_results WHERE run_id = ?", [run[0]]
+    ).fetchone() or (0, 0)
+    controls, failing_controls = con.execute(
+        "SELECT count(*), count(*) FILTER (WHERE failing) FROM (SELECT bool_or(status = 'fail') AS failing "
+        "FROM check_results WHERE run_id = ? GROUP BY check_id, platform, scope)",
+        [run[0]],
+    ).fetchone() or (0, 0)
+    from auditor.findings import OPEN_SQL
+
+    findings, open_ = con.execute(
+        f"SELECT count(*), count(*) FILTER (WHERE {OPEN_SQL}) FROM findings WHERE starts_with(analytic, 'check:')"
+    ).fetchone() or (0, 0)
+    print(
+        f"per-resource results: {results:,} ({failing:,} failing) -> controls (check x platform x scope): "
+        f"{controls:,} ({failing_controls:,} failing) -> check findings: {findings:,} ({open_:,} open)"
+    )
+    top = con.execute(
+        "SELECT reasons[1], reasons[2] FROM findings WHERE starts_with(analytic, 'check:') "
+        "ORDER BY score DESC, len(reasons[1]) DESC LIMIT 1"
+    ).fetchone()
+    if top:
+        print(f"largest control finding: {top[0]}\n  {top[1]}")
 
 
 if __name__ == "__main__":

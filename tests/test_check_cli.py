@@ -42,13 +42,13 @@ def test_check_json_lists_every_check_and_failures_become_findings(tmp_path: Pat
     failed = [r for r in data["results"] if r["status"] == "fail" and r["check_id"] == "access.outside_collaborators"]
     assert failed[0]["resource"] == f"vendor-dev on {REPO}" and "SOC2:CC6.1" in failed[0]["frameworks"]
     listing = json.loads(_auditor("findings", "--format", "json", cwd=tmp_path).stdout)
-    assert any(f["analytic"] == "check:access.outside_collaborators" and f["actor"] == "vendor-dev" for f in listing)
+    assert any(f["analytic"] == "check:access.outside_collaborators" and f["actor"] == "acme-corp" for f in listing)
 
 
 def test_check_table_and_exit_code_flag(tmp_path: Path) -> None:
     _planted(tmp_path)
     table = _auditor("check", cwd=tmp_path)
-    assert table.returncode == 0 and "failed result(s) written as findings" in table.stdout
+    assert table.returncode == 0 and "control finding(s) written" in table.stdout
     assert _auditor("check", "--exit-code", cwd=tmp_path).returncode == 1
 
 

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from auditor.checks.controls import Control
 from auditor.checks.run import CheckRun, finding_id, run_checks
 from auditor.config.loader import parse_config
 from auditor.config.models import AuditorConfig
@@ -439,9 +440,9 @@ def test_failures_become_findings_with_stable_ids_and_survive_detection(
     inv.account("github", "vendor-dev")
     inv.grant("github", "vendor-dev", REPO, "read", ["outside_collaborator"])
     run(ws)
-    fid = finding_id("access.outside_collaborators", "github", f"vendor-dev on {REPO}")
+    fid = finding_id("access.outside_collaborators", "github", "acme-corp")  # one per control and scope
     row = ws.con.execute("SELECT analytic, actor, repos, severity FROM findings WHERE id = ?", [fid]).fetchone()
-    assert row == ("check:access.outside_collaborators", "vendor-dev", [REPO], "high")
+    assert row == ("check:access.outside_collaborators", "acme-corp", [REPO], "high")
     ws.con.execute("UPDATE findings SET status = 'confirmed' WHERE id = ?", [fid])
     run(ws)
     assert ws.con.execute("SELECT status FROM findings WHERE id = ?", [fid]).fetchone() == ("confirmed",)
@@ -455,7 +456,7 @@ def test_failures_become_findings_with_stable_ids_and_survive_detection(
 def test_a_fixed_condition_removes_its_finding(inv: Inventory, ws: Workspace) -> None:
     inv.credential("github", "deploy_key", "7", REPO, ["write"])
     run(ws)
-    fid = finding_id("credentials.deploy_key_write", "github", "deploy_key:7")
+    fid = finding_id("credentials.deploy_key_write", "github", "acme-corp")
     assert ws.con.execute("SELECT count(*) FROM findings WHERE id = ?", [fid]).fetchone() == (1,)
     inv.snapshot("github", "acme-corp", at=inv.now.replace(day=21))
     inv.credential("github", "deploy_key", "7", REPO, ["read"])
@@ -471,7 +472,7 @@ def test_accepted_risk_suppresses_the_finding_but_not_the_result(inv: Inventory,
         "reason: release signing, ticket: RISK-9}\n",
     )
     assert status(r, "credentials.deploy_key_write", "deploy_key:7") == "fail"
-    fid = finding_id("credentials.deploy_key_write", "github", "deploy_key:7")
+    fid = finding_id("credentials.deploy_key_write", "github", "acme-corp")
     got = ws.con.execute("SELECT suppressed, suppression_reason FROM findings WHERE id = ?", [fid]).fetchone()
     assert got == (True, "accepted risk: release signing (RISK-9)")
 
@@ -554,3 +555,239 @@ def test_org_owners_reaching_repos_also_through_the_base_permission_are_not_repo
     for login in ("o1", "o2"):
         inv.grant("github", login, REPO, "admin", ["org_owner", "org_base"])
     assert status(run(ws, "checks: {max_repo_admins: 1}"), "access.repo_admins_max", REPO) == "pass"
+
+
+# ---- controls: one verdict per (check, platform, scope) -----------------------------------------------
+
+
+def _control(result: CheckRun, check_id: str, scope: str) -> Control:
+    hits = [c for c in result.controls if c.check_id == check_id and c.scope == scope]
+    assert len(hits) == 1, [(c.check_id, c.platform, c.scope) for c in result.controls if c.check_id == check_id]
+    return hits[0]
+
+
+def _scopes(ws: Workspace, run_id: str, check_id: str) -> dict[str, str]:
+    rows = ws.con.execute(
+        "SELECT resource, scope FROM check_results WHERE run_id = ? AND check_id = ?", [run_id, check_id]
+    ).fetchall()
+    return dict(rows)
+
+
+def test_scope_is_filled_for_every_result_and_follows_the_documented_rule(inv: Inventory, ws: Workspace) -> None:
+    inv.snapshot("gitlab", "https://gitlab.example instance")
+    inv.repo("gitlab", GL_REPO)
+    inv.person("gitlab", "gl-dev")
+    inv.grant("gitlab", "gl-dev", GL_REPO, "developer", ["group:acme/payments"])
+    inv.membership("gitlab", "group", "acme/payments", "gl-dev", "developer")
+    inv.account("github", "nobody")  # orphaned: an account-only result
+    inv.grant("github", "nobody", REPO, "read")
+    inv.setting("github", "acme-corp", "two_factor_requirement_enabled", "false")
+    inv.snapshot("entra", "tenant-1")
+    inv.app("entra", "oauth2_grant", "sp1", "Mail.ReadWrite", "AllPrincipals")
+    inv.credential("gitlab", "personal_access_token", "9", "gl-dev", ["api"])
+    r = run(ws)
+    assert ws.con.execute(
+        "SELECT count(*) FROM check_results WHERE run_id = ? AND scope IS NULL", [r.run_id]
+    ).fetchone()
+    assert ws.con.execute(
+        "SELECT count(*) FROM check_results WHERE run_id = ? AND scope IS NULL", [r.run_id]
+    ).fetchone() == (0,)
+    # 1. a repository: its owner (GitHub org, GitLab top-level group)
+    assert _scopes(ws, r.run_id, "access.non_developer_restricted") == {
+        f"alice on {REPO}": "acme-corp",
+        f"nobody on {REPO}": "acme-corp",
+        f"gl-dev on {GL_REPO}": "acme",
+    }
+    # 2. an account: the source of the current snapshot holding it
+    orphaned = _scopes(ws, r.run_id, "access.orphaned")
+    assert orphaned["nobody"] == "acme-corp" and orphaned["gl-dev"] == "https://gitlab.example instance"
+    assert _scopes(ws, r.run_id, "credentials.no_expiry")["personal_access_token:9"] == (
+        "https://gitlab.example instance"
+    )
+    # 3. a resource that is a scope itself; 4. the platform's one current source
+    assert _scopes(ws, r.run_id, "access.two_factor_required") == {"acme-corp": "acme-corp"}
+    assert _scopes(ws, r.run_id, "apps.entra_tenant_wide_consent") == {"sp1": "tenant-1"}
+    assert _scopes(ws, r.run_id, "logging.time_span")["api.request events"] == "acme-corp"
+    assert {c.scope for c in r.controls if c.check_id == "access.non_developer_restricted"} == {"acme-corp", "acme"}
+
+
+def test_a_workspace_without_snapshots_scopes_results_by_platform(ws: Workspace) -> None:
+    inv = Inventory(ws)
+    inv.log_source("entra", "graph-signins", 30)
+    r = run(ws)
+    assert _scopes(ws, r.run_id, "logging.entra_signin_export") == {"graph-signins": "entra"}
+    assert _scopes(ws, r.run_id, "credentials.gitlab_token_non_developer") == {"workspace": "workspace"}
+
+
+def _non_developers(inv: Inventory, repos: int = 25) -> None:
+    """Four finance people reach restricted repositories: all through the base permission (read), two also
+    through team finance (write) on the first two repositories."""
+    inv.setting("github", "acme-corp", "default_repository_permission", "read")
+    names = [f"acme-corp/fin-{i:02d}" for i in range(repos)]
+    for name in names:
+        inv.repo("github", name)
+    for login in ("f1", "f2", "f3", "f4"):
+        inv.person("github", login, department="Finance")
+        inv.membership("github", "org", "acme-corp", login, "member")
+        for i, name in enumerate(names):
+            team = login in ("f1", "f2") and i < 2
+            inv.grant("github", login, name, "write" if team else "read", ["org_base", "team:finance"] if team else
+                      ["org_base"])  # fmt: skip
+        if login in ("f1", "f2"):
+            inv.membership("github", "team", "finance", login, "member")
+
+
+def test_one_finding_per_failing_control_counts_samples_and_names_the_entitlements(
+    inv: Inventory, ws: Workspace
+) -> None:
+    _non_developers(inv)
+    r = run(ws)
+    assert status(r, "access.non_developer_restricted", "f1 on acme-corp/fin-00") == "fail"  # evidence stays
+    control = _control(r, "access.non_developer_restricted", "acme-corp")
+    assert (control.status, control.failing, control.passing, control.platform) == ("fail", 100, 1, "github")
+    rows = ws.con.execute(
+        "SELECT id, actor, platform, repos, reasons FROM findings WHERE analytic = ?",
+        ["check:access.non_developer_restricted"],
+    ).fetchall()
+    assert len(rows) == 1  # not one per grant
+    fid, actor, platform, repos, reasons = rows[0]
+    assert fid == finding_id("access.non_developer_restricted", "github", "acme-corp") == control.finding_id
+    assert (actor, platform) == ("acme-corp", "github")
+    assert len(repos) == 20 and repos == sorted(repos)  # a capped sample, not every repository
+    assert reasons[0].startswith("Non-developer accounts with access to restricted repositories in acme-corp: ")
+    assert "100 grants fail: 4 non-developer accounts on 25 restricted repos" in reasons[0]
+    causes = [x for x in reasons if x.startswith("Cause: ")]
+    assert causes[0] == (
+        "Cause: base permission read gives 4 non-developer accounts read on 25 restricted repos → set the base "
+        "permission to none and grant repos through teams"
+    )
+    assert causes[1] == (
+        "Cause: team finance (member) gives 2 non-developer accounts write on 2 restricted repos → remove them "
+        "from team finance, or lower the team's role on these repos"
+    )
+    sample = next(x for x in reasons if x.startswith("Sample ("))
+    assert sample.startswith("Sample (10 of 100): f1 on acme-corp/fin-00; f2 on acme-corp/fin-00; f3 on")
+    assert len(sample.split(": ", 1)[1].split("; ")) == 10
+    assert reasons[-1].startswith("Remediation: ")
+
+
+def test_controls_in_json_carry_counts_causes_and_sample(inv: Inventory, ws: Workspace) -> None:
+    _non_developers(inv, repos=3)
+    data = run(ws).to_json()
+    assert len(data["results"]) == sum(sum(c[s] for s in ("pass", "fail", "not_evaluated")) for c in data["checks"])
+    control = next(
+        c for c in data["controls"] if c["check_id"] == "access.non_developer_restricted" and c["scope"] == "acme-corp"
+    )
+    assert {"check_id", "title", "severity", "platform", "scope", "status", "failing", "passing", "not_evaluated",
+            "causes", "sample"} <= set(control)  # fmt: skip
+    assert (control["failing"], control["passing"], control["severity"]) == (12, 1, "high")
+    paths = [(c["path"], c["accounts"], c["repos"], c["grants"], c["sole_path"]) for c in control["causes"]]
+    assert paths == [("org_base", 4, 3, 12, 8), ("team:finance", 2, 2, 4, 0)]
+    assert "set the base permission to none" in control["causes"][0]["remediation"]
+    assert len(control["sample"]) == 10
+    passing = next(c for c in data["controls"] if c["check_id"] == "access.orphaned")
+    assert passing["status"] == "pass" and passing["causes"] == [] and passing["finding_id"] is None
+
+
+@pytest.mark.parametrize(
+    ("check_id", "via", "member_role", "expected"),
+    [
+        ("access.guest_contractor_write", ["direct"], None,
+         "direct collaborator access gives 1 contractor account write on 1 restricted repo → remove the direct"),
+        ("access.guest_contractor_write", ["outside_collaborator"], None,
+         "outside collaborator access gives 1 external account write on 1 restricted repo → remove the outside"),
+        ("access.stale", ["org_owner"], None,
+         "the organization owner role gives 1 privileged account admin on 1 restricted repo → demote the owners"),
+        ("access.guest_contractor_write", ["team:contractors"], "maintainer",
+         "team contractors (maintainer) gives 1 contractor account write on 1 restricted repo → remove them from "
+         "team contractors"),
+    ],
+)  # fmt: skip
+def test_each_grant_path_has_its_own_remediation(
+    inv: Inventory, ws: Workspace, check_id: str, via: list[str], member_role: str | None, expected: str
+) -> None:
+    inv.person("github", "ext", employee_type="Contractor")
+    inv.grant("github", "ext", REPO, "admin" if via == ["org_owner"] else "write", via)
+    if member_role:
+        inv.membership("github", "team", "contractors", "ext", member_role)
+    (cause,) = _control(run(ws), check_id, "acme-corp").causes
+    assert f"{cause.cause} → {cause.remediation}".startswith(expected)
+
+
+def test_gitlab_group_and_shared_group_paths_name_the_group(ws: Workspace) -> None:
+    inv = Inventory(ws)
+    inv.snapshot("gitlab", "https://gitlab.example instance")
+    inv.repo("gitlab", GL_REPO)
+    inv.person("gitlab", "partner", user_type="Guest")
+    inv.grant("gitlab", "partner", GL_REPO, "developer", ["shared_group:acme-partners"])
+    inv.person("gitlab", "temp", employee_type="Contractor")
+    inv.grant("gitlab", "temp", GL_REPO, "maintainer", ["group:acme/payments"])
+    inv.membership("gitlab", "group", "acme/payments", "temp", "maintainer")
+    control = _control(run(ws), "access.guest_contractor_write", "acme")
+    texts = {c.path: f"{c.cause} → {c.remediation}" for c in control.causes}
+    assert texts["group:acme/payments"] == (
+        "membership of group acme/payments (maintainer) gives 1 contractor account maintainer on 1 restricted repo "
+        "→ remove them from group acme/payments, or lower their role in it"
+    )
+    assert texts["shared_group:acme-partners"].endswith(
+        "→ unshare group acme-partners from these projects, or lower the share's role"
+    )
+
+
+def test_non_grant_controls_show_the_failing_detail(inv: Inventory, ws: Workspace) -> None:
+    inv.setting("github", "acme-corp", "two_factor_requirement_enabled", "false")
+    control = _control(run(ws), "access.two_factor_required", "acme-corp")
+    assert control.top_cause == "acme-corp: two_factor_requirement_enabled = false"
+
+
+def test_accepted_risks_partly_covering_a_control_are_counted_not_suppressed(inv: Inventory, ws: Workspace) -> None:
+    inv.credential("github", "deploy_key", "7", REPO, ["write"])
+    inv.credential("github", "deploy_key", "8", "acme-corp/other", ["write"])
+    r = run(
+        ws,
+        "checks:\n  accepted_risks:\n    - {check: credentials.deploy_key_write, resources: ['DEPLOY_KEY:7'], "
+        "reason: release signing, ticket: RISK-9}\n",
+    )
+    control = _control(r, "credentials.deploy_key_write", "acme-corp")
+    assert (control.failing, control.accepted) == (1, 1)
+    fid = finding_id("credentials.deploy_key_write", "github", "acme-corp")
+    row = ws.con.execute("SELECT suppressed, reasons FROM findings WHERE id = ?", [fid]).fetchone()
+    assert row is not None
+    suppressed, reasons = row
+    assert not suppressed
+    assert "1 failing result accepted as risk: release signing (RISK-9)" in reasons
+    assert any("deploy_key:8" in x for x in reasons)
+    assert not any("deploy_key:7" in x for x in reasons)  # counted and sampled: only what is not accepted
+    expired = (
+        "checks:\n  accepted_risks:\n    - {check: credentials.deploy_key_write, resources: ['deploy_key:?'], "
+        "reason: old, expires: 2020-01-01}\n"
+    )
+    assert _control(run(ws, expired), "credentials.deploy_key_write", "acme-corp").accepted == 0
+
+
+def test_triage_carries_over_and_a_resolved_control_reopens_when_a_newer_snapshot_still_fails(
+    inv: Inventory, ws: Workspace
+) -> None:
+    from datetime import timedelta
+
+    from auditor.findings import set_status
+
+    inv.credential("github", "deploy_key", "7", REPO, ["write"])
+    run(ws)
+    fid = finding_id("credentials.deploy_key_write", "github", "acme-corp")
+    first = ws.con.execute("SELECT first_seen FROM findings WHERE id = ?", [fid]).fetchone()
+    set_status(ws, fid, "resolved", "key rotated", now=inv.now + timedelta(hours=1))
+    run(ws)  # same snapshot, older than the mark: stays resolved
+    assert ws.con.execute("SELECT status, first_seen FROM findings WHERE id = ?", [fid]).fetchone() == (
+        "resolved",
+        first[0] if first else None,
+    )
+    inv.snapshot("github", "acme-corp", at=inv.now + timedelta(days=1))
+    inv.credential("github", "deploy_key", "7", REPO, ["write"])
+    run(ws)
+    assert ws.con.execute("SELECT status FROM findings WHERE id = ?", [fid]).fetchone() == ("new",)
+    notes = ws.con.execute(
+        "SELECT status, author, note FROM finding_notes WHERE finding_id = ? ORDER BY noted_at", [fid]
+    ).fetchall()
+    assert [n[0] for n in notes] == ["resolved", "new"] and notes[1][1] == "auditor check"
+    assert notes[1][2].startswith("reopened: still failing")

@@ -205,3 +205,21 @@ def test_checks_fail_on_the_conditions_the_sandbox_plants(demo: tuple[Path, dict
     # Every account holding a grant has a class, so the class-based checks evaluate all of them.
     assert by_id["access.non_developer_restricted"]["not_evaluated"] == 0
     assert by_id["logging.gitlab_git_streaming"]["pass"] + by_id["logging.gitlab_git_streaming"]["fail"] >= 1
+    # Controls: each planted condition fails as ONE control per scope, and people get tens of findings.
+    data = json.loads(result.output)
+    controls = {(c["check_id"], c["scope"]): c for c in data["controls"]}
+    for check_id in planted:
+        assert any(c["status"] == "fail" for (cid, _), c in controls.items() if cid == check_id), check_id
+    base = controls[("access.non_developer_restricted", "acme-corp")]
+    assert base["failing"] > 1000 and base["causes"][0]["path"] == "org_base"
+    assert base["causes"][0]["cause"].startswith("base permission read gives")
+    assert any(c["path"] == "team:all-staff" for c in base["causes"])
+    assert controls[("access.non_developer_restricted", "acme")]["status"] == "fail"  # the GitLab top-level group
+    assert all(r["scope"] for r in data["results"])
+    listing = CliRunner().invoke(
+        cli, ["--workspace", str(out / "workspace"), "findings", "--analytic", "check:", "--status", "open",
+              "--format", "json"],
+    )  # fmt: skip
+    open_checks = json.loads(listing.output)
+    assert 0 < len(open_checks) <= 200
+    assert all(len(f["repos"]) <= 20 for f in open_checks)

@@ -2,20 +2,19 @@
 
 from __future__ import annotations
 
-import hashlib
 import re
 import uuid
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Literal
 
+from auditor.checks.controls import ANALYTIC_PREFIX, SCORE, Control, finding_id, load_controls, write_controls
 from auditor.checks.frameworks import labels_by_check, load_frameworks
 from auditor.checks.model import STATUSES
 from auditor.checks.registry import LoadedCheck, registry
-from auditor.checks.scope import build_views, missing_inputs, seen_platforms
+from auditor.checks.scope import SCOPE, SCOPE_JOINS, build_views, missing_inputs, seen_platforms
 from auditor.classify import classify_accounts
 from auditor.errors import ConfigError
-from auditor.patterns import any_match
 from auditor.restriction import apply_restriction
 from auditor.workspace.store import Workspace, utcnow
 
@@ -24,8 +23,8 @@ if TYPE_CHECKING:
 
     from auditor.config.models import AuditorConfig, CheckSettings
 
-ANALYTIC_PREFIX = "check:"
-SCORE = {"critical": 90, "high": 75, "medium": 55, "low": 35, "info": 15}
+__all__ = ["ANALYTIC_PREFIX", "SCORE", "CheckResult", "CheckRun", "finding_id", "load_results", "run_checks"]
+
 _PARAM = re.compile(r"\$([a-z_]+)")
 
 
@@ -44,6 +43,7 @@ class CheckResult:
     account: str | None
     repo: str | None
     frameworks: tuple[str, ...]
+    scope: str | None = None
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -58,6 +58,7 @@ class CheckResult:
             "account": self.account,
             "repo": self.repo,
             "frameworks": list(self.frameworks),
+            "scope": self.scope,
         }
 
 
@@ -72,6 +73,7 @@ class CheckRun:
     findings: int = 0
     skipped: list[str] = field(default_factory=list)
     tally: dict[str, dict[str, int]] = field(default_factory=dict)  # check id -> status -> count
+    controls: list[Control] = field(default_factory=list)  # per (check, platform, scope)
 
     def counts(self) -> dict[str, dict[str, int]]:
         """check id -> {pass, fail, not_evaluated} in registry order (checks with no result included)."""
@@ -100,14 +102,9 @@ class CheckRun:
                 }
                 for cid in counts
             ],
+            "controls": [c.to_json() for c in self.controls],
             "results": [r.to_json() for r in self.results],
         }
-
-
-def finding_id(check_id: str, platform: str | None, resource: str) -> str:
-    """Stable per (check, platform, resource), so triage status survives re-runs."""
-    digest = hashlib.sha256(f"{check_id}|{platform or ''}|{resource}".encode()).hexdigest()
-    return "CHK-" + digest[:12]
 
 
 def _params(sql: str, settings: CheckSettings, platform: str) -> dict[str, Any]:
@@ -131,17 +128,23 @@ def _hiding_gaps(con: duckdb.DuckDBPyConnection, check: LoadedCheck, platform: s
 
 # One check's rows go straight from its query into check_results; a hiding gap turns the statuses the
 # check names (`gap_turns`) into not_evaluated and says why. No per-row Python.
-_STORE = """
+_STORE = (
+    """
 INSERT INTO check_results (run_id, snapshot_id, check_id, title, category, severity, platform, resource, status,
-                           detail, frameworks, evaluated_at, account, repo)
+                           detail, frameworks, evaluated_at, account, repo, scope)
 SELECT $w_run, $w_snap, $w_check, $w_title, $w_category, $w_severity, q.platform, q.resource,
        CASE WHEN q.hidden THEN 'not_evaluated' ELSE q.status END,
        coalesce(q.detail, '') || CASE WHEN q.hidden THEN $w_note ELSE '' END,
-       CAST($w_frameworks AS VARCHAR[]), $w_now, q.account, q.repo
+       CAST($w_frameworks AS VARCHAR[]), $w_now, q.account, q.repo, """
+    + SCOPE.replace("{", "{{").replace("}", "}}")
+    + """
 FROM (SELECT *, list_contains(CAST($w_turns AS VARCHAR[]), status)
                  AND len([p FOR p IN CAST($w_hides AS VARCHAR[]) IF resource LIKE p]) > 0 AS hidden
       FROM ({sql}) c(platform, resource, status, detail, account, repo)) q
 """
+    + SCOPE_JOINS
+    + "\n"
+)
 
 
 _ONE_ROW = "SELECT $w_a::VARCHAR, $w_b::VARCHAR, 'not_evaluated', $w_c::VARCHAR, NULL, NULL"
@@ -212,14 +215,25 @@ def load_results(con: duckdb.DuckDBPyConnection, run_id: str, problems_only: boo
     rows = con.execute(
         # frameworks as one string: DuckDB's Python conversion of list columns is several times slower
         "SELECT check_id, title, category, severity, platform, resource, status, detail, account, repo, "
-        "array_to_string(frameworks, chr(31)) "
+        "array_to_string(frameworks, chr(31)), scope "
         f"FROM check_results WHERE run_id = ?{where} "
         "ORDER BY list_position(?::VARCHAR[], check_id), coalesce(platform, ''), status <> 'fail', resource",
         [run_id, list(registry())],
     ).fetchall()
     return [
         CheckResult(
-            r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7], r[8], r[9], tuple(r[10].split("\x1f")) if r[10] else ()
+            r[0],
+            r[1],
+            r[2],
+            r[3],
+            r[4],
+            r[5],
+            r[6],
+            r[7],
+            r[8],
+            r[9],
+            tuple(r[10].split("\x1f")) if r[10] else (),
+            r[11],
         )
         for r in rows
     ]
@@ -243,7 +257,8 @@ def run_checks(ws: Workspace, cfg: AuditorConfig, load: Literal["all", "problems
         build_views(con)
         run.snapshot_ids = [r[0] for r in con.execute("SELECT snapshot_id FROM chk_snapshots ORDER BY 1").fetchall()]
         _evaluate_all(con, cfg, labels, run)
-        run.findings = _write_findings(con, cfg, run)
+        run.findings = write_controls(con, cfg, run.run_id, run.evaluated_at)
+        run.controls = load_controls(con)
         for check_id, status, n in con.execute(
             "SELECT check_id, status, count(*) FROM check_results WHERE run_id = ? GROUP BY ALL", [run.run_id]
         ).fetchall():
@@ -251,72 +266,3 @@ def run_checks(ws: Workspace, cfg: AuditorConfig, load: Literal["all", "problems
         if load != "none":
             run.results = load_results(con, run.run_id, problems_only=load == "problems")
     return run
-
-
-_FINDINGS = f"""
-INSERT INTO findings (id, analytic, severity, score, platform, actor, identity, repos, first_seen, last_seen, reasons,
-                      evidence, suppressed, suppression_reason, run_id, detected_at, status, status_note,
-                      status_changed_at)
-WITH failed AS (
-    SELECT DISTINCT ON (fid) *
-    FROM (SELECT *, 'CHK-' || substr(sha256(check_id || '|' || coalesce(platform, '') || '|' || resource), 1, 12)
-                    AS fid
-          FROM check_results WHERE run_id = $run AND status = 'fail')
-    ORDER BY fid
-),
-links AS (
-    SELECT platform, login, any_value(coalesce(upn, identity_id)) AS ident FROM account_links
-    WHERE identity_id IS NOT NULL GROUP BY platform, login
-),
-remedies AS (SELECT unnest(CAST($ids AS VARCHAR[])) AS check_id, unnest(CAST($remedies AS VARCHAR[])) AS remediation)
-SELECT c.fid, '{ANALYTIC_PREFIX}' || c.check_id, c.severity,
-       CASE c.severity {" ".join(f"WHEN '{k}' THEN {v}" for k, v in SCORE.items())} END,
-       c.platform, c.account, l.ident, CASE WHEN c.repo IS NULL THEN [] ELSE [c.repo] END,
-       coalesce(p.first_seen, $now), $now,
-       [c.title || ': ' || c.resource || ': ' || c.detail, 'Remediation: ' || r.remediation],
-       ['check_results run ' || $run], false, NULL, $run, $now,
-       coalesce(p.status, 'new'), p.status_note, p.status_changed_at
-FROM failed c
-LEFT JOIN chk_previous p ON p.id = c.fid
-LEFT JOIN links l ON l.platform = c.platform AND l.login = c.account
-LEFT JOIN remedies r ON r.check_id = c.check_id
-"""
-
-
-def _write_findings(con: duckdb.DuckDBPyConnection, cfg: AuditorConfig, run: CheckRun) -> int:
-    """Replace the check findings: one per failed (check, resource); triage status and first_seen carry over;
-    accepted risks are marked suppressed with their reason."""
-    con.execute(
-        "CREATE OR REPLACE TEMP TABLE chk_previous AS SELECT id, first_seen, coalesce(status, 'new') AS status, "
-        "status_note, status_changed_at FROM findings WHERE starts_with(analytic, ?)",
-        [ANALYTIC_PREFIX],
-    )
-    con.execute("DELETE FROM findings WHERE starts_with(analytic, ?)", [ANALYTIC_PREFIX])
-    reg = registry()
-    con.execute(
-        _FINDINGS,
-        {
-            "run": run.run_id,
-            "now": run.evaluated_at,
-            "ids": list(reg),
-            "remedies": [c.meta.remediation for c in reg.values()],
-        },
-    )
-    today = run.evaluated_at.date()
-    for risk in cfg.checks.accepted_risks:
-        if risk.expires is not None and risk.expires < today:
-            continue
-        failing = con.execute(
-            "SELECT DISTINCT platform, resource FROM check_results "
-            "WHERE run_id = ? AND check_id = ? AND status = 'fail'",
-            [run.run_id, risk.check],
-        ).fetchall()
-        ids = [finding_id(risk.check, p, res) for p, res in failing if any_match(res, risk.resources)]
-        if ids:
-            reason = f"accepted risk: {risk.reason}" + (f" ({risk.ticket})" if risk.ticket else "")
-            con.execute(
-                "UPDATE findings SET suppressed = true, suppression_reason = ? WHERE list_contains(?::VARCHAR[], id)",
-                [reason, ids],
-            )
-    row = con.execute("SELECT count(*) FROM findings WHERE starts_with(analytic, ?)", [ANALYTIC_PREFIX]).fetchone()
-    return int(row[0]) if row else 0

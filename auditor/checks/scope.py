@@ -20,7 +20,8 @@ VIEWS: list[str] = [
     # The reference time per platform: when its newest snapshot was taken.
     """CREATE OR REPLACE TEMP VIEW chk_reference AS
        SELECT platform, max(taken_at) AS taken_at FROM chk_snapshots GROUP BY platform""",
-    """CREATE OR REPLACE TEMP VIEW chk_grants AS
+    # Materialised once per run: most access checks and the control causes read it.
+    """CREATE OR REPLACE TEMP TABLE chk_grants AS
        SELECT g.platform, g.account, g.repo, g.role, g.via, s.taken_at,
               coalesce(r.restricted, true) AS restricted, r.restricted IS NULL AS repo_unknown, r.tier,
               a.account_class, coalesce(a.is_bot, false) AS is_bot, l.identity_id,
@@ -54,7 +55,51 @@ VIEWS: list[str] = [
        WHERE actor IS NOT NULL AND platform IN ('github', 'gitlab') GROUP BY platform, actor, repo""",
     """CREATE OR REPLACE TEMP TABLE chk_event_span AS
        SELECT platform, min(ts) AS first_at, max(ts) AS last_at, count(*) AS events FROM events GROUP BY platform""",
+    # Scopes (see SCOPE below). An account's scope: the source (GitHub org, GitLab group or instance, Entra
+    # tenant) of the current snapshot its grants, memberships or credentials come from; the first by name
+    # when several.
+    """CREATE OR REPLACE TEMP TABLE chk_account_scope AS
+       SELECT platform, account, min(source) AS scope FROM (
+           SELECT g.platform, g.account, s.source FROM grants g
+           JOIN chk_snapshots s ON s.snapshot_id = g.snapshot_id
+           UNION ALL
+           SELECT m.platform, m.account, s.source FROM memberships m
+           JOIN chk_snapshots s ON s.snapshot_id = m.snapshot_id
+           UNION ALL
+           SELECT c.platform, c.owner, s.source FROM credentials c
+           JOIN chk_snapshots s ON s.snapshot_id = c.snapshot_id
+           WHERE c.owner IS NOT NULL)
+       GROUP BY platform, account""",
+    # Names that are scopes themselves: collected sources, GitHub orgs, GitLab top-level groups, settings scopes.
+    """CREATE OR REPLACE TEMP TABLE chk_known_scopes AS
+       SELECT platform, source AS scope FROM chk_snapshots
+       UNION SELECT platform, scope FROM chk_memberships
+             WHERE kind = 'org' OR (kind = 'group' AND NOT contains(scope, '/'))
+       UNION SELECT platform, scope FROM chk_settings WHERE NOT contains(scope, '/')""",
+    # A platform's scope when a result names neither repo nor account: its one current source, else the platform.
+    """CREATE OR REPLACE TEMP TABLE chk_platform_scope AS
+       SELECT platform, CASE WHEN count(*) = 1 THEN any_value(source) ELSE platform END AS scope
+       FROM chk_snapshots GROUP BY platform""",
 ]
+
+# The scope a check result belongs to (the unit a control is evaluated and reported per), derived set-based
+# from the result `q` joined to chk_account_scope `a`, chk_known_scopes `k` and chk_platform_scope `p`:
+#   1. a repository: its owner, the first path segment (GitHub org, GitLab top-level group);
+#   2. an account: the source of the current snapshot that holds it (GitHub org, GitLab group or instance);
+#      an "account" that is a path (a GitLab deploy token's group or project): its top-level group;
+#   3. a resource that is itself a scope (an org, a top-level group, a settings scope): itself;
+#   4. otherwise the platform's one current source (org, instance, tenant), or the platform name when it has
+#      several or none ('workspace' for results about no platform).
+SCOPE = """CASE WHEN q.repo IS NOT NULL AND q.platform IN ('github', 'gitlab') AND contains(q.repo, '/')
+                THEN split_part(q.repo, '/', 1)
+            WHEN a.scope IS NOT NULL THEN a.scope
+            WHEN q.account IS NOT NULL AND q.platform IN ('github', 'gitlab') AND contains(q.account, '/')
+                THEN split_part(q.account, '/', 1)
+            WHEN k.scope IS NOT NULL THEN k.scope
+            ELSE coalesce(p.scope, q.platform, 'workspace') END"""
+SCOPE_JOINS = """LEFT JOIN chk_account_scope a ON a.platform = q.platform AND a.account = q.account
+LEFT JOIN chk_known_scopes k ON k.platform = q.platform AND k.scope = q.resource
+LEFT JOIN chk_platform_scope p ON p.platform = q.platform"""
 
 # Platforms the workspace knows about at all: a check reports not_evaluated for these when its input is
 # missing, and stays silent about platforms the organisation does not use.

@@ -45,7 +45,7 @@ def cli(ctx: click.Context, workspace: str, config_path: str | None) -> None:
 def _register() -> None:
     """Explicit command registry (no magic discovery)."""
     from auditor.cli.accounts import accounts
-    from auditor.cli.checking import check
+    from auditor.cli.checking import check, frameworks
     from auditor.cli.collect import collect
     from auditor.cli.coverage import coverage
     from auditor.cli.demo import demo
@@ -68,6 +68,7 @@ def _register() -> None:
         detect,
         findings,
         check,
+        frameworks,
         review,
         evaluate_cmd,
         sandbox,

@@ -42,6 +42,15 @@ def console(stderr: bool = False) -> Any:
     return Console(stderr=stderr, highlight=False)
 
 
+def wide_console() -> Any:
+    """A Console for wide tables: the terminal's width, or 200 columns when output goes to a pipe or file
+    (rich would assume 80 and cut ids and check names)."""
+    from rich.console import Console
+
+    probe = Console(highlight=False)
+    return Console(highlight=False, width=None if probe.is_terminal else 200)
+
+
 def findings_table(findings: Sequence[Finding], title: str, suppression_column: bool) -> Any:
     """A rich Table of findings, most severe first (as given)."""
     from rich.table import Table

@@ -132,15 +132,17 @@ def run_detection(ws: Workspace, cfg: AuditorConfig, engine: Engine | None = Non
         rows = build_findings(eng, cfg, result.run_id, utcnow())
         # Finding the same incident again keeps its id, so the analyst's status survives the re-run.
         kept = con.execute(
-            "SELECT id, status, status_note, status_changed_at FROM findings WHERE analytic = ? AND status <> 'new'",
+            "SELECT id, status, status_note, status_changed_at, status_expires FROM findings "
+            "WHERE analytic = ? AND status <> 'new'",
             [ANALYTIC],
         ).fetchall()
         con.execute("DELETE FROM findings WHERE analytic = ?", [ANALYTIC])
         insert_rows(con, "findings", FINDING_COLUMNS, rows)
-        for fid, status, note, changed in kept:
+        for fid, status, note, changed, expires in kept:
             con.execute(
-                "UPDATE findings SET status = ?, status_note = ?, status_changed_at = ? WHERE id = ?",
-                [status, note, changed, fid],
+                "UPDATE findings SET status = ?, status_note = ?, status_changed_at = ?, status_expires = ? "
+                "WHERE id = ?",
+                [status, note, changed, expires, fid],
             )
         result.findings = len(rows)
         result.suppressed = sum(1 for r in rows if r[12])
