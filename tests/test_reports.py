@@ -15,9 +15,9 @@ from pypdf import PdfReader
 
 from auditor.config.models import AuditorConfig, Company
 from auditor.findings import load_findings
+from auditor.incidents import IncidentPack, build_incident_packs
 from auditor.reports.charts import daily_columns, hbar_chart
 from auditor.reports.context import build_context
-from auditor.reports.incidents import IncidentPack, build_incident_packs
 from auditor.reports.metrics import key_numbers
 from auditor.reports.render import (
     ReportError,

@@ -11,8 +11,8 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    from auditor.incidents import IncidentPack
     from auditor.reports.context import FindingView, ReportContext
-    from auditor.reports.incidents import IncidentPack
     from auditor.reports.metrics import KeyNumber
     from auditor.reports.views import ChecksView
 

@@ -29,10 +29,10 @@ from markupsafe import Markup
 
 import auditor
 from auditor.errors import AuditorError
+from auditor.incidents import IncidentPack, build_incident_packs, incident_findings
 from auditor.reports.charts import SEVERITY_COLORS, daily_columns, hbar_chart
 from auditor.reports.context import FindingView, ReportContext, build_context
 from auditor.reports.executive import Action, blind_spots, top_actions, top_incidents
-from auditor.reports.incidents import IncidentPack, build_incident_packs, incident_findings
 from auditor.reports.metrics import RISKY_CREDENTIAL_RULE, KeyNumber, key_numbers, open_an0732_by_severity
 from auditor.reports.views import AccountRow, ChecksView, RepoRow, accounts_view, checks_view, repos_view
 
