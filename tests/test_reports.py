@@ -231,7 +231,7 @@ def test_many_findings_pdf_names_the_top_five_html_lists_all(ws: Workspace, tmp_
     pages = pdf_pages(paths.pdf)
     text = "\n".join(pages)
     assert "actor-000" in text and "actor-004" in text and "actor-005" not in text
-    assert "245 more open AN0732 findings" in text
+    assert "245 more open AN0732 detections" in text
     assert 2 <= len(pages) <= 4
 
 
@@ -407,7 +407,10 @@ def test_check_results_by_framework(ws: Workspace, tmp_path: Path) -> None:
     rep = build_report(ws, AuditorConfig())
     status = {(r.framework, r.requirement): r.status for r in rep.checks.requirements}
     assert status == {("ISO27001", "5.15"): "fail", ("SOC2", "CC6.1"): "fail", ("SOC2", "CC7.2"): "not_evaluated"}
-    assert [c.resource for c in rep.checks.problems] == ["sam", "acme"]
+    assert [(c.check_id, c.status, c.objects, c.sample) for c in rep.checks.controls] == [
+        ("access.nondev", "fail", 1, ("sam: read on acme/web",)),
+        ("logging.git", "not_evaluated", 1, ("acme: no streaming configuration visible",)),
+    ]
     assert any(a.title == "Fix failing control: Non-developers with access" for a in rep.actions)
     paths = render(ws, tmp_path / "out")
     html = paths.html.read_text(encoding="utf-8")
