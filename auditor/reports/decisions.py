@@ -19,7 +19,7 @@ if TYPE_CHECKING:
 
 PLATFORM_NAMES = {"github": "GitHub", "gitlab": "GitLab", "entra": "Entra ID"}
 
-_URL = re.compile(r"\b(?:https?|ftp)://\S+", re.IGNORECASE)
+_URL = re.compile(r"\b(?:https?|ftp)://[^\s)\]>\"']+", re.IGNORECASE)
 _LOCAL = re.compile(r"\b(?:127(?:\.\d{1,3}){3}|localhost|\[?::1\]?)(?::\d+)?\b", re.IGNORECASE)
 _API_PATH = re.compile(r"(?<![\w.])(?:(?:GET|POST|PUT|PATCH|DELETE)\s+)?/[\w.{}:-]+(?:/[\w.{}:-]+)+")
 _HTTP_STATUS = re.compile(r"\(HTTP \d{3}\)")
