@@ -15,9 +15,9 @@ from pypdf import PdfReader
 
 from auditor.config.models import AuditorConfig, Company
 from auditor.findings import load_findings
+from auditor.incidents import IncidentPack, build_incident_packs
 from auditor.reports.charts import daily_columns, hbar_chart
 from auditor.reports.context import build_context
-from auditor.reports.incidents import IncidentPack, build_incident_packs
 from auditor.reports.metrics import key_numbers
 from auditor.reports.render import (
     ReportError,
@@ -231,7 +231,7 @@ def test_many_findings_pdf_names_the_top_five_html_lists_all(ws: Workspace, tmp_
     pages = pdf_pages(paths.pdf)
     text = "\n".join(pages)
     assert "actor-000" in text and "actor-004" in text and "actor-005" not in text
-    assert "245 more open AN0732 findings" in text
+    assert "245 more open AN0732 detections" in text
     assert 2 <= len(pages) <= 4
 
 
@@ -407,7 +407,10 @@ def test_check_results_by_framework(ws: Workspace, tmp_path: Path) -> None:
     rep = build_report(ws, AuditorConfig())
     status = {(r.framework, r.requirement): r.status for r in rep.checks.requirements}
     assert status == {("ISO27001", "5.15"): "fail", ("SOC2", "CC6.1"): "fail", ("SOC2", "CC7.2"): "not_evaluated"}
-    assert [c.resource for c in rep.checks.problems] == ["sam", "acme"]
+    assert [(c.check_id, c.status, c.objects, c.sample) for c in rep.checks.controls] == [
+        ("access.nondev", "fail", 1, ("sam: read on acme/web",)),
+        ("logging.git", "not_evaluated", 1, ("acme: no streaming configuration visible",)),
+    ]
     assert any(a.title == "Fix failing control: Non-developers with access" for a in rep.actions)
     paths = render(ws, tmp_path / "out")
     html = paths.html.read_text(encoding="utf-8")
@@ -548,3 +551,208 @@ def test_cli_report_writes_both_files_and_rejects_a_logo_outside_the_config_fold
     bad = _auditor("--config", "cfg/auditor.yaml", "report", "--out", "rep2", cwd=tmp_path)
     assert bad.returncode == 2 and "company.logo must be inside" in bad.stderr
     assert not (tmp_path / "rep2").exists()
+
+
+# ---- decisions first: controls, open findings, runs, campaign, change, blind spots ----
+
+
+def add_check_result(
+    ws: Workspace, check_id: str, resource: str, status: str = "fail", platform: str = "github",
+    scope: str | None = None, run_id: str = "c1", detail: str | None = "why",
+) -> None:  # fmt: skip
+    ws.con.execute(
+        "INSERT INTO check_results (run_id, snapshot_id, check_id, title, category, severity, platform, resource, "
+        "status, detail, frameworks, evaluated_at, scope) VALUES (?, NULL, ?, 'Row title', 'access', 'high', ?, ?, ?, "
+        "?, ['SOC2:CC6.1'], ?, ?)",
+        [run_id, check_id, platform, resource, status, detail, T0, scope],
+    )
+
+
+def test_open_predicate_follows_status_and_accepted_risk_expiry(ws: Workspace) -> None:
+    from auditor.finding_status import open_sql
+
+    for fid, status, expires, suppressed in [
+        ("new", "new", None, False), ("triaged", "triaged", None, False), ("confirmed", "confirmed", None, False),
+        ("fp", "false_positive", None, False), ("resolved", "resolved", None, False),
+        ("risk-live", "accepted_risk", "2999-01-01", False), ("risk-expired", "accepted_risk", "2000-01-01", False),
+        ("suppressed", "new", None, True),
+    ]:  # fmt: skip
+        add_finding(ws, fid, "a", suppressed=suppressed)
+        ws.con.execute("UPDATE findings SET status = ?, status_expires = ? WHERE id = ?", [status, expires, fid])
+    got = {r[0] for r in ws.con.execute(f"SELECT id FROM findings WHERE {open_sql()}").fetchall()}
+    assert got == {"new", "triaged", "confirmed", "risk-expired"}
+
+
+def test_controls_are_grouped_per_check_platform_and_scope_with_reach_and_a_sample(ws: Workspace) -> None:
+    from auditor.reports.controls import control_results, failing_controls
+
+    for i in range(25):
+        add_check_result(ws, "access.stale", f"user{i % 7} on acme-corp/repo-{i}")
+    add_check_result(ws, "access.stale", "bob on acme/core/api", platform="gitlab")
+    add_check_result(ws, "access.stale", "eve on acme/core/api", platform="gitlab", scope="acme-top")
+    add_check_result(ws, "credentials.no_expiry", "classic_pat:1")
+    add_check_result(ws, "access.stale", "ok on acme-corp/x", status="pass")
+    rows = {(c.check_id, c.platform, c.scope): c for c in control_results(ws, "c1")}
+    assert set(rows) == {
+        ("access.stale", "github", "acme-corp"), ("access.stale", "gitlab", "acme"),
+        ("access.stale", "gitlab", "acme-top"), ("credentials.no_expiry", "github", "github"),
+    }  # fmt: skip
+    big = rows[("access.stale", "github", "acme-corp")]
+    assert (big.objects, big.accounts, big.repos, len(big.sample), big.sample_more) == (25, 7, 25, 10, 15)
+    assert big.reach == "7 accounts, 25 repositories" and big.title.startswith("Stale access")
+    assert big.fix.startswith("Revoke grants unused")  # the check's remediation from the registry
+    assert rows[("credentials.no_expiry", "github", "github")].reach == "1 object"
+    merged = failing_controls(control_results(ws, "c1"))
+    assert [(c.check_id, c.objects) for c in merged] == [("access.stale", 27), ("credentials.no_expiry", 1)]
+
+
+def _many_controls(ws: Workspace) -> None:
+    add_check_result(ws, "access.stale", "sam on acme/web")
+    add_check_result(ws, "access.outside_collaborators", "ext on acme/web")
+    add_check_result(ws, "access.org_owners_max", "acme")
+    add_check_result(ws, "credentials.no_expiry", "classic_pat:1")
+    for i in range(3000):  # per-object check findings, as `auditor check` writes them today
+        add_finding(ws, f"chk-{i}", f"user{i}", "high", 75)
+    ws.con.execute("UPDATE findings SET analytic = 'check:access.stale' WHERE id LIKE 'chk-%'")
+
+
+def test_pdf_names_failing_controls_and_counts_incidents_apart(ws: Workspace, tmp_path: Path) -> None:
+    populate(ws)
+    _many_controls(ws)
+    paths = render(ws, tmp_path / "out")
+    text = " ".join(" ".join(pdf_pages(paths.pdf)).split())
+    assert "Top failing controls" in text
+    named = [t for t in ("Stale access", "Outside collaborators", "owners above", "no expiry") if t in text]
+    assert len(named) >= 3, named
+    assert "2 high or critical bulk-extraction incidents need containment" in text
+    assert "4 governance controls fail" in text
+    assert "more open findings" not in text and "3,0" not in text  # check findings are never counted as triage
+    assert "No access-review campaign yet" in text
+    assert "Scope: " in text and "events from 2024-05-01 to 2024-05-05" in text
+    html = paths.html.read_text(encoding="utf-8")
+    assert html.index('id="summary"') < html.index('id="incidents"') < html.index('id="controls-table"')
+    assert "user2999" not in html  # per-object check findings stay out of the page
+
+
+def test_suppressed_automation_is_one_row_per_approval_rule(ws: Workspace, tmp_path: Path) -> None:
+    populate(ws)
+    for i in range(40):
+        add_finding(
+            ws, f"ci-{i}", f"ci-bot-{i % 2}", "low", 10, suppressed=True, reason="approved automation 'ci' (ci)"
+        )
+    html = render(ws, tmp_path / "out").html.read_text(encoding="utf-8")
+    table = html[html.index('id="suppressed-table"') : html.index("</table>", html.index('id="suppressed-table"'))]
+    assert table.count("<tr>") == 3  # header, rule 'ci', nightly backup
+    assert 'approved automation &#39;ci&#39; (ci)</td><td class="num">40</td><td class="num">2</td>' in table
+
+
+def test_blind_spots_are_plain_words_without_endpoints_or_local_urls(ws: Workspace, tmp_path: Path) -> None:
+    from auditor.reports.decisions import gap_sentence, plain
+
+    ws.con.execute(
+        "INSERT INTO coverage_gaps VALUES ('gitlab', 'gitlab:http://127.0.0.1:36415 GET /api/v4/groups/7/audit_events "
+        "(HTTP 403)', 'Owner role on http://127.0.0.1:36415/acme', 'group audit events unknown', NULL, ?), "
+        "('github', 'github:acme /orgs/acme/personal-access-tokens (HTTP 403)', 'a GitHub App', 'PATs unknown', "
+        "NULL, ?)",
+        [T0, T0],
+    )
+    assert plain("see https://x.example/a?b=1 and 127.0.0.1:8080, GET /orgs/acme/members (HTTP 404)") == "see and"
+    assert gap_sentence("github", "github:acme /orgs/acme/personal-access-tokens (HTTP 403)", "x", "y").startswith(
+        "GitHub: fine-grained personal access tokens could not be listed"
+    )
+    text = "\n".join(pdf_pages(render(ws, tmp_path / "out").pdf))
+    spots = text[text.index("Telemetry blind spots") : text.index("How the numbers were counted")]
+    assert "Group audit events unknown (needs Owner role on)" in " ".join(spots.split())
+    for raw in ("127.0.0.1", "http", "/orgs/", "/api/v4", "HTTP 403"):
+        assert raw not in spots, raw
+
+
+def _campaign(ws: Workspace) -> None:
+    ws.con.execute(
+        "INSERT INTO snapshots VALUES ('s-new', 'collect', 'github', 'acme', ?, '0.1.0')", [T0 + timedelta(days=9)]
+    )
+    ws.con.execute(
+        "INSERT INTO review_campaigns (campaign_id, name, status, snapshot_ids, out_dir, created_at, mode) "
+        "VALUES ('rc1', '2026-Q3', 'open', ['s-old'], '/tmp/x', ?, 'entitlement')",
+        [T0],
+    )
+    for row, ent in [("r1", "e-gone"), ("r2", "e-still"), ("r3", "e-keep"), ("r4", "e-undecided")]:
+        ws.con.execute(
+            "INSERT INTO review_rows (campaign_id, row_id, entitlement_id, reviewer, reviewer_rule, worksheet, "
+            "platform, kind, scope, reach, reach_text, recommendation, recommendation_reason, change, row_hash) "
+            "VALUES ('rc1', ?, ?, 'owner', 'rule', 'w', 'github', 'team_member', 'acme', '{}', '', 'keep', '', "
+            "'new', 'h')",
+            [row, ent],
+        )
+    for ent in ("e-still", "e-keep", "e-undecided"):
+        ws.con.execute(
+            "INSERT INTO entitlements VALUES ('s-new', ?, 'github', 'team_member', 'acme', NULL, NULL, NULL, NULL)",
+            [ent],
+        )
+    for row, decision in [("r1", "revoke"), ("r2", "revoke"), ("r3", "keep")]:
+        ws.con.execute(
+            "INSERT INTO review_decisions VALUES ('rc1', ?, 'owner', ?, NULL, NULL, false, 'w.xlsx', 'ab', 2, ?)",
+            [row, decision, T0],
+        )
+
+
+def test_last_campaign_status_counts_revocations_done_in_the_newest_snapshot(ws: Workspace, tmp_path: Path) -> None:
+    from auditor.reports.decisions import last_campaign
+
+    assert last_campaign(ws) is None
+    _campaign(ws)
+    c = last_campaign(ws)
+    assert c is not None
+    assert (c.rows, c.decided, c.completion, c.revocations, c.revocations_done, c.revocations_pending) == (
+        4, 3, 75, 2, 1, 1,
+    )  # fmt: skip
+    text = " ".join(" ".join(pdf_pages(render(ws, tmp_path / "out").pdf)).split())
+    assert "75% decided (3 of 4 rows); revocations: 2, 1 done and 1 pending" in text
+
+
+def test_detect_and_report_runs_are_recorded_and_give_the_change(ws: Workspace, tmp_path: Path) -> None:
+    from auditor.reports.decisions import changes
+    from auditor.runs import findings_summary, recent_runs, record_run
+
+    assert changes(ws)[0].startswith("Detection: no detection run recorded yet")
+    add_finding(ws, "old", "a", "critical")
+    add_finding(ws, "kept", "b", "high")
+    record_run(ws.con, "detect", T0, findings_summary(ws.con))
+    assert "first recorded run" in changes(ws)[0]
+    ws.con.execute("DELETE FROM findings WHERE id = 'old'")
+    add_finding(ws, "new-1", "c", "critical")
+    add_finding(ws, "new-2", "d", "high")
+    add_finding(ws, "low", "e", "low")
+    record_run(ws.con, "detect", T0 + timedelta(hours=1), findings_summary(ws.con))
+    assert changes(ws)[0].endswith(": 2 new and 1 resolved incidents; 3 open now.")
+    render(ws, tmp_path / "out")
+    report = recent_runs(ws, "report", 5)
+    assert len(report) == 1 and report[0].summary["open_incidents"] == 3
+    assert report[0].summary["other_open_detections"] == 1 and report[0].finished_at is not None
+
+
+def test_detection_records_a_run(ws: Workspace) -> None:
+    from auditor.detect.bulk import run_detection
+    from auditor.runs import recent_runs
+
+    result = run_detection(ws, AuditorConfig())
+    runs = recent_runs(ws, "detect")
+    assert [r.run_id for r in runs] == [result.run_id]
+    assert runs[0].summary["open_incidents"] == 0 and runs[0].summary["findings"] == result.findings
+
+
+def test_manual_requirements_are_listed_with_their_procedure(ws: Workspace, tmp_path: Path) -> None:
+    add_check_result(ws, "access.stale", "sam on acme/web")
+    html = render(ws, tmp_path / "out").html.read_text(encoding="utf-8")
+    table = html[html.index('id="manual-table"') :]
+    assert "<td>SOC2:CC6.2</td>" in table
+    assert "Access-review campaign (`auditor review`) closed with every decision" in table
+
+
+def test_timeline_ip_cells_do_not_break_inside_the_address(ws: Workspace, tmp_path: Path) -> None:
+    _github_incident(ws)
+    add_event(ws, "e77", "github", T0 + timedelta(minutes=1), "mallory", "acme/core", ip="2001:db8:85a3::8a2e:370:7334")
+    html = render(ws, tmp_path / "out").html.read_text(encoding="utf-8")
+    assert '<td class="ip"><span class="ip-addr">2001:db8:85a3::8a2e:370:7334</span>' in html
+    css = (templates_dir() / "report.css").read_text(encoding="utf-8")
+    assert "td.ip { white-space: nowrap; }" in css

@@ -18,6 +18,7 @@ from auditor.detect.scoring import baseline_of, mark_routine, score_episode, sev
 from auditor.detect.stages import attach_history, find_episodes
 from auditor.detect.suppress import Activity, approval_for, suppression_reason
 from auditor.restriction import apply_restriction
+from auditor.runs import findings_summary, record_run
 from auditor.workspace.store import Workspace, insert_rows, utcnow
 
 ANALYTIC = "AN0732"
@@ -125,6 +126,7 @@ def run_detection(ws: Workspace, cfg: AuditorConfig, engine: Engine | None = Non
     """Classify repos and accounts, run the stages (on the workspace's DuckDB unless another engine is
     given), and replace this analytic's findings in one transaction."""
     result = DetectionResult(run_id="det-" + uuid.uuid4().hex[:12])
+    started = utcnow()
     with ws.transaction() as con:
         result.restricted_repos = apply_restriction(ws, cfg.restriction)
         classify_accounts(ws, cfg.account_classes)
@@ -148,5 +150,8 @@ def run_detection(ws: Workspace, cfg: AuditorConfig, engine: Engine | None = Non
         result.suppressed = sum(1 for r in rows if r[12])
         result.download_events = int(eng.query("SELECT count(*) AS n FROM events WHERE category = 'download'")[0]["n"])
         result.unavailable = unavailable_signals(eng)
+        # The run and its summary (open counts, incident ids) commit with the findings: trends between runs.
+        summary = {"findings": result.findings, "suppressed": result.suppressed, **findings_summary(con)}
+        record_run(con, "detect", started, summary, run_id=result.run_id)
     result.open = result.findings - result.suppressed
     return result

@@ -222,7 +222,7 @@ def _export(
 ) -> ExportSummary:
     from auditor.evidence.ocsf import findings_to_ocsf
     from auditor.findings import findings_json, load_findings
-    from auditor.reports.incidents import build_incident_packs
+    from auditor.incidents import build_incident_packs
 
     with tempfile.TemporaryDirectory(prefix=".evidence-", dir=target.parent) as tmp_name:
         tmp = Path(tmp_name)

@@ -12,6 +12,7 @@ from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from auditor import __version__
+from auditor.finding_status import open_sql
 from auditor.findings import SEVERITIES
 from auditor.workspace.store import utcnow
 
@@ -23,6 +24,7 @@ TITLE = "Restricted source code: access and exfiltration (AN0732)"
 SEVERITY_ORDER = tuple(reversed(SEVERITIES))  # critical first
 KNOWN_PLATFORMS = ("github", "gitlab", "entra")
 REPOS_SHOWN = 5
+DETECTIONS = "analytic NOT LIKE 'check:%'"  # check findings are shown as control results (reports.controls)
 MAX_FILLED_DAYS = 400  # beyond this the per-day chart only shows days that have events
 
 
@@ -92,6 +94,20 @@ class FindingView:
 
 
 @dataclass(frozen=True)
+class SuppressionRule:
+    """Suppressed detections of one approval rule, aggregated (one row per rule, never one per finding)."""
+
+    reason: str
+    findings: int
+    actors: int
+    repos: int
+    worst: str
+    first_seen: str
+    last_seen: str
+    sample_actors: tuple[str, ...]
+
+
+@dataclass(frozen=True)
 class ReportContext:
     """The whole content of the demo report. `top_limit` bounds the findings printed in the PDF."""
 
@@ -118,6 +134,7 @@ class ReportContext:
     posture: str
     open_findings: tuple[FindingView, ...]
     suppressed_findings: tuple[FindingView, ...]
+    suppressed_rules: tuple[SuppressionRule, ...]
     log_sources: tuple[LogSourceView, ...]
     coverage_gaps: tuple[GapView, ...]
     platforms_without_events: tuple[str, ...]
@@ -213,6 +230,7 @@ SELECT id, analytic, severity,
        strftime(first_seen, '%Y-%m-%dT%H:%M:%SZ'), strftime(last_seen, '%Y-%m-%dT%H:%M:%SZ'),
        reasons, suppression_reason, suppressed
 FROM findings
+WHERE analytic NOT LIKE 'check:%' AND (suppressed OR {open_sql()})
 ORDER BY suppressed, list_position(['critical','high','medium','low','info'], severity), score DESC, first_seen, id
 """
 
@@ -229,6 +247,31 @@ def finding_views(ws: Workspace) -> tuple[tuple[FindingView, ...], tuple[Finding
     return tuple(open_views), tuple(suppressed)
 
 
+def suppression_rules(ws: Workspace) -> tuple[SuppressionRule, ...]:
+    """Suppressed detections grouped by their approval rule (the suppression reason names the rule)."""
+    cur = ws.con.execute(
+        f"SELECT coalesce(suppression_reason, 'no reason recorded') AS reason, count(DISTINCT id) AS findings, "
+        "count(DISTINCT actor) AS actors, count(DISTINCT r.repo) AS repos, "
+        "['critical','high','medium','low','info'][min(list_position(['critical','high','medium','low','info'], "
+        "severity))] AS worst, min(first_seen) AS first_seen, max(last_seen) AS last_seen, "
+        "list(DISTINCT actor ORDER BY actor)[1:5] AS sample_actors "
+        f"FROM findings LEFT JOIN LATERAL unnest(repos) AS r(repo) ON TRUE WHERE {DETECTIONS} AND suppressed "
+        "GROUP BY 1 ORDER BY 2 DESC, 1"
+    )
+    names = [d[0] for d in cur.description or ()]
+    out = []
+    for row in cur.fetchall():
+        r = dict(zip(names, row, strict=True))
+        out.append(
+            SuppressionRule(
+                reason=r["reason"], findings=int(r["findings"]), actors=int(r["actors"]), repos=int(r["repos"]),
+                worst=r["worst"] or "unknown", first_seen=fmt_ts(r["first_seen"]), last_seen=fmt_ts(r["last_seen"]),
+                sample_actors=tuple(a for a in r["sample_actors"] or () if a is not None),
+            )
+        )  # fmt: skip
+    return tuple(out)
+
+
 def build_context(
     ws: Workspace,
     config: AuditorConfig,
@@ -243,11 +286,13 @@ def build_context(
         )
     )
     span = _rows(ws, "SELECT min(ts), max(ts), count(*) FROM events")[0]
-    severity_counts = dict(_pairs(ws, "SELECT severity, count(*) FROM findings WHERE NOT suppressed GROUP BY 1"))
+    severity_counts = dict(
+        _pairs(ws, f"SELECT severity, count(*) FROM findings WHERE {DETECTIONS} AND {open_sql()} GROUP BY 1")
+    )
     open_by_severity = tuple((s, severity_counts.pop(s, 0)) for s in SEVERITY_ORDER)
     open_by_severity += tuple(sorted(severity_counts.items()))  # unknown severities are still shown
     open_views, suppressed_views = finding_views(ws)
-    suppressed_total = _int(ws, "SELECT count(*) FROM findings WHERE suppressed")
+    suppressed_total = _int(ws, f"SELECT count(*) FROM findings WHERE {DETECTIONS} AND suppressed")
     events_total = int(span[2])
     seen_platforms = {p.platform for p in by_platform}
     return ReportContext(
@@ -278,6 +323,7 @@ def build_context(
         posture=posture_line(open_by_severity, events_total, suppressed_total),
         open_findings=open_views,
         suppressed_findings=suppressed_views,
+        suppressed_rules=suppression_rules(ws),
         log_sources=_log_sources(ws),
         coverage_gaps=tuple(
             GapView(*r)

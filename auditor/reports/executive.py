@@ -10,9 +10,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from auditor.reports.controls import failing_controls
+from auditor.reports.decisions import plain
+
 if TYPE_CHECKING:
+    from auditor.incidents import IncidentPack
     from auditor.reports.context import FindingView, ReportContext
-    from auditor.reports.incidents import IncidentPack
     from auditor.reports.metrics import KeyNumber
     from auditor.reports.views import ChecksView
 
@@ -43,9 +46,13 @@ def top_incidents(findings: Sequence[FindingView]) -> list[tuple[FindingView, st
     return [(f, incident_sentence(f)) for f in picked]
 
 
-def blind_spots(ctx: ReportContext, numbers: Sequence[KeyNumber], checks: ChecksView) -> list[str]:
-    """Everything the auditor could not see, in plain words: gaps, silent platforms, uncollected inventory."""
-    spots = [f"{g.platform} {g.source}: {g.needs} — {g.consequence}" for g in ctx.coverage_gaps]
+def blind_spots(
+    ctx: ReportContext, numbers: Sequence[KeyNumber], checks: ChecksView, gaps: Sequence[str] = ()
+) -> list[str]:
+    """Everything the auditor could not see, in plain words (`gaps`: coverage gaps as sentences, see
+    `decisions.gap_sentences`), then silent platforms, short retention, uncollected inventory, unevaluated controls.
+    No raw endpoint or URL: every sentence goes through `decisions.plain`."""
+    spots = list(gaps)
     spots += [f"No {p} events in this workspace: activity there is not covered." for p in ctx.platforms_without_events]
     for s in ctx.log_sources:
         if s.retention_days is not None and s.retention_days < 90:
@@ -60,10 +67,13 @@ def blind_spots(ctx: ReportContext, numbers: Sequence[KeyNumber], checks: Checks
     if not checks.collected:
         spots.append("Governance checks have not been run (auditor check): no control is shown as passing.")
     else:
-        skipped = dict(checks.totals).get("not_evaluated", 0)
-        if skipped:
-            spots.append(f"{skipped:,} check results could not be evaluated because their input was not visible.")
-    return spots
+        unknown = sorted({c.title for c in checks.controls if c.status == "not_evaluated"})
+        if unknown:
+            spots.append(
+                f"{len(unknown)} control{'s' if len(unknown) != 1 else ''} could not be evaluated because their "
+                f"input was not visible: {'; '.join(unknown)}."
+            )
+    return [plain(spot) for spot in spots]
 
 
 def top_actions(
@@ -71,6 +81,7 @@ def top_actions(
     packs: Sequence[IncidentPack],
     numbers: Sequence[KeyNumber],
     checks: ChecksView,
+    gaps: Sequence[str] = (),
 ) -> list[Action]:
     """The five most important actions, incidents first, then access, credentials, telemetry, controls."""
     actions: list[Action] = []
@@ -106,16 +117,15 @@ def top_actions(
                 "Tokens and keys with write or admin scope and no expiry, a distant expiry, or no recent use.",
             )
         )
-    fails = [(sev, title) for sev, title in {(c.severity, c.title) for c in checks.problems if c.status == "fail"}]
-    order = ("critical", "high", "medium", "low", "info")
-    for sev, title in sorted(fails, key=lambda p: (order.index(p[0]) if p[0] in order else 9, p[1]))[:2]:
-        n = sum(1 for c in checks.problems if c.title == title and c.status == "fail")
-        actions.append(Action(f"Fix failing control: {title}", f"{n:,} resources fail this {sev} check."))
-    if ctx.coverage_gaps:
-        g = ctx.coverage_gaps[0]
+    for control in failing_controls(checks.controls)[:2]:
         actions.append(
-            Action(f"Close the telemetry blind spot in {g.platform} {g.source}", f"{g.needs}: {g.consequence}")
+            Action(
+                f"Fix failing control: {control.title}",
+                f"{control.reach} fail this {control.severity} check ({', '.join(control.scopes)}). {control.fix}",
+            )
         )
+    if gaps:
+        actions.append(Action("Close a telemetry blind spot", gaps[0]))
     if any(n.value is None for n in numbers):
         actions.append(
             Action(

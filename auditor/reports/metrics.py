@@ -11,6 +11,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from auditor.finding_status import open_sql
+
 if TYPE_CHECKING:
     from auditor.workspace.store import Workspace
 
@@ -154,8 +156,7 @@ def open_an0732_by_severity(ws: Workspace) -> list[tuple[str, int]]:
     """Open AN0732 findings (not suppressed, not marked false positive) per severity, critical first."""
     counts = dict(
         ws.con.execute(
-            "SELECT severity, count(*) FROM findings WHERE analytic LIKE 'AN0732%' AND NOT suppressed "
-            "AND coalesce(status, 'new') <> 'false_positive' GROUP BY 1"
+            f"SELECT severity, count(*) FROM findings WHERE analytic LIKE 'AN0732%' AND {open_sql()} GROUP BY 1"
         ).fetchall()
     )
     return [(s, int(counts.get(s, 0))) for s in ("critical", "high", "medium", "low", "info")]

@@ -29,12 +29,16 @@ from markupsafe import Markup
 
 import auditor
 from auditor.errors import AuditorError
+from auditor.incidents import IncidentPack, build_incident_packs, incident_findings
 from auditor.reports.charts import SEVERITY_COLORS, daily_columns, hbar_chart
 from auditor.reports.context import FindingView, ReportContext, build_context
+from auditor.reports.controls import FailingControl, ManualRequirement, failing_controls, manual_requirements
+from auditor.reports.decisions import CampaignStatus, changes, gap_sentences, last_campaign, scope_line
 from auditor.reports.executive import Action, blind_spots, top_actions, top_incidents
-from auditor.reports.incidents import IncidentPack, build_incident_packs, incident_findings
 from auditor.reports.metrics import RISKY_CREDENTIAL_RULE, KeyNumber, key_numbers, open_an0732_by_severity
 from auditor.reports.views import AccountRow, ChecksView, RepoRow, accounts_view, checks_view, repos_view
+from auditor.runs import record_run
+from auditor.workspace.store import utcnow
 
 if TYPE_CHECKING:
     from auditor.config.models import AuditorConfig
@@ -43,6 +47,7 @@ if TYPE_CHECKING:
 TEMPLATES_ENV = "AUDITOR_TEMPLATES"
 HTML_FILE, PDF_FILE = "report.html", "report.pdf"
 ANALYST_TEMPLATE, EXECUTIVE_TEMPLATE = "analyst.html.j2", "executive.html.j2"
+CONTROLS_IN_PDF = 5  # top failing controls named in the executive summary
 INCIDENTS_IN_HTML = 50  # full incident packs on the page; every pack is in the evidence pack
 LOGO_TYPES = {".png": "image/png", ".jpg": "image/jpeg", ".jpeg": "image/jpeg", ".gif": "image/gif",
               ".svg": "image/svg+xml", ".webp": "image/webp"}  # fmt: skip
@@ -222,7 +227,13 @@ class FullReport:
     accounts: tuple[AccountRow, ...]
     repos: tuple[RepoRow, ...]
     checks: ChecksView
+    scope: str = ""
+    failing: tuple[FailingControl, ...] = ()
+    campaign: CampaignStatus | None = None
+    changes: tuple[str, ...] = ()
+    manual: tuple[ManualRequirement, ...] = ()
     risky_rule: str = RISKY_CREDENTIAL_RULE
+    controls_in_pdf: int = CONTROLS_IN_PDF
     incidents_in_html: int = INCIDENTS_IN_HTML
 
     @property
@@ -230,15 +241,33 @@ class FullReport:
         return sum(n for _, n in self.an0732_open)
 
     @property
+    def other_detections(self) -> int:
+        """Open detection findings that are not incidents (lower severity): triage, not containment."""
+        return max(self.base.open_total - len(self.packs), 0)
+
+    @property
+    def failing_scopes(self) -> int:
+        """Failing (control, platform, scope) results."""
+        return sum(1 for c in self.checks.controls if c.status == "fail")
+
+    @property
     def posture(self) -> str:
-        """The overall posture in one line: incidents, other open findings, and what could not be seen."""
+        """The overall posture in one line: incidents, failing controls and other detections counted apart,
+        and what could not be seen. Never one "N open findings" mixing detections and check results."""
         parts: list[str] = []
         n = len(self.packs)
         if n:
             parts.append(f"{n:,} high or critical bulk-extraction incident{'s' if n != 1 else ''} need containment")
-        rest = self.base.open_total - n
+        if self.failing:
+            k = len(self.failing)
+            parts.append(
+                f"{k:,} governance control{'s' if k != 1 else ''} fail"
+                f"{'' if k != 1 else 's'} ({self.failing_scopes:,} control-scope result"
+                f"{'s' if self.failing_scopes != 1 else ''})"
+            )
+        rest = self.other_detections
         if rest > 0:
-            parts.append(f"{rest:,} {'more ' if n else ''}open finding{'s' if rest != 1 else ''} to triage")
+            parts.append(f"{rest:,} lower-severity detection{'s' if rest != 1 else ''} to triage")
         if not parts:
             events = self.base.events_total
             parts.append(
@@ -260,17 +289,23 @@ def build_report(ws: Workspace, config: AuditorConfig, logo_uri: str | None = No
     numbers = tuple(key_numbers(ws))
     checks = checks_view(ws)
     packs = tuple(build_incident_packs(ws, incident_findings(ws), config.detection.precursor_lookback_hours))
+    gaps = gap_sentences(ws)
     return FullReport(
         base=base,
         numbers=numbers,
         an0732_open=tuple(open_an0732_by_severity(ws)),
         packs=packs,
         incidents=tuple(top_incidents(base.open_findings)),
-        blind_spots=tuple(blind_spots(base, numbers, checks)),
-        actions=tuple(top_actions(base, packs, numbers, checks)),
+        blind_spots=tuple(blind_spots(base, numbers, checks, gaps)),
+        actions=tuple(top_actions(base, packs, numbers, checks, gaps)),
         accounts=accounts_view(ws) if analyst else (),
         repos=repos_view(ws) if analyst else (),
         checks=checks,
+        scope=scope_line(ws),
+        failing=failing_controls(checks.controls),
+        campaign=last_campaign(ws),
+        changes=changes(ws),
+        manual=manual_requirements(config.checks.frameworks_dir) if analyst else (),
     )
 
 
@@ -328,6 +363,7 @@ def render_reports(ws: Workspace, config: AuditorConfig, out_dir: Path, config_d
 
     `config_dir` is the folder of the config file the run used; the logo must lie inside it.
     """
+    started = utcnow()
     root = templates_dir()
     logo = resolve_logo(config.company.logo, config_dir, root)
     rep = build_report(ws, config, logo_uri=logo_data_uri(logo))
@@ -340,4 +376,20 @@ def render_reports(ws: Workspace, config: AuditorConfig, out_dir: Path, config_d
         _write_atomic(paths.pdf, pdf)
     except OSError as exc:
         raise ReportError(f"cannot write the report: {exc.strerror}", str(out_dir)) from exc
+    record_run(ws.con, "report", started, report_summary(rep, len(html_text.encode("utf-8")), len(pdf)))
     return paths
+
+
+def report_summary(rep: FullReport, html_bytes: int, pdf_bytes: int) -> dict[str, Any]:
+    """What the `runs` row of a report keeps: the headline counts, so trends between reports exist."""
+    return {
+        "open_incidents": len(rep.packs),
+        "open_incident_ids": [p.finding_id for p in rep.packs],
+        "failing_controls": [c.check_id for c in rep.failing],
+        "failing_control_scopes": rep.failing_scopes,
+        "other_open_detections": rep.other_detections,
+        "suppressed_detections": rep.base.suppressed_total,
+        "check_run_id": rep.checks.run_id,
+        "html_bytes": html_bytes,
+        "pdf_bytes": pdf_bytes,
+    }

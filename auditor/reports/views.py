@@ -9,7 +9,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from auditor.finding_status import open_sql
 from auditor.reports.context import fmt_ts
+from auditor.reports.controls import ControlResult, control_results
 
 if TYPE_CHECKING:
     from auditor.workspace.store import Workspace
@@ -65,24 +67,12 @@ class RequirementRow:
 
 
 @dataclass(frozen=True)
-class CheckRow:
-    check_id: str
-    title: str
-    severity: str
-    platform: str | None
-    resource: str
-    status: str
-    detail: str | None
-    frameworks: tuple[str, ...]
-
-
-@dataclass(frozen=True)
 class ChecksView:
     run_id: str | None
     evaluated_at: str | None
     totals: tuple[tuple[str, int], ...]  # (status, count)
     requirements: tuple[RequirementRow, ...]
-    problems: tuple[CheckRow, ...]  # fail and not_evaluated rows; passes are only counted
+    controls: tuple[ControlResult, ...]  # fail and not_evaluated, one row per control and scope (counted, sampled)
 
     @property
     def collected(self) -> bool:
@@ -105,7 +95,7 @@ def accounts_view(ws: Workspace) -> tuple[AccountRow, ...]:
         "  JOIN repos r ON r.platform = e.platform AND r.full_name = e.repo AND r.restricted "
         "  WHERE e.category = 'download' GROUP BY 1, 2), "
         f"fi AS (SELECT platform, actor, count(*) AS n, min({SEVERITY_RANK_SQL}) AS worst FROM findings "
-        "  WHERE NOT suppressed AND coalesce(status, 'new') <> 'false_positive' GROUP BY 1, 2) "
+        f"  WHERE {open_sql()} GROUP BY 1, 2) "
         "SELECT a.platform, a.login, l.upn, a.account_class, a.class_rule, reach.n, coalesce(dl.n, 0), "
         "coalesce(dl.repos, 0), coalesce(fi.n, 0), fi.worst, a.last_seen "
         "FROM accounts a LEFT JOIN account_links l USING (platform, login) "
@@ -137,7 +127,7 @@ def repos_view(ws: Workspace) -> tuple[RepoRow, ...]:
         "dl AS (SELECT platform, repo, count(*) AS n, count(DISTINCT actor) AS actors FROM events "
         "  WHERE category = 'download' AND repo IS NOT NULL GROUP BY 1, 2), "
         "fi AS (SELECT platform, unnest(repos) AS repo, count(*) AS n FROM findings "
-        "  WHERE NOT suppressed AND coalesce(status, 'new') <> 'false_positive' GROUP BY 1, 2) "
+        f"  WHERE {open_sql()} GROUP BY 1, 2) "
         "SELECT r.platform, r.full_name, r.tier, r.visibility, acc.n, acc.admins, coalesce(dl.n, 0), "
         "coalesce(dl.actors, 0), coalesce(fi.n, 0) FROM repos r "
         "LEFT JOIN acc ON acc.platform = r.platform AND acc.repo = r.full_name "
@@ -161,7 +151,7 @@ def checks_view(ws: Workspace) -> ChecksView:
         "SELECT run_id, max(evaluated_at) FROM check_results GROUP BY 1 ORDER BY 2 DESC, 1 DESC LIMIT 1"
     ).fetchone()
     if latest is None:
-        return ChecksView(None, None, (), (), ())
+        return ChecksView(None, None, (), (), ())  # no check run yet
     run_id = latest[0]
     totals = ws.con.execute(
         "SELECT status, count(*) FROM check_results WHERE run_id = ? GROUP BY 1 ORDER BY 1", [run_id]
@@ -174,16 +164,10 @@ def checks_view(ws: Workspace) -> ChecksView:
         "count(*) FILTER (WHERE status NOT IN ('pass', 'fail')) FROM f GROUP BY 1, 2 ORDER BY 1, 2",
         [run_id],
     ).fetchall()
-    problems = ws.con.execute(
-        "SELECT check_id, title, severity, platform, resource, status, detail, frameworks FROM check_results "
-        f"WHERE run_id = ? AND status <> 'pass' ORDER BY status = 'not_evaluated', {SEVERITY_RANK_SQL}, "
-        "check_id, resource",
-        [run_id],
-    ).fetchall()
     return ChecksView(
         run_id=run_id,
         evaluated_at=fmt_ts(latest[1]),
         totals=tuple((str(s), int(n)) for s, n in totals),
         requirements=tuple(RequirementRow(r[0], r[1], int(r[2]), int(r[3]), int(r[4])) for r in reqs),
-        problems=tuple(CheckRow(r[0], r[1], r[2], r[3], r[4], r[5], r[6], tuple(r[7] or ())) for r in problems),
+        controls=control_results(ws, run_id),
     )

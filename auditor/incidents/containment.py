@@ -11,9 +11,11 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
+from auditor.incidents.model import ContainmentStep
+
 if TYPE_CHECKING:
     from auditor.findings import Finding
-    from auditor.reports.incidents import AppInvolved, ContainmentStep, CredentialInvolved
+    from auditor.incidents.model import AppInvolved, CredentialInvolved
 
 
 def _enc(path: str) -> str:
@@ -121,8 +123,6 @@ def containment_steps(
     grants: Sequence[tuple[str, str, tuple[str, ...]]],
 ) -> list[ContainmentStep]:
     """Ordered steps: stop the account, kill its credentials and apps, end IdP sessions, remove access paths."""
-    from auditor.reports.incidents import ContainmentStep
-
     steps: list[ContainmentStep] = []
     platform, login = finding.platform or "unknown", finding.actor or "unknown"
     org = ctx.get("org") or "{org}"
