@@ -8,6 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from auditor.findings import OPEN_SQL
 from auditor.patterns import any_match
 
 if TYPE_CHECKING:
@@ -15,11 +16,8 @@ if TYPE_CHECKING:
 
     from auditor.config.models import ReviewSettings
 
-# Open, as everywhere in the tool: not suppressed, and new/triaged/confirmed or an expired accepted risk.
-OPEN_FINDING = (
-    "NOT suppressed AND (coalesce(status, 'new') IN ('new', 'triaged', 'confirmed') "
-    "OR (status = 'accepted_risk' AND (status_expires IS NULL OR status_expires < current_date)))"
-)
+# Open, as everywhere in the tool (auditor.findings.OPEN_SQL).
+OPEN_FINDING = OPEN_SQL
 _LEADS = """
 SELECT platform, scope, list_sort(list_distinct(list(account))) FROM chk_memberships
 WHERE kind = 'team' AND role = 'maintainer' GROUP BY ALL
