@@ -111,10 +111,21 @@ def _fixes() -> dict[str, tuple[str, str]]:
     return {cid: (c.meta.title, c.meta.remediation) for cid, c in registry().items()}
 
 
+def _top_causes(ws: Workspace) -> dict[tuple[str, str | None, str], str]:
+    """(check id, platform, scope) -> the first cause line of its control finding, without the prefix."""
+    rows = ws.con.execute(
+        "SELECT substr(analytic, 7), platform, actor, "
+        "list_filter(reasons, lambda x: starts_with(x, 'Cause: '))[1] FROM findings "
+        "WHERE starts_with(analytic, 'check:') AND actor IS NOT NULL"
+    ).fetchall()
+    return {(c, p, a): text[len("Cause: ") :] for c, p, a, text in rows if text}
+
+
 def control_results(ws: Workspace, run_id: str | None) -> tuple[ControlResult, ...]:
     """Failing and not-evaluated results of `run_id`, one row per (check, platform, scope, status)."""
     if run_id is None:
         return ()
+    causes = _top_causes(ws)
     cur = ws.con.execute(_CONTROLS_SQL, [run_id])
     names = [d[0] for d in cur.description or ()]
     fixes = _fixes()
@@ -122,6 +133,8 @@ def control_results(ws: Workspace, run_id: str | None) -> tuple[ControlResult, .
     for row in cur.fetchall():
         r: dict[str, Any] = dict(zip(names, row, strict=True))
         title, fix = fixes.get(r["check_id"], (r["title"], "see the check's documentation (auditor check --list)"))
+        # The control finding's top cause names the entitlement to change ("base permission read gives ...").
+        fix = causes.get((r["check_id"], r["platform"], r["scope"])) or fix
         out.append(
             ControlResult(
                 check_id=r["check_id"], title=title, severity=r["severity"], platform=r["platform"],
