@@ -679,14 +679,15 @@ def _campaign(ws: Workspace) -> None:
     for row, ent in [("r1", "e-gone"), ("r2", "e-still"), ("r3", "e-keep"), ("r4", "e-undecided")]:
         ws.con.execute(
             "INSERT INTO review_rows (campaign_id, row_id, entitlement_id, reviewer, reviewer_rule, worksheet, "
-            "platform, kind, scope, reach, reach_text, recommendation, recommendation_reason, change, row_hash) "
+            "platform, kind, scope, reach, reach_text, recommendation, recommendation_reason, change, row_hash, label) "
             "VALUES ('rc1', ?, ?, 'owner', 'rule', 'w', 'github', 'team_member', 'acme', '{}', '', 'keep', '', "
-            "'new', 'h')",
+            "'new', 'h', 'team:x member')",
             [row, ent],
         )
     for ent in ("e-still", "e-keep", "e-undecided"):
         ws.con.execute(
-            "INSERT INTO entitlements VALUES ('s-new', ?, 'github', 'team_member', 'acme', NULL, NULL, NULL, NULL)",
+            "INSERT INTO entitlements VALUES ('s-new', ?, 'github', 'team_member', 'acme', NULL, NULL, NULL, NULL, "
+            "NULL, NULL)",
             [ent],
         )
     for row, decision in [("r1", "revoke"), ("r2", "revoke"), ("r3", "keep")]:
