@@ -37,17 +37,11 @@ def entitlements(app: AppContext, platform: str | None, kind: str | None, fmt: s
       auditor entitlements --platform github --kind team_membership --format table
       auditor entitlements --format json | jq '.[] | select(.reach.repos > 100)'
     """
-    from auditor.classify import classify_accounts
-    from auditor.entitlements.build import build_entitlements
+    from auditor.entitlements.build import refresh_entitlements
     from auditor.entitlements.listing import CSV_FIELDS, FIELDS, flat, list_entitlements
-    from auditor.restriction import apply_restriction
 
     ws = app.workspace()
-    cfg = app.config()
-    with ws.transaction() as con:
-        apply_restriction(ws, cfg.restriction)
-        classify_accounts(ws, cfg.account_classes)
-        build_entitlements(con)
+    refresh_entitlements(ws, app.config())
     rows = list_entitlements(ws.con, platform, kind)
     if fmt == "csv":
         echo_listing([flat(r) for r in rows], CSV_FIELDS, fmt)

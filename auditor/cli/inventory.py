@@ -101,13 +101,10 @@ def access(app: AppContext, platform: str | None, repo: str | None, account: str
       auditor access --repo acme-corp/payments-ledger --format table
       auditor access --platform github --account jdoe --format json
     """
-    from auditor.entitlements.build import build_entitlements
-    from auditor.restriction import apply_restriction
+    from auditor.entitlements.build import refresh_entitlements
 
-    ws = _classified(app)
-    with ws.transaction() as con:
-        apply_restriction(ws, app.config().restriction)
-        build_entitlements(con)
+    ws = app.workspace()
+    refresh_entitlements(ws, app.config())
     where, params = [], []
     for column, value in (("g.platform", platform), ("g.repo", repo), ("g.account", account)):
         if value is not None:

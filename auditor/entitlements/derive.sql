@@ -1,6 +1,9 @@
 -- Entitlements of the current snapshots (chk_snapshots), the grants each one produces, and its reach.
 -- Reads the chk_* views (auditor/checks/scope.py). Statements are separated by a line holding only ';'.
 
+-- An entitlement's id: stable across snapshots, from what identifies it (platform, kind, scope, holder).
+CREATE OR REPLACE TEMP MACRO ent_id(entitlement_key) AS 'ENT-' || substr(sha256(entitlement_key), 1, 12)
+;
 -- Every path by which an account reaches a repo (the grant's `via`), with the role that path gives.
 CREATE OR REPLACE TEMP TABLE ent_paths AS
 WITH base AS (
@@ -45,6 +48,9 @@ SELECT snapshot_id, platform, source FROM chk_snapshots
 --           direct_collaborator (repo), outside_collaborator (org: GitHub removes one from every repo at once)
 --   gitlab: group_membership (group path), project_membership (project path), group_share (target, group)
 CREATE OR REPLACE TEMP TABLE ent_link_keys AS
+SELECT *, ent_id(platform || '|' || kind || '|' || scope || '|' || coalesce(team, '') || '|'
+                 || coalesce(holder_account, '')) AS entitlement_id
+FROM (
 WITH mapped AS (
     SELECT snapshot_id, platform, account, repo, role, split_part(repo, '/', 1) AS org,
         CASE
@@ -80,52 +86,44 @@ SELECT snapshot_id, platform,
        NULL, substr(path, strpos(path, ':') + 1), account, repo, role, path
 FROM ent_paths
 WHERE (platform = 'github' AND starts_with(path, 'team:')) OR (platform = 'gitlab' AND starts_with(path, 'shared_group:'))
+)
 ;
 -- Repo-bound keys and tokens reach their repo; personal credentials reach what their owner reaches
--- (scopes permitting), computed per account below rather than linked grant by grant. Apps installed on all repos reach every restricted repo of the org.
+-- (scopes permitting), computed per account below rather than linked grant by grant.
 CREATE OR REPLACE TEMP TABLE ent_credential_keys AS
-SELECT c.snapshot_id, c.platform,
+SELECT c.snapshot_id, c.platform, ent_id(c.platform || '|' || c.kind || '|' || c.credential_id) AS entitlement_id,
        CASE WHEN c.kind IN ('deploy_key', 'deploy_token') THEN c.kind ELSE 'credential' END AS kind,
        CASE WHEN c.kind IN ('deploy_key', 'deploy_token') THEN c.owner ELSE s.source END AS scope,
        c.owner, c.kind AS credential_kind, c.credential_id, c.name, c.scopes, c.last_used_at, c.source
 FROM chk_credentials c JOIN ent_sources s ON s.snapshot_id = c.snapshot_id AND s.platform = c.platform
 WHERE c.kind <> 'fine_grained_pat_request'
 ;
+-- Apps installed on all repos reach every restricted repo of the org.
 CREATE OR REPLACE TEMP TABLE ent_links AS
-WITH keyed AS (
-    SELECT *, 'ENT-' || substr(sha256(platform || '|' || kind || '|' || scope || '|' || coalesce(team, '') || '|'
-                                      || coalesce(holder_account, '')), 1, 12) AS entitlement_id
-    FROM ent_link_keys
-),
-creds AS (
-    SELECT c.snapshot_id, c.platform, 'ENT-' || substr(sha256(c.platform || '|' || c.credential_kind || '|'
-                                                              || c.credential_id), 1, 12) AS entitlement_id,
-           NULL AS account, c.owner AS repo,
+WITH creds AS (
+    SELECT c.snapshot_id, c.platform, c.entitlement_id, NULL AS account, c.owner AS repo,
            CASE WHEN list_contains(c.scopes, 'write') THEN 'write' ELSE 'read' END AS role, NULL AS path
     FROM ent_credential_keys c WHERE c.kind IN ('deploy_key', 'deploy_token')
 ),
 apps AS (
-    SELECT a.snapshot_id, a.platform, 'ENT-' || substr(sha256(a.platform || '|app|' || a.app_id || '|'
-                                                              || coalesce(a.owner, '')), 1, 12),
+    SELECT a.snapshot_id, a.platform, ent_id(a.platform || '|app|' || a.app_id || '|' || coalesce(a.owner, '')),
            NULL, r.full_name, 'app', NULL
     FROM chk_apps a JOIN repos r ON r.platform = a.platform AND split_part(r.full_name, '/', 1) = a.owner
     WHERE a.platform = 'github' AND a.reach = 'all' AND coalesce(r.restricted, true)
 )
-SELECT DISTINCT snapshot_id, platform, entitlement_id, account, repo, role, path FROM keyed
+SELECT DISTINCT snapshot_id, platform, entitlement_id, account, repo, role, path FROM ent_link_keys
 UNION ALL SELECT DISTINCT * FROM creds
 UNION ALL SELECT DISTINCT * FROM apps
 ;
 -- The entitlements themselves (one row each), for the current snapshots.
 CREATE OR REPLACE TEMP TABLE ent_current AS
 WITH path_roles AS (
-    SELECT snapshot_id, platform, kind, scope, holder_account, team,
+    SELECT snapshot_id, entitlement_id, platform, kind, scope, holder_account, team,
            arg_max(role, coalesce(list_position($roles, role), 6)) AS role
     FROM ent_link_keys GROUP BY ALL
 ),
 from_paths AS (
-    SELECT p.snapshot_id, 'ENT-' || substr(sha256(p.platform || '|' || p.kind || '|' || p.scope || '|'
-                                                 || coalesce(p.team, '') || '|' || coalesce(p.holder_account, '')), 1, 12),
-           p.platform, p.kind, p.scope, p.holder_account, p.team,
+    SELECT p.snapshot_id, p.entitlement_id, p.platform, p.kind, p.scope, p.holder_account, p.team,
            CASE WHEN p.kind = 'team_membership' THEN coalesce(m.role, 'member')
                 WHEN p.kind = 'org_role' THEN coalesce(o.role, p.role) ELSE p.role END,
            NULL, NULL, 'derived from grant paths'
@@ -154,35 +152,34 @@ memberships AS (
     WHERE NOT (m.platform = 'gitlab' AND coalesce(m.via, 'direct') <> 'direct')
 ),
 extra_memberships AS (
-    SELECT snapshot_id, 'ENT-' || substr(sha256(platform || '|' || kind || '|' || scope || '|' || coalesce(team, '')
-                                                || '|' || coalesce(account, '')), 1, 12) AS entitlement_id,
+    SELECT snapshot_id,
+           ent_id(platform || '|' || kind || '|' || scope || '|' || coalesce(team, '') || '|' || coalesce(account, ''))
+               AS entitlement_id,
            platform, kind, scope, account, team, arg_max(role, coalesce(list_position($roles, role), 6)) AS role,
            NULL, NULL, any_value(source)
     FROM memberships GROUP BY ALL
 ),
 credentials AS (
-    SELECT snapshot_id, 'ENT-' || substr(sha256(platform || '|' || credential_kind || '|' || credential_id), 1, 12),
-           platform, kind, scope, CASE WHEN kind = 'credential' THEN owner END, NULL,
+    SELECT snapshot_id, entitlement_id, platform, kind, scope, CASE WHEN kind = 'credential' THEN owner END, NULL,
            nullif(array_to_string(scopes, ' '), ''), credential_kind || ':' || credential_id, name, source
     FROM ent_credential_keys
 ),
 apps AS (
-    SELECT a.snapshot_id, 'ENT-' || substr(sha256(a.platform || '|app|' || a.app_id || '|' || coalesce(a.owner, '')), 1, 12),
+    SELECT a.snapshot_id, ent_id(a.platform || '|app|' || a.app_id || '|' || coalesce(a.owner, '')),
            a.platform, CASE WHEN a.platform = 'github' THEN 'app_installation' ELSE 'oauth_app' END,
            coalesce(a.owner, s.source), NULL, NULL, a.reach, a.kind || ':' || a.app_id, a.name, a.source
     FROM chk_apps a JOIN ent_sources s ON s.snapshot_id = a.snapshot_id AND s.platform = a.platform
     WHERE a.platform IN ('github', 'gitlab')
 ),
 idp AS (
-    SELECT g.snapshot_id, 'ENT-' || substr(sha256('entra|idp_group_membership|' || s.source || '|' || g.group_name
-                                                  || '|' || g.identity_id), 1, 12),
+    SELECT g.snapshot_id, ent_id('entra|idp_group_membership|' || s.source || '|' || g.group_name || '|' || g.identity_id),
            'entra', 'idp_group_membership', s.source, coalesce(i.upn, g.identity_id), g.group_name, 'member',
            g.group_id, g.group_name, 'graph groups/' || g.group_id || '/members'
     FROM identity_groups g JOIN ent_sources s ON s.snapshot_id = g.snapshot_id AND s.platform = 'entra'
     LEFT JOIN identities i ON i.identity_id = g.identity_id
     UNION ALL
-    SELECT r.snapshot_id, 'ENT-' || substr(sha256('entra|directory_role|' || s.source || '|' || r.role || '|'
-                                                  || r.assignment || '|' || r.identity_id), 1, 12),
+    SELECT r.snapshot_id,
+           ent_id('entra|directory_role|' || s.source || '|' || r.role || '|' || r.assignment || '|' || r.identity_id),
            'entra', 'directory_role', s.source, coalesce(i.upn, r.identity_id), NULL,
            r.role || CASE WHEN r.assignment = 'active' THEN '' ELSE ' (' || r.assignment || ')' END,
            r.role_template_id, r.role, 'graph directory roles and PIM eligibility schedules'
@@ -245,6 +242,5 @@ LEFT JOIN tiers t ON t.entitlement_id = e.entitlement_id
 LEFT JOIN (SELECT entitlement_id, arg_max(role, coalesce(list_position($roles, role), 6)) AS max_role,
                   count(DISTINCT account) AS accounts FROM linked GROUP BY ALL) m ON m.entitlement_id = e.entitlement_id
 LEFT JOIN activity a ON a.entitlement_id = e.entitlement_id
-LEFT JOIN (SELECT 'ENT-' || substr(sha256(platform || '|' || credential_kind || '|' || credential_id), 1, 12) AS entitlement_id,
-                  max(last_used_at) AS last_used_at FROM ent_credential_keys GROUP BY ALL) c
+LEFT JOIN (SELECT entitlement_id, max(last_used_at) AS last_used_at FROM ent_credential_keys GROUP BY ALL) c
      ON c.entitlement_id = e.entitlement_id

@@ -14,12 +14,12 @@ from typing import TYPE_CHECKING, Any
 
 from auditor.checks.scope import build_views
 from auditor.classify import classify_accounts
-from auditor.entitlements.build import add_team_groups, build_entitlements
+from auditor.entitlements.build import build_entitlements
 from auditor.entitlements.listing import ago, label, reach_text
 from auditor.restriction import apply_restriction
 from auditor.review.model import NAME_PATTERN, ReviewError, Row, row_hash, row_id, worksheet_names
 from auditor.review.recommend import Evidence, recommend
-from auditor.review.reviewers import OPEN_FINDING, ReviewerIndex, Subject
+from auditor.review.reviewers import OPEN_SEVERE, ReviewerIndex, Subject
 from auditor.review.worksheet import write_csv, write_xlsx
 from auditor.workspace.store import Workspace, json_rows, utcnow
 
@@ -40,10 +40,7 @@ WITH non_devs AS (
 ),
 flagged AS (
     SELECT who, arg_max(severity || ' finding ' || id, list_position(['high', 'critical'], severity)) AS finding
-    FROM (SELECT actor AS who, severity, id FROM findings WHERE {OPEN_FINDING} AND severity IN ('high', 'critical')
-          UNION ALL
-          SELECT identity, severity, id FROM findings WHERE {OPEN_FINDING} AND severity IN ('high', 'critical'))
-    WHERE who IS NOT NULL GROUP BY who
+    FROM ({OPEN_SEVERE}) GROUP BY who
 ),
 reference AS (
     SELECT p.platform, coalesce(s.last_at, p.taken_at) AS at, s.last_at IS NOT NULL AS logs_seen
@@ -251,8 +248,7 @@ def start_campaign(
             apply_restriction(ws, cfg.restriction)
             classify_accounts(ws, cfg.account_classes)
             build_views(con)
-            build_entitlements(con, views=False)
-            add_team_groups(con)
+            build_entitlements(con, views=False, team_groups=True)
             result = _start(con, cfg, name, campaign_id, target, by or cfg.review.by)
     except BaseException:
         if not created:

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 from urllib.parse import quote
 
 from auditor.checks.scope import build_views
-from auditor.entitlements.build import add_team_groups, build_entitlements
+from auditor.entitlements.build import build_entitlements
 
 if TYPE_CHECKING:
     import duckdb
@@ -142,8 +142,7 @@ def revocation_plan(con: duckdb.DuckDBPyConnection, snapshot_ids: list[str], rev
         "FROM snapshots WHERE list_contains($ids::VARCHAR[], snapshot_id)",
         {"ids": snapshot_ids},
     )
-    build_entitlements(con, views=False)
-    add_team_groups(con)
+    build_entitlements(con, views=False, team_groups=True)
     con.execute(_REMOVED, {"ids": list(revoked)})
     by_row = {
         revoked[eid]: int(n)

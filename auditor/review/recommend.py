@@ -9,10 +9,6 @@ from datetime import datetime
 from auditor.entitlements.build import ROLE_ORDER, WRITE_RANK
 from auditor.entitlements.listing import ago
 
-PERSON_KINDS = (
-    "org_role", "team_membership", "direct_collaborator", "outside_collaborator", "custom_org_role",
-    "group_membership", "project_membership", "credential",
-)  # fmt: skip
 IDP_KINDS = ("idp_group_membership", "directory_role")
 KEEP_CLASSES = ("developer", "privileged")
 

@@ -16,8 +16,15 @@ if TYPE_CHECKING:
 
     from auditor.config.models import ReviewSettings
 
-# Open, as everywhere in the tool (auditor.findings.OPEN_SQL).
-OPEN_FINDING = OPEN_SQL
+# Holders (by login and by UPN) of open high or critical findings, with the finding: such an account never
+# reviews, and the entitlements it holds are recommended for revocation. Open as everywhere (OPEN_SQL).
+OPEN_SEVERE = f"""
+SELECT who, severity, id FROM (
+    SELECT actor AS who, severity, id FROM findings WHERE {OPEN_SQL} AND severity IN ('high', 'critical')
+    UNION ALL
+    SELECT identity, severity, id FROM findings WHERE {OPEN_SQL} AND severity IN ('high', 'critical')
+) WHERE who IS NOT NULL
+"""
 _LEADS = """
 SELECT platform, scope, list_sort(list_distinct(list(account))) FROM chk_memberships
 WHERE kind = 'team' AND role = 'maintainer' GROUP BY ALL
@@ -62,11 +69,7 @@ WHERE l.upn IS NOT NULL AND (a.account_class IN ('service', 'external') OR coale
 UNION ALL
 SELECT upn, 'a guest account' FROM identities WHERE lower(coalesce(user_type, '')) = 'guest' AND upn IS NOT NULL
 UNION ALL
-SELECT who, 'open ' || severity || ' finding ' || id FROM (
-    SELECT actor AS who, severity, id FROM findings WHERE {OPEN_FINDING} AND severity IN ('high', 'critical')
-    UNION ALL
-    SELECT identity, severity, id FROM findings WHERE {OPEN_FINDING} AND severity IN ('high', 'critical')
-) WHERE who IS NOT NULL
+SELECT who, 'open ' || severity || ' finding ' || id FROM ({OPEN_SEVERE})
 """
 _IDENTITY = """
 SELECT login, coalesce(upn, identity_id) FROM account_links WHERE identity_id IS NOT NULL
