@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import shutil
 import uuid
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -14,12 +15,17 @@ import duckdb
 
 from auditor import __version__
 from auditor.errors import InputError
+from auditor.importers import sources
 from auditor.importers.chunks import plan_lines, remove_chunks, write_chunks
+from auditor.importers.csvclean import clean_csv
 from auditor.importers.derive import refresh_derived
+from auditor.importers.documents import check_document
 from auditor.importers.formats.base import Container, Format
+from auditor.importers.lines import BadLine, blank_lines, find_bad_lines
 from auditor.importers.scan import Scanned, scan_file
 from auditor.importers.sniff import Sniffed, sniff
 from auditor.importers.sources import (
+    Prepared,
     Source,
     csv_source,
     json_document,
@@ -110,6 +116,8 @@ def import_files(
     (the caller's, when `own_transaction` is False: connectors load pages and imports together)."""
     sniffed: list[tuple[Path, Sniffed]] = []
     for path in paths:
+        if path.is_dir():
+            raise InputError("is a directory; name the files to import (e.g. DIR/*.ndjson)", str(path))
         if not path.is_file():
             raise InputError("no such file", str(path))
         sniffed.append((path, sniff(path, forced)))
@@ -127,12 +135,12 @@ def import_files(
                     "INSERT INTO snapshots VALUES (?, 'import', NULL, ?, ?, ?)",
                     [snapshot_id, ", ".join(str(p) for p in paths), utcnow(), __version__],
                 )
-                seen_in_run: set[str] = set()
+                seen_in_run: set[tuple[str, str]] = set()
                 for (path, sn), scan in zip(sniffed, scanned, strict=True):
                     if progress:
                         progress(f"importing {path.name} ({sn.fmt.name})")
                     result = _import_one(con, path, sn, scan, snapshot_id, seen_in_run, ws.root / "tmp")
-                    seen_in_run.add(result.sha256)
+                    seen_in_run.add((result.sha256, result.format))
                     summary.files.append(result)
                 if progress:
                     progress("deriving accounts, repos and links")
@@ -148,19 +156,28 @@ def import_files(
     return summary
 
 
-def _previous(con: duckdb.DuckDBPyConnection, sha: str) -> int | None:
-    row = con.execute("SELECT sum(records) FROM imports WHERE sha256 = ?", [sha]).fetchone()
+def _previous(con: duckdb.DuckDBPyConnection, sha: str, fmt: str) -> int | None:
+    """Records of an earlier import of this file *as this format* (a wrong --format never blocks the right one)."""
+    row = con.execute("SELECT sum(records) FROM imports WHERE sha256 = ? AND format = ?", [sha, fmt]).fetchone()
     return int(row[0]) if row and row[0] is not None else None
 
 
-def _source(con: duckdb.DuckDBPyConnection, sn: Sniffed, sc: Scanned) -> Source:
-    evidence = str(sc.evidence)
+def _source(con: duckdb.DuckDBPyConnection, path: Path, sn: Sniffed, sc: Scanned, work: Path) -> Prepared:
+    """The exact path's source; lines no reader can take are rejected here, before SQL sees them."""
+    evidence = sc.evidence
     if sn.container is Container.CSV:
-        return csv_source(con, sn.fmt, evidence)
+        clean = clean_csv(evidence, work / "clean.csv")
+        return Prepared(csv_source(sn.fmt, clean), clean.rejected)
     if sn.container is not Container.NDJSON:
-        return json_document(sn.fmt, evidence, sn.container)
-    stage_lines(con, evidence)
-    return ndjson_exact(sn.fmt)
+        check_document(path, evidence)
+        return Prepared(json_document(sn.fmt, str(evidence), sn.container), [])
+    bad = find_bad_lines(evidence, sources.MAX_OBJECT)
+    if bad:
+        cleaned = work / "clean.ndjson"
+        blank_lines(evidence, cleaned, {b.line_no for b in bad})
+        evidence = cleaned
+    stage_lines(con, str(evidence))
+    return Prepared(ndjson_exact(sn.fmt), bad)
 
 
 def _discard(con: duckdb.DuckDBPyConnection, import_id: str) -> None:
@@ -174,7 +191,7 @@ def _import_one(
     sn: Sniffed,
     scan: Future[Scanned],
     snapshot_id: str,
-    seen_in_run: set[str],
+    seen_in_run: set[tuple[str, str]],
     tmp_dir: Path,
 ) -> FileResult:
     """Load one file. NDJSON is loaded optimistically from the original path while it is hashed;
@@ -182,20 +199,21 @@ def _import_one(
     import_id = "imp-" + uuid.uuid4().hex[:16]
     fast = sn.container is Container.NDJSON and sn.fmt.target == "events"
     lines = 0
+    work = tmp_dir / import_id
     try:
         loaded = 0
         if fast:
             plan = plan_lines(path, PARALLEL_SCANS)
             lines = plan.lines
-            chunks = write_chunks(path, plan, tmp_dir / import_id)
+            chunks = write_chunks(path, plan, work)
             try:
                 loaded = _load_fast(con, sn.fmt, list(zip(map(str, chunks), plan.line_offsets, strict=True)), import_id)
             finally:
                 remove_chunks(chunks, path)
         sc = scan.result()
         result = FileResult(str(path), sn.fmt.name, sc.sha256)
-        previous = _previous(con, sc.sha256)
-        if previous is not None or sc.sha256 in seen_in_run:
+        previous = _previous(con, sc.sha256, sn.fmt.name)
+        if previous is not None or (sc.sha256, sn.fmt.name) in seen_in_run:
             _discard(con, import_id)
             result.already_imported = True
             result.records = result.duplicates = previous or 0
@@ -210,11 +228,40 @@ def _import_one(
         else:
             # Exact path: line by line from the evidence copy, with each raw line at hand.
             _discard(con, import_id)
-            _load(con, sn.fmt, _source(con, sn, sc), import_id, sc.sha256)
+            work.mkdir(parents=True, exist_ok=True)
+            prepared = _source(con, path, sn, sc, work)
+            _load(con, sn.fmt, prepared.source, import_id, sc.sha256)
+            _reject_lines(con, prepared.rejected, import_id, sc.sha256)
+            _require_usable(con, path, sn.fmt)
+        # The exact path's `norm` view still reads the work files: count before they go.
+        _record_import(con, result, path, sn, sc, import_id, snapshot_id, lines if fast else None)
     except duckdb.Error as exc:
-        raise InputError(f"cannot read as {sn.fmt.name}: {exc}", str(path)) from exc
-    _record_import(con, result, path, sn, sc, import_id, snapshot_id, lines if fast else None)
+        # DuckDB's first line only: the rest can quote a whole raw line (addresses, UPNs).
+        reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise InputError(f"cannot read as {sn.fmt.name}: {reason}", str(path)) from None
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
     return result
+
+
+def _reject_lines(con: duckdb.DuckDBPyConnection, bad: list[BadLine], import_id: str, sha: str) -> None:
+    """Lines rejected before SQL read the file (invalid UTF-8, too long, malformed CSV rows)."""
+    if bad:
+        con.executemany(
+            "INSERT INTO rejected_lines VALUES (?, ?, '', ?, ?, ?)",
+            [[import_id, sha, b.line_no, b.reason, b.excerpt or None] for b in bad],
+        )
+
+
+def _require_usable(con: duckdb.DuckDBPyConnection, path: Path, fmt: Format) -> None:
+    """A file in which no record has the format's required fields is the wrong format: refuse it."""
+    row = con.execute("SELECT count(*), count(*) FILTER (WHERE _missing IS NULL) FROM norm").fetchone()
+    if row and row[0] > 0 and row[1] == 0:
+        raise InputError(
+            f"no record has the fields {fmt.name} requires ({fmt.required_text()}); "
+            "is this the right format? Leave out --format to detect it, or name another",
+            str(path),
+        )
 
 
 def _load_fast(con: duckdb.DuckDBPyConnection, fmt: Format, chunks: list[tuple[str, int]], import_id: str) -> int:
@@ -243,15 +290,27 @@ def _drop_known(con: duckdb.DuckDBPyConnection, platform: str, import_id: str) -
     _dedupe_within(con, import_id)
 
 
-def _norm_sql(fmt: Format, source: Source) -> str:
-    """The format's normalising SELECT over `src`; fmt.name is one of our constants, so it is inlined."""
-    return f"WITH src AS ({source.src_sql}) {fmt.normalise_sql}".replace("$format", f"'{fmt.name}'")
+def _norm_sql(fmt: Format, source: Source, with_missing: bool = False) -> str:
+    """The format's normalising SELECT over `src` (records that have its required fields); fmt.name is one
+    of our constants, so it is inlined. `with_missing` adds a reject row (`_missing` true) for every record
+    that lacks a required field; the columnar path leaves them out and so falls back to the exact path."""
+    missing = fmt.missing_sql()
+    sql = (
+        f"WITH src0 AS ({source.src_sql}), src AS (SELECT * FROM src0 WHERE ({missing}) IS NULL) "
+        f"SELECT * FROM ({fmt.normalise_sql}) n"
+    )
+    if with_missing:
+        sql += (
+            f" UNION ALL BY NAME SELECT line_no, ({missing}) AS reject_reason, true AS _missing "
+            f"FROM src0 WHERE ({missing}) IS NOT NULL"
+        )
+    return sql.replace("$format", f"'{fmt.name}'")
 
 
 def _load(con: duckdb.DuckDBPyConnection, fmt: Format, source: Source, import_id: str, sha: str) -> None:
     """Normalise `src` and insert usable rows and rejected lines for one file."""
     params = {"import_id": import_id, "sha": sha}
-    con.execute(f"CREATE OR REPLACE TEMP VIEW norm AS {_norm_sql(fmt, source)}")
+    con.execute(f"CREATE OR REPLACE TEMP VIEW norm AS {_norm_sql(fmt, source, with_missing=True)}")
     if fmt.target == "events":
         con.execute(
             f"INSERT INTO events ({EVENT_COLUMNS}, evidence_sha256, line_no, import_id) "
@@ -268,9 +327,11 @@ def _load(con: duckdb.DuckDBPyConnection, fmt: Format, source: Source, import_id
             "FROM norm WHERE reject_reason IS NULL",
             {"sha": sha},
         )
+    # The raw record as the excerpt: read again only for the rejected lines' numbers.
     con.execute(
-        "INSERT INTO rejected_lines SELECT $import_id, $sha, '', line_no, reject_reason, NULL "
-        "FROM norm WHERE reject_reason IS NOT NULL",
+        "INSERT INTO rejected_lines SELECT $import_id, $sha, '', n.line_no, n.reject_reason, left(s._raw, 200) "
+        f"FROM norm n LEFT JOIN (SELECT line_no, _raw FROM ({source.src_sql})) s ON s.line_no = n.line_no "
+        "WHERE n.reject_reason IS NOT NULL",
         params,
     )
     if source.invalid_sql:
@@ -279,13 +340,6 @@ def _load(con: duckdb.DuckDBPyConnection, fmt: Format, source: Source, import_id
             f"FROM ({source.invalid_sql})",
             params,
         )
-    if "store_rejects=true" in source.src_sql:
-        con.execute(
-            "INSERT INTO rejected_lines SELECT DISTINCT $import_id, $sha, '', line, "
-            "error_type || ': ' || error_message, left(csv_line, 200) FROM reject_errors",
-            params,
-        )
-        con.execute("DELETE FROM reject_errors")
 
 
 def _dedupe_within(con: duckdb.DuckDBPyConnection, import_id: str) -> None:

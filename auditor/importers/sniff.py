@@ -16,6 +16,7 @@ from auditor.importers.registry import FORMATS
 
 HEAD_BYTES = 1 << 20
 SAMPLE_RECORDS = 50
+_COMPRESSED = (b"\x1f\x8b", b"PK\x03\x04", b"BZh", b"\xfd7zXZ", b"\x28\xb5\x2f\xfd")
 _VALUE_ARRAY = re.compile(r'"value"\s*:\s*\[')
 
 
@@ -39,7 +40,7 @@ def _decode_elements(text: str, start: int) -> list[Any]:
             break
         try:
             value, pos = decoder.raw_decode(text, pos)
-        except json.JSONDecodeError:
+        except (json.JSONDecodeError, RecursionError):  # RecursionError: nested deeper than Python's stack
             break
         out.append(value)
     return out
@@ -52,7 +53,7 @@ def _ndjson_records(lines: list[str]) -> list[Any]:
             continue
         try:
             out.append(json.loads(line))
-        except json.JSONDecodeError:
+        except (json.JSONDecodeError, RecursionError):  # a line-level reject later, not a sniffing error
             continue
         if len(out) >= SAMPLE_RECORDS:
             break
@@ -69,7 +70,7 @@ def _container_and_records(text: str) -> tuple[Container, list[Any]]:
         lines = stripped.splitlines()
         try:
             first = json.loads(lines[0])
-        except json.JSONDecodeError:
+        except (json.JSONDecodeError, RecursionError):
             first = None
         if isinstance(first, dict) and isinstance(first.get("value"), list):
             return Container.JSON_VALUE, first["value"][:SAMPLE_RECORDS]
@@ -114,6 +115,12 @@ def sniff(path: Path, forced: Format | None = None) -> Sniffed:
             head = fh.read(HEAD_BYTES)
     except OSError as exc:
         raise InputError(f"cannot read: {exc.strerror}", str(path)) from exc
+    if head.startswith(_COMPRESSED):
+        raise InputError("line 1: a compressed file (gzip, zip, bzip2, xz or zstd); decompress it first", str(path))
+    if head[:4096].count(b"\x00") > 16 and not head.startswith((b"\xff\xfe", b"\xfe\xff")):
+        raise InputError("line 1: a binary file, not a text export", str(path))
+    if head.startswith((b"\xff\xfe", b"\xfe\xff")):
+        raise InputError("line 1: UTF-16 text; convert it to UTF-8 first (e.g. iconv -f UTF-16 -t UTF-8)", str(path))
     text = head.decode("utf-8", errors="replace")
     try:
         container, records = _container_and_records(text)

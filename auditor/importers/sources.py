@@ -6,7 +6,9 @@ from dataclasses import dataclass
 
 import duckdb
 
+from auditor.importers.csvclean import LINE_COLUMN, CleanCsv
 from auditor.importers.formats.base import Container, Format
+from auditor.importers.lines import BadLine
 
 MAX_OBJECT = 64 << 20
 
@@ -23,6 +25,14 @@ class Source:
     src_sql: str
     invalid_sql: str | None
     exact_lines: bool
+
+
+@dataclass(frozen=True)
+class Prepared:
+    """The exact path's source plus the lines rejected before SQL could read them."""
+
+    source: Source
+    rejected: list[BadLine]
 
 
 def _read_ndjson(fmt: Format, path: str, spec: str) -> str:
@@ -125,12 +135,35 @@ def _split_struct_fields(inner: str) -> list[str]:
     return parts
 
 
-def csv_source(con: duckdb.DuckDBPyConnection, fmt: Format, evidence: str) -> Source:
-    """CSV export: header names map to spec paths (identity mapping unless the format gives a table)."""
-    reader = f"read_csv({sql_str(evidence)}, all_varchar=true, header=true, store_rejects=true)"
-    names = [row[0] for row in con.execute(f"DESCRIBE SELECT * FROM {reader}").fetchall()]
+def csv_source(fmt: Format, clean: CleanCsv) -> Source:
+    """A CSV export rewritten by clean_csv: header names map to spec paths (identity mapping unless the
+    format gives a table); `_raw` is the record as JSON under its original header names."""
+    names = _unique(clean.header)
     mapping = fmt.csv_columns or {name: name for name in names}
-    header = {path: name for name, path in mapping.items() if name in names}
+    header = {path: clean.column(names.index(name)) for name, path in mapping.items() if name in names}
     cols = ", ".join(_csv_expr(key, typ, header) for key, typ in fmt.spec.items())
-    src = f"SELECT row_number() OVER () + 1 AS line_no, CAST(to_json(r) AS VARCHAR) AS _raw, {cols} FROM {reader} r"
+    columns = "{" + ", ".join(f"'c{k}': 'VARCHAR'" for k in range(len(names))) + "}"
+    reader = (
+        f"read_csv({sql_str(str(clean.path))}, header=true, delim=',', quote='\"', escape='\"', "
+        f"auto_detect=false, columns={{'{LINE_COLUMN}': 'BIGINT', {columns[1:]}, max_line_size={MAX_OBJECT})"
+    )
+    raw = ", ".join(f"{_ident(name)} := c{k}" for k, name in enumerate(names))
+    src = f"SELECT {LINE_COLUMN} AS line_no, CAST(to_json(struct_pack({raw})) AS VARCHAR) AS _raw, {cols} FROM {reader}"
     return Source(src, None, False)
+
+
+def _ident(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def _unique(header: list[str]) -> list[str]:
+    """Header names made unique (a repeated or empty name gets a suffix), as DuckDB names CSV columns."""
+    out: list[str] = []
+    for k, name in enumerate(header):
+        base = name or f"column{k}"
+        candidate, n = base, 0
+        while candidate in out:
+            n += 1
+            candidate = f"{base}_{n}"
+        out.append(candidate)
+    return out

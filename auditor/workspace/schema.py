@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
-SCHEMA_VERSION = 10
+from auditor.importers.timerule import OUT_OF_RANGE, implausible_sql
+
+SCHEMA_VERSION = 11
+
+_BAD_TS = implausible_sql("ts")
 
 # Each migration is (version, statements). Never edit a released migration; append a new one.
 MIGRATIONS: list[tuple[int, list[str]]] = [
@@ -232,6 +236,42 @@ MIGRATIONS: list[tuple[int, list[str]]] = [
                 PRIMARY KEY (campaign_id, row_id))""",
             "ALTER TABLE review_campaigns ADD COLUMN mode VARCHAR",
             "ALTER TABLE review_campaigns ADD COLUMN effective_grants BIGINT",
+        ],
+    ),
+    (
+        11,
+        [
+            # The import timestamp rule (auditor.importers.timerule): events an older version stored with
+            # an implausible time (infinity, year 0001 or 99999, an epoch read at the wrong magnitude)
+            # become rejected lines of their import, and every time span derived from them is recomputed.
+            f"""INSERT INTO rejected_lines
+                SELECT e.import_id, e.evidence_sha256, coalesce(i.path, ''), e.line_no,
+                       '{OUT_OF_RANGE} (moved out of events by schema migration 11)', NULL
+                FROM events e LEFT JOIN imports i ON i.import_id = e.import_id WHERE {_BAD_TS}""",
+            f"""UPDATE imports SET events = imports.events - m.n, rejected = imports.rejected + m.n
+                FROM (SELECT import_id, count(*) AS n FROM events WHERE {_BAD_TS} GROUP BY import_id) m
+                WHERE imports.import_id = m.import_id""",
+            f"DELETE FROM events WHERE {_BAD_TS}",
+            """UPDATE imports SET first_event_at = s.lo, last_event_at = s.hi
+                FROM (SELECT i.import_id, min(e.ts) AS lo, max(e.ts) AS hi FROM imports i
+                      LEFT JOIN events e ON e.import_id = i.import_id GROUP BY i.import_id) s
+                WHERE imports.import_id = s.import_id""",
+            """UPDATE log_sources SET first_event_at = s.lo, last_event_at = s.hi, events = s.n
+                FROM (SELECT l.platform, l.source, min(e.ts) AS lo, max(e.ts) AS hi, count(e.ts) AS n
+                      FROM log_sources l LEFT JOIN events e ON e.platform = l.platform AND e.source_format = l.source
+                      GROUP BY l.platform, l.source) s
+                WHERE log_sources.platform = s.platform AND log_sources.source = s.source""",
+            """UPDATE accounts SET first_seen = s.lo, last_seen = s.hi
+                FROM (SELECT a.platform, a.login, min(e.ts) AS lo, max(e.ts) AS hi FROM accounts a
+                      LEFT JOIN events e ON e.platform = a.platform AND e.actor = a.login
+                      GROUP BY a.platform, a.login) s
+                WHERE accounts.platform = s.platform AND accounts.login = s.login""",
+            """UPDATE repos SET first_seen = s.lo, last_seen = s.hi
+                FROM (SELECT r.platform, r.full_name, min(e.ts) AS lo, max(e.ts) AS hi FROM repos r
+                      LEFT JOIN events e ON e.platform = r.platform AND e.repo = r.full_name
+                      GROUP BY r.platform, r.full_name) s
+                WHERE repos.platform = s.platform AND repos.full_name = s.full_name""",
+            f"UPDATE identities SET created_at = NULL WHERE {implausible_sql('created_at')}",
         ],
     ),
 ]

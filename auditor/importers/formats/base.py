@@ -38,6 +38,20 @@ class Format:
     normalise_sql: str
     csv_columns: Mapping[str, str] | None = None  # CSV header -> spec path ("a" or "a.b")
     description: str = ""
+    # Fields a record must have to be this format: each group names alternatives (any one will do).
+    required: tuple[tuple[str, ...], ...] = ()
+
+    def missing_sql(self) -> str:
+        """SQL over `src`: the reject reason for the first required field group a record lacks, else NULL."""
+        whens = []
+        for group in self.required:
+            present = " OR ".join(f"nullif(CAST(\"{name}\" AS VARCHAR), '') IS NOT NULL" for name in group)
+            whens.append(f"WHEN NOT ({present}) THEN '{_missing_reason(group)}'")
+        return f"CASE {' '.join(whens)} END" if whens else "NULL::VARCHAR"
+
+    def required_text(self) -> str:
+        """The required fields as a person reads them: 'action; @timestamp or created_at'."""
+        return "; ".join(" or ".join(group) for group in self.required)
 
     def spec_literal(self) -> str:
         """The spec as a DuckDB struct literal for read_json(columns=...) and from_json()."""
@@ -47,3 +61,9 @@ class Format:
     def from_json_spec(self) -> str:
         """The spec as a JSON structure string for from_json()."""
         return json.dumps(dict(self.spec))
+
+
+def _missing_reason(group: tuple[str, ...]) -> str:
+    """'missing action', 'missing @timestamp and created_at' (none of the alternatives is there)."""
+    names = list(group)
+    return "missing " + (", ".join(names[:-1]) + " and " + names[-1] if len(names) > 1 else names[0])

@@ -125,7 +125,7 @@ SELECT
     line_no,
     CASE
         WHEN created IS NULL THEN 'missing createdDateTime and time'
-        WHEN _ts IS NULL THEN 'unparseable timestamp'
+        WHEN auditor_ts_reason(_ts) IS NOT NULL THEN auditor_ts_reason(_ts)
     END AS reject_reason
 FROM (SELECT *, auditor_ts(created) AS _ts FROM ({shape})) s
 """
@@ -202,6 +202,7 @@ ENTRA_SIGNIN_DIAGNOSTIC = Format(
     matches=_is_diagnostic,
     normalise_sql=_signins(_camel_shape("properties.", envelope=True)),
     description="Entra sign-ins from diagnostic settings (Event Hub, storage; every sign-in category)",
+    required=(("category",), ("properties", "time")),
 )
 
 ENTRA_SIGNIN_LOG_ANALYTICS = Format(
@@ -212,6 +213,7 @@ ENTRA_SIGNIN_LOG_ANALYTICS = Format(
     matches=_is_log_analytics,
     normalise_sql=_signins(_LOG_ANALYTICS_SHAPE),
     description="Entra sign-ins from Log Analytics (SigninLogs tables, PascalCase columns)",
+    required=(("Category", "Type"), ("CreatedDateTime", "TimeGenerated")),
 )
 
 ENTRA_SIGNIN_GRAPH = Format(
@@ -222,6 +224,7 @@ ENTRA_SIGNIN_GRAPH = Format(
     matches=_is_graph_signin,
     normalise_sql=_signins(_camel_shape("", envelope=False)),
     description="Entra sign-ins from Microsoft Graph /auditLogs/signIns",
+    required=(("createdDateTime",), ("id", "userPrincipalName", "appId", "ipAddress")),
 )
 
 ENTRA_SIGNIN_CSV = Format(
@@ -233,6 +236,7 @@ ENTRA_SIGNIN_CSV = Format(
     normalise_sql=_signins(_CSV_SHAPE),
     csv_columns=PORTAL_CSV_COLUMNS,
     description="Entra sign-ins downloaded as CSV from the portal",
+    required=(("createdDateTime",), ("userPrincipalName", "ipAddress", "id")),
 )
 
 USERS_SPEC: dict[str, str] = {
@@ -259,7 +263,7 @@ SELECT
     employeeType AS employee_type,
     userType AS user_type,
     try_cast(accountEnabled AS BOOLEAN) AS account_enabled,
-    auditor_ts(createdDateTime) AS created_at,
+    auditor_ts_plausible(auditor_ts(createdDateTime)) AS created_at,
     line_no,
     CASE
         WHEN id IS NULL OR id = '' THEN 'missing id'
@@ -281,4 +285,5 @@ ENTRA_USERS = Format(
     matches=_is_users,
     normalise_sql=USERS_NORMALISE,
     description="Entra users from Microsoft Graph /users (department, jobTitle, employeeType, userType)",
+    required=(("id",), ("userPrincipalName",)),
 )

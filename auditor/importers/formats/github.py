@@ -97,7 +97,7 @@ SELECT
     CASE
         WHEN action IS NULL OR action = '' THEN 'missing action'
         WHEN coalesce("@timestamp", created_at) IS NULL THEN 'missing @timestamp and created_at'
-        WHEN _ts IS NULL THEN 'unparseable timestamp'
+        WHEN auditor_ts_reason(_ts) IS NOT NULL THEN auditor_ts_reason(_ts)
     END AS reject_reason,
     NULL::VARCHAR AS actor_email
 FROM (SELECT *, auditor_ts(coalesce("@timestamp", created_at)) AS _ts FROM src) src
@@ -118,4 +118,5 @@ GITHUB_AUDIT = Format(
     matches=_is_github,
     normalise_sql=NORMALISE,
     description="GitHub org/enterprise audit log (stream, REST, UI JSON or CSV export)",
+    required=(("action",), ("@timestamp", "created_at")),
 )

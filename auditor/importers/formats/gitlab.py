@@ -93,7 +93,7 @@ SELECT
     line_no,
     CASE
         WHEN coalesce(created_at, time) IS NULL THEN 'missing created_at and time'
-        WHEN _ts IS NULL THEN 'unparseable timestamp'
+        WHEN auditor_ts_reason(_ts) IS NOT NULL THEN auditor_ts_reason(_ts)
     END AS reject_reason,
     details.author_email AS actor_email
 FROM (SELECT *, auditor_ts(coalesce(created_at, time)) AS _ts FROM src) src
@@ -159,7 +159,7 @@ SELECT
     line_no,
     CASE
         WHEN time IS NULL THEN 'missing time'
-        WHEN _ts IS NULL THEN 'unparseable timestamp'
+        WHEN auditor_ts_reason(_ts) IS NOT NULL THEN auditor_ts_reason(_ts)
         WHEN method IS NULL AND path IS NULL THEN 'missing method and path'
     END AS reject_reason,
     NULL::VARCHAR AS actor_email
@@ -183,6 +183,7 @@ GITLAB_AUDIT = Format(
     matches=_is_gitlab_audit,
     normalise_sql=AUDIT_NORMALISE,
     description="GitLab audit events (REST JSON, streaming NDJSON, audit_json.log)",
+    required=(("entity_type", "entity_id", "author_id"), ("created_at", "time")),
 )
 
 GITLAB_API_LOG = Format(
@@ -193,4 +194,5 @@ GITLAB_API_LOG = Format(
     matches=_is_gitlab_api,
     normalise_sql=API_NORMALISE,
     description="GitLab self-managed api_json.log (API requests: user, token type, route, IP)",
+    required=(("time",), ("method", "path", "route")),
 )

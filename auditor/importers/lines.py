@@ -1,0 +1,95 @@
+"""Lines DuckDB's readers cannot take (invalid UTF-8, longer than the object limit): found in one
+block-wise read, so they become line-level rejects instead of aborting the whole file.
+
+A block that decodes as UTF-8 costs one C-level decode; only a block that fails is split into lines.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from auditor.errors import InputError
+
+BLOCK = 8 << 20
+EXCERPT = 200
+
+
+@dataclass(frozen=True)
+class BadLine:
+    """A physical line (1-based, counted by "\\n") that is rejected before any SQL reads it."""
+
+    line_no: int
+    reason: str
+    excerpt: str
+
+
+def excerpt(raw: bytes) -> str:
+    """A printable excerpt of raw bytes: invalid UTF-8 shown as U+FFFD, NULs and control bytes escaped."""
+    text = raw[: EXCERPT * 4].decode("utf-8", errors="replace")
+    return "".join(ch if ch.isprintable() else repr(ch)[1:-1] for ch in text)[:EXCERPT]
+
+
+def _check_line(line: bytes, line_no: int, out: list[BadLine]) -> None:
+    try:
+        line.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        out.append(BadLine(line_no, f"invalid UTF-8 (byte {exc.start + 1} of the line)", excerpt(line)))
+
+
+def find_bad_lines(path: Path, max_line: int) -> list[BadLine]:
+    """Every line of `path` that is not UTF-8 or is longer than `max_line` bytes."""
+    bad: list[BadLine] = []
+    lines = 0  # complete lines before `carry`
+    carry = b""
+    too_long = False  # inside a line already reported as too long
+    try:
+        with path.open("rb") as fh:
+            while block := fh.read(BLOCK):
+                data = carry + block
+                cut = data.rfind(b"\n")
+                if cut < 0:
+                    carry = data
+                    if len(carry) > max_line and not too_long:
+                        bad.append(BadLine(lines + 1, f"line longer than {max_line} bytes", excerpt(carry)))
+                        too_long = True
+                    if too_long:
+                        carry = b""
+                    continue
+                complete, carry = data[: cut + 1], data[cut + 1 :]
+                _check_block(complete, lines, max_line, too_long, bad)
+                lines += complete.count(b"\n")
+                too_long = False
+    except OSError as exc:
+        raise InputError(f"cannot read: {exc.strerror}", str(path)) from exc
+    if carry and not too_long:
+        _check_block(carry, lines, max_line, False, bad)
+    return bad
+
+
+def _check_block(complete: bytes, before: int, max_line: int, continues_long: bool, bad: list[BadLine]) -> None:
+    """Lines of one block of whole lines; `continues_long` means its first line's head was already reported."""
+    try:
+        complete.decode("utf-8")
+        clean = True
+    except UnicodeDecodeError:
+        clean = False
+    if clean and len(complete) <= max_line and not continues_long:
+        return
+    for k, line in enumerate(complete.split(b"\n")[: complete.count(b"\n") or 1]):
+        if k == 0 and continues_long:
+            continue
+        if len(line) > max_line:
+            bad.append(BadLine(before + k + 1, f"line longer than {max_line} bytes", excerpt(line)))
+        elif not clean:
+            _check_line(line, before + k + 1, bad)
+
+
+def blank_lines(src: Path, dst: Path, line_nos: set[int]) -> None:
+    """Copy `src` to `dst` with the given lines emptied; every other line keeps its number."""
+    with src.open("rb") as fin, dst.open("wb") as fout:
+        for k, line in enumerate(fin, start=1):
+            if k in line_nos:
+                fout.write(b"\n" if line.endswith(b"\n") else b"")
+            else:
+                fout.write(line)
