@@ -56,12 +56,14 @@ def _register() -> None:
     from auditor.cli.export import export
     from auditor.cli.importing import import_cmd
     from auditor.cli.inventory import access, apps, credentials
+    from auditor.cli.rejected import rejected
     from auditor.cli.report import report
     from auditor.cli.review import review
     from auditor.cli.sandbox import sandbox
 
     for command in (
         import_cmd,
+        rejected,
         collect,
         accounts,
         coverage,

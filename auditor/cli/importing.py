@@ -89,5 +89,5 @@ def _print_table(summary: object) -> None:
     if summary.rejected:
         console().print(
             f"[yellow]{summary.rejected} line(s) rejected and kept aside; "
-            "see the rejected_lines table (file:line and reason).[/yellow]"
+            "list them with `auditor rejected` (file:line, reason, excerpt).[/yellow]"
         )
