@@ -57,11 +57,13 @@ CREATE OR REPLACE TEMP MACRO auditor_ts(s) AS (
 )
 """
 
-# A reject reason for a parsed time: NULL when usable.
-AUDITOR_TS_REASON = f"""
-CREATE OR REPLACE TEMP MACRO auditor_ts_reason(ts) AS (
-    CASE WHEN ts IS NULL THEN 'unparseable timestamp' WHEN {implausible_sql("ts")} THEN '{OUT_OF_RANGE}' END
-)
+# The timestamp rule for the normalisers' reject CASE: `WHEN _ts IS NULL THEN 'unparseable timestamp'
+# WHEN auditor_ts_implausible(_ts) THEN auditor_ts_out_of_range()` (each evaluated once per row).
+AUDITOR_TS_IMPLAUSIBLE = f"""
+CREATE OR REPLACE TEMP MACRO auditor_ts_implausible(ts) AS ({implausible_sql("ts")})
+"""
+AUDITOR_TS_OUT_OF_RANGE = f"""
+CREATE OR REPLACE TEMP MACRO auditor_ts_out_of_range() AS ('{OUT_OF_RANGE}')
 """
 
 # A parsed time kept only when plausible (for optional times such as a user's createdDateTime).
@@ -72,5 +74,12 @@ CREATE OR REPLACE TEMP MACRO auditor_ts_plausible(ts) AS (CASE WHEN NOT {implaus
 
 def install_macros(con: duckdb.DuckDBPyConnection) -> None:
     """Create the shared macros on this connection (TimeZone must already be UTC)."""
-    for macro in (AUDITOR_EPOCH, AUDITOR_EPOCH_FRACTION, AUDITOR_TS, AUDITOR_TS_REASON, AUDITOR_TS_PLAUSIBLE):
+    for macro in (
+        AUDITOR_EPOCH,
+        AUDITOR_EPOCH_FRACTION,
+        AUDITOR_TS,
+        AUDITOR_TS_IMPLAUSIBLE,
+        AUDITOR_TS_OUT_OF_RANGE,
+        AUDITOR_TS_PLAUSIBLE,
+    ):
         con.execute(macro)

@@ -125,7 +125,8 @@ SELECT
     line_no,
     CASE
         WHEN created IS NULL THEN 'missing createdDateTime and time'
-        WHEN auditor_ts_reason(_ts) IS NOT NULL THEN auditor_ts_reason(_ts)
+        WHEN _ts IS NULL THEN 'unparseable timestamp'
+        WHEN auditor_ts_implausible(_ts) THEN auditor_ts_out_of_range()
     END AS reject_reason
 FROM (SELECT *, auditor_ts(created) AS _ts FROM ({shape})) s
 """

@@ -97,7 +97,8 @@ SELECT
     CASE
         WHEN action IS NULL OR action = '' THEN 'missing action'
         WHEN coalesce("@timestamp", created_at) IS NULL THEN 'missing @timestamp and created_at'
-        WHEN auditor_ts_reason(_ts) IS NOT NULL THEN auditor_ts_reason(_ts)
+        WHEN _ts IS NULL THEN 'unparseable timestamp'
+        WHEN auditor_ts_implausible(_ts) THEN auditor_ts_out_of_range()
     END AS reject_reason,
     NULL::VARCHAR AS actor_email
 FROM (SELECT *, auditor_ts(coalesce("@timestamp", created_at)) AS _ts FROM src) src

@@ -93,7 +93,8 @@ SELECT
     line_no,
     CASE
         WHEN coalesce(created_at, time) IS NULL THEN 'missing created_at and time'
-        WHEN auditor_ts_reason(_ts) IS NOT NULL THEN auditor_ts_reason(_ts)
+        WHEN _ts IS NULL THEN 'unparseable timestamp'
+        WHEN auditor_ts_implausible(_ts) THEN auditor_ts_out_of_range()
     END AS reject_reason,
     details.author_email AS actor_email
 FROM (SELECT *, auditor_ts(coalesce(created_at, time)) AS _ts FROM src) src
@@ -159,7 +160,8 @@ SELECT
     line_no,
     CASE
         WHEN time IS NULL THEN 'missing time'
-        WHEN auditor_ts_reason(_ts) IS NOT NULL THEN auditor_ts_reason(_ts)
+        WHEN _ts IS NULL THEN 'unparseable timestamp'
+        WHEN auditor_ts_implausible(_ts) THEN auditor_ts_out_of_range()
         WHEN method IS NULL AND path IS NULL THEN 'missing method and path'
     END AS reject_reason,
     NULL::VARCHAR AS actor_email
