@@ -18,7 +18,8 @@ def echo_json(data: Any) -> None:
 
 
 def echo_listing(rows: Sequence[dict[str, Any]], fields: Sequence[str], fmt: str) -> bool:
-    """Print `rows` as JSON or CSV and return True; False means the caller draws its table."""
+    """Print `rows` as JSON or CSV and return True; False means the caller draws its table. CSV cells that a
+    spreadsheet would run as a formula are neutralised (auditor.csvsafe); JSON stays raw."""
     if fmt == "json":
         echo_json(list(rows))
         return True
@@ -26,10 +27,12 @@ def echo_listing(rows: Sequence[dict[str, Any]], fields: Sequence[str], fmt: str
         import csv
         import io
 
+        from auditor.csvsafe import neutralise
+
         out = io.StringIO()
         writer = csv.DictWriter(out, fieldnames=list(fields))
         writer.writeheader()
-        writer.writerows(rows)
+        writer.writerows({k: neutralise(v) for k, v in row.items()} for row in rows)
         click.echo(out.getvalue(), nl=False)
         return True
     return False
