@@ -38,20 +38,31 @@ def echo_listing(rows: Sequence[dict[str, Any]], fields: Sequence[str], fmt: str
     return False
 
 
-def console(stderr: bool = False) -> Any:
-    """A rich Console; imported lazily so `auditor --help` stays fast."""
+def _console_class() -> Any:
+    """rich's Console, showing bidirectional control characters as `<U+XXXX>` (auditor.bidi) in every string
+    it renders (printed text, table cells and titles), so "\u202eevil" cannot read as "live"."""
     from rich.console import Console
 
-    return Console(stderr=stderr, highlight=False)
+    from auditor.bidi import visible
+
+    class SafeConsole(Console):
+        def render_str(self, text: str, *args: Any, **kwargs: Any) -> Any:
+            return super().render_str(visible(text), *args, **kwargs)
+
+    return SafeConsole
+
+
+def console(stderr: bool = False) -> Any:
+    """A rich Console; imported lazily so `auditor --help` stays fast."""
+    return _console_class()(stderr=stderr, highlight=False)
 
 
 def wide_console() -> Any:
     """A Console for wide tables: the terminal's width, or 200 columns when output goes to a pipe or file
     (rich would assume 80 and cut ids and check names)."""
-    from rich.console import Console
-
-    probe = Console(highlight=False)
-    return Console(highlight=False, width=None if probe.is_terminal else 200)
+    cls = _console_class()
+    probe = cls(highlight=False)
+    return cls(highlight=False, width=None if probe.is_terminal else 200)
 
 
 def findings_table(findings: Sequence[Finding], title: str, suppression_column: bool) -> Any:
