@@ -9,6 +9,8 @@ from dataclasses import asdict, dataclass, field, replace
 from datetime import UTC, date, datetime
 from typing import TYPE_CHECKING, Any, Protocol
 
+from auditor.csvsafe import neutralise
+
 if TYPE_CHECKING:
     from auditor.workspace.store import Workspace
 
@@ -235,7 +237,7 @@ def findings_json(findings: list[Finding]) -> str:
 
 
 def findings_csv(findings: list[Finding]) -> str:
-    """CSV with list fields joined by '; '. Cells starting with =,+,-,@ are quoted against formula injection."""
+    """CSV with list fields joined by '; '. Formula-like cells are neutralised (auditor.csvsafe)."""
     out = io.StringIO()
     fields = list(Finding.__dataclass_fields__)
     writer = csv.writer(out)
@@ -248,8 +250,6 @@ def findings_csv(findings: list[Finding]) -> str:
             if name == "notes":
                 value = [f"{n['at']} {n['status']}: {n['note'] or ''}" for n in value]
             text = "; ".join(value) if isinstance(value, list) else ("" if value is None else str(value))
-            if text[:1] in ("=", "+", "-", "@", "\t", "\r"):
-                text = "'" + text
-            row.append(text)
+            row.append(neutralise(text))
         writer.writerow(row)
     return out.getvalue()

@@ -72,6 +72,7 @@ def test_bad_frameworks_dir_exits_2(tmp_path: Path) -> None:
     )
     config = tmp_path / "c.yaml"
     config.write_text(f"checks:\n  frameworks_dir: {tmp_path / 'fw'}\n", encoding="utf-8")
+    Workspace.open(tmp_path / "ws").close()
     result = _auditor("--config", str(config), "check", cwd=tmp_path)
     assert result.returncode == 2 and "access.gone" in result.stderr
 

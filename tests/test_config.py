@@ -10,6 +10,7 @@ from auditor.config.loader import load_config, parse_config
 from auditor.config.models import AuditorConfig, SecretRef
 from auditor.errors import ConfigError
 from tests.conftest import ROOT
+from tests.helpers import run_auditor
 
 
 def test_example_config_is_valid() -> None:
@@ -89,3 +90,30 @@ def test_secret_ref_needs_exactly_one_source() -> None:
 def test_unreadable_config_file(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="cannot read config"):
         load_config(tmp_path / "missing.yaml")
+
+
+@pytest.mark.parametrize(
+    "pasted",
+    [
+        "ghp_" + "a1B2c3D4e5" * 3 + "zzzzzz",  # a GitHub token: matches the name pattern, still refused
+        "glpat-Xy12ab34CD56ef78GH90",
+        "s3cr3t value with spaces",
+        "Zx81Qw72Er63Ty54Ui45Op36",  # a long mixed-case, digit string
+        "A" * 65,
+    ],
+)
+def test_a_token_pasted_as_the_env_name_is_never_echoed(pasted: str, tmp_path: Path) -> None:
+    with pytest.raises(ConfigError) as caught:
+        parse_config(f"sources:\n  github:\n    - token: {{env: '{pasted}'}}\n", "c.yaml")
+    message = str(caught.value)
+    assert "the env reference is not a valid variable name (value not shown)" in message and "c.yaml:3" in message
+    assert pasted not in message and pasted[:8] not in message
+    config = tmp_path / "auditor.yaml"
+    config.write_text(f"sources:\n  github:\n    - token: {{env: '{pasted}'}}\n", encoding="utf-8")
+    done = run_auditor("--config", str(config), "check", "--list", cwd=tmp_path)
+    assert done.returncode == 2 and pasted[:8] not in done.stderr + done.stdout and "Traceback" not in done.stderr
+
+
+@pytest.mark.parametrize("name", ["GITHUB_TOKEN", "gitlab_token", "_X", "ENTRA_CLIENT_SECRET_2026"])
+def test_ordinary_variable_names_are_accepted(name: str) -> None:
+    assert SecretRef(env=name).env == name

@@ -233,3 +233,32 @@ def test_export_to_an_unusable_path_is_a_clear_error(tmp_path: Path) -> None:
     into_dir = _auditor("evidence", "export", "--out", "adir.zip", cwd=tmp_path)
     assert into_dir.returncode == 2 and "is a directory" in into_dir.stderr
     assert sorted(p.name for p in tmp_path.iterdir() if p.name.startswith(".evidence-")) == []
+
+
+def _corrupt_members(src: Path, dst: Path, names: list[str]) -> None:
+    """Copy `src` to `dst` with the compressed bytes of each named member overwritten in the middle."""
+    data = bytearray(src.read_bytes())
+    with zipfile.ZipFile(src) as zf:
+        for name in names:
+            info = zf.getinfo(name)
+            assert info.compress_type == zipfile.ZIP_DEFLATED and info.compress_size > 8, name
+            fname_len = int.from_bytes(data[info.header_offset + 26 : info.header_offset + 28], "little")
+            extra_len = int.from_bytes(data[info.header_offset + 28 : info.header_offset + 30], "little")
+            start = info.header_offset + 30 + fname_len + extra_len
+            middle = start + info.compress_size // 2
+            data[middle - 4 : middle + 4] = b"\xff\x00\xff\x00\xff\x00\xff\x00"
+    dst.write_bytes(bytes(data))
+
+
+def test_verify_names_every_damaged_member_and_checks_the_rest(pack: tuple[Path, str], tmp_path: Path) -> None:
+    path, _ = pack
+    damaged = ["tables/events.json", "findings/ocsf_detection_findings.json"]
+    _corrupt_members(path, tmp_path / "damaged.zip", damaged)
+    listed = len(_read(path, MANIFEST)["files"])
+    result = verify_pack(tmp_path / "damaged.zip")
+    assert not result.ok and result.checked == listed - len(damaged)
+    for name in damaged:
+        assert any(p.startswith(f"unreadable: {name} ") for p in result.problems), result.problems
+    done = _auditor("evidence", "verify", "damaged.zip", cwd=tmp_path)
+    assert done.returncode == 1 and "Traceback" not in done.stderr
+    assert all(f"unreadable: {name}" in done.stderr for name in damaged)

@@ -542,6 +542,7 @@ def _auditor(*args: str, cwd: Path) -> Any:
 
 
 def test_cli_report_writes_both_files_and_rejects_a_logo_outside_the_config_folder(tmp_path: Path) -> None:
+    Workspace.open(tmp_path / "ws").close()  # an empty workspace (a missing one is an error)
     ok = _auditor("report", "--out", "rep", "--json", cwd=tmp_path)
     assert ok.returncode == 0, ok.stderr
     assert (tmp_path / "rep" / "report.pdf").is_file() and (tmp_path / "rep" / "report.html").is_file()

@@ -8,10 +8,11 @@ import click
 
 from auditor import __version__
 from auditor.cli.context import AppContext
+from auditor.cli.failures import AuditorGroup
 from auditor.errors import AuditorError
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(cls=AuditorGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="auditor")
 @click.option(
     "--workspace",

@@ -59,7 +59,8 @@ def check(
         return
     from auditor.checks.run import run_checks
 
-    run = run_checks(app.workspace(), app.config(), load="all" if as_json else "none")
+    config = app.config()  # a config error is reported before a workspace problem
+    run = run_checks(app.workspace(), config, load="all" if as_json else "none")
     if as_json:
         echo_json(run.to_json())
     else:

@@ -11,6 +11,8 @@ if TYPE_CHECKING:
     from auditor.workspace.store import Workspace
 
 DEFAULT_CONFIG = Path("config/auditor.yaml")
+# Commands that fill a workspace and so may create it; every other command needs an existing one.
+CREATING = frozenset({"import", "collect", "demo", "sandbox"})
 
 
 @dataclass
@@ -39,7 +41,11 @@ class AppContext:
         return DEFAULT_CONFIG if DEFAULT_CONFIG.is_file() else None
 
     def workspace(self) -> Workspace:
-        """Open (creating and migrating if needed) the workspace directory."""
+        """Open and migrate the workspace; only the commands in CREATING may create a missing one."""
+        import click
+
         from auditor.workspace.store import Workspace
 
-        return Workspace.open(Path(self.workspace_dir))
+        ctx = click.get_current_context(silent=True)
+        command = ctx.find_root().invoked_subcommand if ctx is not None else None
+        return Workspace.open(Path(self.workspace_dir), create=command in CREATING)

@@ -51,7 +51,8 @@ def detect(app: AppContext, engine: str, spark_master: str | None, input_dir: st
             )
         from auditor.detect.bulk import run_detection
 
-        result = run_detection(app.workspace(), app.config())
+        config = app.config()  # a config error is reported before a workspace problem
+        result = run_detection(app.workspace(), config)
     if as_json:
         echo_json(result.to_json())
         return

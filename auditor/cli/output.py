@@ -18,7 +18,8 @@ def echo_json(data: Any) -> None:
 
 
 def echo_listing(rows: Sequence[dict[str, Any]], fields: Sequence[str], fmt: str) -> bool:
-    """Print `rows` as JSON or CSV and return True; False means the caller draws its table."""
+    """Print `rows` as JSON or CSV and return True; False means the caller draws its table. CSV cells that a
+    spreadsheet would run as a formula are neutralised (auditor.csvsafe); JSON stays raw."""
     if fmt == "json":
         echo_json(list(rows))
         return True
@@ -26,29 +27,42 @@ def echo_listing(rows: Sequence[dict[str, Any]], fields: Sequence[str], fmt: str
         import csv
         import io
 
+        from auditor.csvsafe import neutralise
+
         out = io.StringIO()
         writer = csv.DictWriter(out, fieldnames=list(fields))
         writer.writeheader()
-        writer.writerows(rows)
+        writer.writerows({k: neutralise(v) for k, v in row.items()} for row in rows)
         click.echo(out.getvalue(), nl=False)
         return True
     return False
 
 
-def console(stderr: bool = False) -> Any:
-    """A rich Console; imported lazily so `auditor --help` stays fast."""
+def _console_class() -> Any:
+    """rich's Console, showing bidirectional control characters as `<U+XXXX>` (auditor.bidi) in every string
+    it renders (printed text, table cells and titles), so "\u202eevil" cannot read as "live"."""
     from rich.console import Console
 
-    return Console(stderr=stderr, highlight=False)
+    from auditor.bidi import visible
+
+    class SafeConsole(Console):
+        def render_str(self, text: str, *args: Any, **kwargs: Any) -> Any:
+            return super().render_str(visible(text), *args, **kwargs)
+
+    return SafeConsole
+
+
+def console(stderr: bool = False) -> Any:
+    """A rich Console; imported lazily so `auditor --help` stays fast."""
+    return _console_class()(stderr=stderr, highlight=False)
 
 
 def wide_console() -> Any:
     """A Console for wide tables: the terminal's width, or 200 columns when output goes to a pipe or file
     (rich would assume 80 and cut ids and check names)."""
-    from rich.console import Console
-
-    probe = Console(highlight=False)
-    return Console(highlight=False, width=None if probe.is_terminal else 200)
+    cls = _console_class()
+    probe = cls(highlight=False)
+    return cls(highlight=False, width=None if probe.is_terminal else 200)
 
 
 def findings_table(findings: Sequence[Finding], title: str, suppression_column: bool) -> Any:

@@ -62,7 +62,8 @@ def start(app: AppContext, name: str, out_dir: Path | None, by: str | None, as_j
     """
     from auditor.review.campaign import start_campaign
 
-    result = start_campaign(app.workspace(), app.config(), name, out_dir, by)
+    config = app.config()  # a config error is reported before a workspace problem
+    result = start_campaign(app.workspace(), config, name, out_dir, by)
     if as_json:
         echo_json(result.to_json())
         return

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import ipaddress
 import os
+import re
 from datetime import date, datetime
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, model_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 
 from auditor.errors import ConfigError
 
@@ -20,6 +21,20 @@ class Strict(BaseModel):
     """Base for every config section: unknown keys are an error, values are not coerced silently."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+_ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+# Prefixes of GitHub, GitLab, Slack and similar tokens, and of JWTs: a value, never a variable name.
+_TOKEN_PREFIXES = ("ghp_", "gho_", "ghu_", "ghs_", "ghr_", "github_pat_", "glpat", "xox", "eyJ")
+
+
+def looks_like_env_name(name: str) -> bool:
+    """True for a plausible environment variable name: [A-Za-z_][A-Za-z0-9_]*, at most 64 characters, no
+    token prefix, and not a long mix of upper case, lower case and digits (what a pasted secret looks like)."""
+    if not _ENV_NAME.fullmatch(name) or len(name) > 64 or name.startswith(_TOKEN_PREFIXES):
+        return False
+    mixed = any(c.islower() for c in name) and any(c.isupper() for c in name) and any(c.isdigit() for c in name)
+    return not (mixed and len(name) >= 20)
 
 
 class SecretRef(Strict):
@@ -34,6 +49,14 @@ class SecretRef(Strict):
         if isinstance(data, str):
             raise ValueError("secrets are never read from the config file; write {env: VARIABLE} or {file: PATH}")
         return data
+
+    @field_validator("env")
+    @classmethod
+    def _env_is_a_name(cls, value: str | None) -> str | None:
+        if value is not None and not looks_like_env_name(value):
+            # Never echo it: a token pasted where its variable's name belongs would end up in logs.
+            raise ValueError("the env reference is not a valid variable name (value not shown)")
+        return value
 
     @model_validator(mode="after")
     def _exactly_one(self) -> SecretRef:

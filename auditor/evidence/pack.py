@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from auditor import __version__
+from auditor.csvsafe import neutralise_sql
 from auditor.errors import AuditorError
 from auditor.workspace.evidence import CHUNK, blob_path
 from auditor.workspace.schema import SCHEMA_VERSION
@@ -91,6 +92,24 @@ def workspace_tables(ws: Workspace) -> list[str]:
     return [r[0] for r in rows]
 
 
+def _csv_query(ws: Workspace, table: str) -> str:
+    """SELECT of `table` for its CSV copy: text columns neutralised against formula injection
+    (auditor.csvsafe), other columns as stored; rows in the same order as the JSON copy."""
+    columns = ws.con.execute(
+        "SELECT column_name, data_type FROM information_schema.columns WHERE table_schema = 'main' "
+        "AND table_name = ? ORDER BY ordinal_position",
+        [table],
+    ).fetchall()
+    quoted = '"' + table.replace('"', '""') + '"'
+    parts, order = [], []
+    for name, data_type in columns:
+        col = '"' + str(name).replace('"', '""') + '"'
+        source = f"{quoted}.{col}"  # qualified: sorts by the stored value, not the neutralised alias
+        parts.append(f"{neutralise_sql(source)} AS {col}" if data_type == "VARCHAR" else f"{source} AS {col}")
+        order.append(source)
+    return f"SELECT {', '.join(parts)} FROM {quoted} ORDER BY {', '.join(order)}"
+
+
 def _export_tables(ws: Workspace, tmp: Path) -> dict[str, int]:
     """tables/NAME.csv and tables/NAME.json (a JSON array) per table, rows in a stable order."""
     out = tmp / "tables"
@@ -100,7 +119,7 @@ def _export_tables(ws: Workspace, tmp: Path) -> dict[str, int]:
         quoted = '"' + table.replace('"', '""') + '"'
         query = f"SELECT * FROM {quoted} ORDER BY ALL"
         csv_path, json_path = out / f"{table}.csv", out / f"{table}.json"
-        ws.con.execute(f"COPY ({query}) TO {_sql_text(csv_path)} (FORMAT csv, HEADER true)")
+        ws.con.execute(f"COPY ({_csv_query(ws, table)}) TO {_sql_text(csv_path)} (FORMAT csv, HEADER true)")
         ws.con.execute(f"COPY ({query}) TO {_sql_text(json_path)} (FORMAT json, ARRAY true)")
         row = ws.con.execute(f"SELECT count(*) FROM {quoted}").fetchone()
         counts[table] = int(row[0]) if row else 0

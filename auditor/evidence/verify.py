@@ -6,6 +6,7 @@ from __future__ import annotations
 import hashlib
 import json
 import zipfile
+import zlib
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
@@ -32,7 +33,14 @@ class VerifyResult:
                 "manifest_sha256": self.manifest_sha256, "problems": self.problems}  # fmt: skip
 
 
+# What reading one damaged member raises: a bad CRC or header (BadZipFile), a corrupt deflate stream
+# (zlib.error), a truncated one (EOFError), an unsupported method or encryption (NotImplementedError,
+# RuntimeError), a read failure (OSError). Each is one problem; the other members are still checked.
+_UNREADABLE = (zipfile.BadZipFile, zlib.error, EOFError, NotImplementedError, RuntimeError, OSError)
+
+
 def _entry_hash(zf: zipfile.ZipFile, name: str) -> tuple[str, int]:
+    """(SHA-256 hex, bytes) of one member, streamed; raises one of _UNREADABLE when it is damaged."""
     digest, size = hashlib.sha256(), 0
     with zf.open(name) as fh:
         while block := fh.read(CHUNK):
@@ -85,7 +93,11 @@ def verify_pack(path: Path) -> VerifyResult:
             if name not in names:
                 result.problems.append(f"missing: {name}")
                 continue
-            digest, size = _entry_hash(zf, name)
+            try:
+                digest, size = _entry_hash(zf, name)
+            except _UNREADABLE as exc:
+                result.problems.append(f"unreadable: {name} (damaged in the zip: {exc})")
+                continue
             result.checked += 1
             if digest != item.get("sha256"):
                 result.problems.append(f"mismatch: {name} (manifest {item.get('sha256')}, actual {digest})")

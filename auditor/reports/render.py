@@ -7,6 +7,8 @@ Safety rules, because event fields (repo names, actors, reasons, user agents) ar
   hash) and data: images, so even an escaping bug could not load anything from the network.
 - WeasyPrint gets a URL fetcher that serves files inside the templates folder, the configured logo file
   and data: URIs only; any other URL (http, ftp, a file elsewhere, a symlink out) raises `ResourceRefused`.
+- Bidirectional control characters (U+202E and kin) are shown as visible `<U+202E>` escapes in both
+  reports (`show_bidi`), and every text element is a bidi isolate in report.css.
 - The logo must resolve (symlinks followed) inside the config file's folder or the templates folder.
 WeasyPrint is imported lazily so that `auditor --help` stays fast.
 """
@@ -28,6 +30,7 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoes
 from markupsafe import Markup
 
 import auditor
+from auditor.bidi import visible
 from auditor.errors import AuditorError
 from auditor.incidents import IncidentPack, build_incident_packs, incident_findings
 from auditor.reports.charts import SEVERITY_COLORS, daily_columns, hbar_chart
@@ -180,14 +183,26 @@ def number(value: int | None) -> str:
     return "unknown" if value is None else f"{value:,}"
 
 
+def show_bidi(value: Any) -> Any:
+    """Jinja `finalize` (every `{{ }}` output, HTML and PDF): bidirectional control characters become visible
+    `<U+XXXX>` (auditor.bidi), so "\u202eevil" cannot read as "live". In our own markup (escaped SVG text)
+    the escape is written as entities; the control characters can never be part of a tag there."""
+    if isinstance(value, Markup):
+        return Markup(visible(str(value)).replace("<U+", "&lt;U+"))  # noqa: S704 - see docstring
+    if isinstance(value, str):
+        return visible(value)
+    return value
+
+
 def make_env(root: Path) -> Environment:
-    """The Jinja2 environment: autoescape always on, undefined names are errors."""
+    """The Jinja2 environment: autoescape always on, undefined names are errors, bidi controls visible."""
     env = Environment(
         loader=FileSystemLoader(root),
         autoescape=select_autoescape(("html", "htm", "xml", "j2"), default_for_string=True, default=True),
         undefined=StrictUndefined,
         trim_blocks=True,
         lstrip_blocks=True,
+        finalize=show_bidi,
     )
     env.filters["num"] = number
     return env

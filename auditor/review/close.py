@@ -3,12 +3,12 @@ revocation plan per entitlement)."""
 
 from __future__ import annotations
 
-import csv
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from auditor.csvsafe import write_rows
 from auditor.review.campaign import Campaign, find_campaign
 from auditor.review.model import ReviewError, iso
 from auditor.review.plan import Plan, platform_call, revocation_plan
@@ -91,11 +91,13 @@ class CloseResult:
 
 
 def _write_csv(path: Path, header: list[str], rows: list[tuple[Any, ...]]) -> None:
+    """A CSV of `rows` (lists joined by '; '), formula-like cells neutralised (auditor.csvsafe)."""
     with path.open("w", encoding="utf-8", newline="") as fh:
-        writer = csv.writer(fh)
-        writer.writerow(header)
-        for row in rows:
-            writer.writerow(["; ".join(v) if isinstance(v, list) else ("" if v is None else v) for v in row])
+        write_rows(
+            fh,
+            header,
+            (["; ".join(v) if isinstance(v, list) else ("" if v is None else v) for v in row] for row in rows),
+        )
 
 
 def _decisions(con: duckdb.DuckDBPyConnection, campaign_id: str) -> list[tuple[Any, ...]]:

@@ -2,7 +2,7 @@
 them back.
 
 Values that a spreadsheet would run as a formula (leading = + - @) are written as plain text: in XLSX
-as string cells, in CSV behind a leading apostrophe that reading removes again.
+as string cells, in CSV behind a leading apostrophe that reading removes again (auditor.csvsafe).
 """
 
 from __future__ import annotations
@@ -12,11 +12,11 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from auditor.csvsafe import unescape, write_rows
 from auditor.errors import InputError
 from auditor.review.model import COLUMNS, DECISIONS, EDIT_COLUMNS
 
 SHEET = "Review"
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 INSTRUCTIONS = [
     "Each row is one entitlement (a membership, a team's grant on a repo, the base permission, a token, an app)",
     "frozen when the campaign started; 'reach' says what it gives on restricted repositories.",
@@ -28,20 +28,10 @@ INSTRUCTIONS = [
 ]
 
 
-def _csv_safe(value: str) -> str:
-    return "'" + value if value.startswith(_FORMULA_START) or value.startswith("'") else value
-
-
-def _csv_unescape(value: str) -> str:
-    return value[1:] if value.startswith("'") and len(value) > 1 and value[1] in (*_FORMULA_START, "'") else value
-
-
 def write_csv(path: Path, rows: Sequence[dict[str, str]]) -> None:
+    """The worksheet as CSV, formula-like cells neutralised (auditor.csvsafe)."""
     with path.open("w", encoding="utf-8", newline="") as fh:
-        writer = csv.writer(fh)
-        writer.writerow(COLUMNS)
-        for row in rows:
-            writer.writerow([_csv_safe(row[c]) for c in COLUMNS])
+        write_rows(fh, COLUMNS, ([row[c] for c in COLUMNS] for row in rows))
 
 
 _WIDTHS = {"entitlement": 34, "reach": 48, "recommendation_reason": 40, "justification": 36, "routed": 40}
@@ -143,7 +133,7 @@ def _read_csv(path: Path) -> list[tuple[int, dict[str, str]]]:
     for number, values in enumerate(lines[1:], start=2):
         if not any(v.strip() for v in values):
             continue
-        cells = {h: _csv_unescape(v) for h, v in zip(header, values, strict=False) if h}
+        cells = {h: unescape(v) for h, v in zip(header, values, strict=False) if h}
         out.append((number, {c: cells.get(c, "") for c in COLUMNS}))
     return out
 

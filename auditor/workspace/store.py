@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from auditor.errors import WorkspaceError
+from auditor.workspace.lock import busy_message, is_lock_conflict
 from auditor.workspace.schema import MIGRATIONS, SCHEMA_VERSION
 
 if TYPE_CHECKING:
@@ -32,14 +33,23 @@ class Workspace:
     con: duckdb.DuckDBPyConnection
 
     @classmethod
-    def open(cls, root: Path) -> Workspace:
-        """Create the directory if needed, connect, and migrate to the current schema version."""
+    def open(cls, root: Path, create: bool = True) -> Workspace:
+        """Connect and migrate to the current schema version. With `create`, a missing workspace is created;
+        without, it is a WorkspaceError (a mistyped --workspace must not look like an empty workspace)."""
         import duckdb
 
+        if not create and not (root / DB_FILE).is_file():
+            raise WorkspaceError(
+                f"no workspace at {root}; run `auditor import` or `auditor demo` first, or check --workspace"
+            )
         try:
             root.mkdir(parents=True, exist_ok=True)
             con = duckdb.connect(str(root / DB_FILE))
-        except (OSError, duckdb.Error) as exc:
+        except duckdb.Error as exc:
+            if is_lock_conflict(str(exc)):
+                raise WorkspaceError(busy_message(str(exc)), str(root)) from exc
+            raise WorkspaceError(f"cannot open workspace: {exc}", str(root)) from exc
+        except OSError as exc:
             raise WorkspaceError(f"cannot open workspace: {exc}", str(root)) from exc
         con.execute("SET TimeZone = 'UTC'")
         # Rows carry their own line numbers and ids; not preserving scan order lets bulk
