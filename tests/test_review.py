@@ -443,3 +443,48 @@ def test_an_overloaded_reviewer_hands_person_held_rows_to_managers(ws: Workspace
     assert load == {"lead": 9, "mgr@acme.example": 4}  # lead keeps 10 rows with the team's grant row
     moved = next(r for r in members if r[0] == "mgr@acme.example")
     assert "lead has over review.max_rows=10 rows" in moved[1]
+
+
+def test_close_writes_into_the_moved_workspace_not_the_folder_recorded_at_start(tmp_path: Path) -> None:
+    """Issue #12: a workspace copied (or moved) after `review start` closes into its own reviews folder."""
+    old = tmp_path / "old"
+    ws = Workspace.open(old / "ws")
+    _tenant(ws)
+    started = start_campaign(ws, AuditorConfig(), "2026-Q3", None)
+    assert started.campaign.out_dir == (old / "ws" / "reviews" / "2026-Q3").resolve()
+    ws.close()
+    new = tmp_path / "new"
+    import shutil
+
+    shutil.copytree(old, new)
+    moved = run_auditor("review", "close", "--name", "2026-Q3", "--force", "--json", cwd=new)
+    assert moved.returncode == 0, moved.stderr
+    evidence = Path(json.loads(moved.stdout)["evidence_dir"])
+    assert evidence == (new / "ws" / "reviews" / "2026-Q3" / "evidence").resolve()
+    assert (evidence / "decisions.csv").is_file()
+    assert not (old / "ws" / "reviews" / "2026-Q3" / "evidence").exists()
+
+
+def test_an_absolute_out_folder_outside_the_workspace_stays_where_it_was_given(tmp_path: Path) -> None:
+    ws = Workspace.open(tmp_path / "ws")
+    _tenant(ws)
+    outside = tmp_path / "shared-drive" / "q3"
+    start_campaign(ws, AuditorConfig(), "2026-Q3", outside)
+    closed = close_campaign(ws, None, force=True)
+    ws.close()
+    assert closed.evidence_dir == outside.resolve() / "evidence"
+
+
+def test_an_earlier_versions_absolute_record_is_rebased_onto_the_workspace(tmp_path: Path) -> None:
+    from dataclasses import replace as _replace
+
+    from auditor.review.campaign import campaign_dir, find_campaign
+
+    ws = Workspace.open(tmp_path / "ws")
+    _tenant(ws)
+    start_campaign(ws, AuditorConfig(), "2026-Q3", None)
+    legacy = _replace(find_campaign(ws.con, "2026-Q3"), out_dir=Path("/elsewhere/ws/reviews/2026-Q3"))
+    assert campaign_dir(ws.root, legacy) == (tmp_path / "ws" / "reviews" / "2026-Q3").resolve()
+    other = _replace(legacy, out_dir=Path("/elsewhere/q3"))
+    assert campaign_dir(ws.root, other) == Path("/elsewhere/q3")
+    ws.close()

@@ -151,6 +151,28 @@ def _campaign(row: tuple[Any, ...]) -> Campaign:
                     row[10])  # fmt: skip
 
 
+def stored_dir(root: Path, target: Path) -> str:
+    """How a campaign folder is recorded: relative to the workspace when inside it, so the record still
+    points into the workspace after the workspace folder is moved or copied (issue #12)."""
+    try:
+        return target.relative_to(root.resolve()).as_posix()
+    except ValueError:
+        return str(target)
+
+
+def campaign_dir(root: Path, campaign: Campaign) -> Path:
+    """The campaign's folder for the workspace at `root`. A relative record is re-based onto the workspace;
+    an absolute record from an earlier version that names the default `reviews/<name>` folder of another
+    location is re-based too when this workspace has that folder (a moved or copied workspace)."""
+    recorded = campaign.out_dir
+    if not recorded.is_absolute():
+        return root.resolve() / recorded
+    here = root.resolve() / "reviews" / campaign.name
+    if recorded != here and recorded.parts[-2:] == ("reviews", campaign.name) and here.is_dir():
+        return here
+    return recorded
+
+
 def find_campaign(con: duckdb.DuckDBPyConnection, name: str | None) -> Campaign:
     """The named campaign, or (no name) the only open one. Grant-level campaigns of earlier versions are
     refused with a clear message (their rows are kept in `review_items`)."""
@@ -249,7 +271,7 @@ def start_campaign(
             classify_accounts(ws, cfg.account_classes)
             build_views(con)
             build_entitlements(con, views=False, team_groups=True)
-            result = _start(con, cfg, name, campaign_id, target, by or cfg.review.by)
+            result = _start(con, cfg, name, campaign_id, target, by or cfg.review.by, stored_dir(ws.root, target))
     except BaseException:
         if not created:
             shutil.rmtree(target, ignore_errors=True)
@@ -289,7 +311,13 @@ def _rows(con: duckdb.DuckDBPyConnection, cfg: AuditorConfig, by: str, before: d
 
 
 def _start(
-    con: duckdb.DuckDBPyConnection, cfg: AuditorConfig, name: str, campaign_id: str, target: Path, by: str
+    con: duckdb.DuckDBPyConnection,
+    cfg: AuditorConfig,
+    name: str,
+    campaign_id: str,
+    target: Path,
+    by: str,
+    recorded: str,
 ) -> StartResult:
     snapshots = [r[0] for r in con.execute("SELECT snapshot_id FROM chk_snapshots ORDER BY 1").fetchall()]
     previous = _previous(con)
@@ -307,11 +335,11 @@ def _start(
         "INSERT INTO review_campaigns (campaign_id, name, status, snapshot_ids, check_run_id, previous_campaign, "
         "out_dir, created_at, closed_at, mode, effective_grants) VALUES (?, ?, 'open', ?, ?, ?, ?, ?, NULL, ?, ?)",
         [campaign_id, name, snapshots, check_run[0] if check_run else None, previous.name if previous else None,
-         str(target), utcnow(), by, int(grants)],
+         recorded, utcnow(), by, int(grants)],
     )  # fmt: skip
     sql, params = json_rows(ROW_COLUMNS, [(campaign_id, *_row_values(r)) for r in rows])
     con.execute(f"INSERT INTO review_rows ({', '.join(ROW_COLUMNS)}) {sql}", params)
-    campaign = find_campaign(con, name)
+    campaign = replace(find_campaign(con, name), out_dir=target)
     result = StartResult(campaign, len(rows), int(grants), int(covered))
     for r in rows:
         result.recommendations[r.recommendation] = result.recommendations.get(r.recommendation, 0) + 1

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from auditor.csvsafe import write_rows
-from auditor.review.campaign import Campaign, find_campaign
+from auditor.review.campaign import Campaign, campaign_dir, find_campaign
 from auditor.review.model import ReviewError, iso
 from auditor.review.plan import Plan, platform_call, revocation_plan
 from auditor.workspace.evidence import sha256_file, store_blob
@@ -199,7 +199,7 @@ def close_campaign(ws: Workspace, name: str | None, force: bool) -> CloseResult:
             f"{sum(pending.values())} row(s) have no decision: {who}; import the worksheets, or close with --force "
             "to record them as not reviewed"
         )
-    out = campaign.out_dir / "evidence"
+    out = campaign_dir(ws.root, campaign) / "evidence"
     out.mkdir(parents=True, exist_ok=True)
     now = utcnow()
     outcomes = _outcomes(con, campaign)
