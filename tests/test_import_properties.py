@@ -95,6 +95,21 @@ def test_github_records_are_imported_duplicated_or_rejected(records: list[Any], 
 
 
 @SETTINGS
+@given(st.lists(st.one_of(GITHUB, GITHUB, GITHUB, GARBAGE), min_size=4, max_size=16), st.booleans())
+def test_github_records_in_blocks_of_three_are_imported_duplicated_or_rejected(
+    records: list[Any], repeat: bool
+) -> None:
+    """The same invariant when only the blocks holding a bad line are redone on the exact path."""
+    from unittest import mock
+
+    from auditor.importers import sources
+
+    records = [{"action": "git.clone", "@timestamp": 1_700_000_000_000}, *records]
+    with mock.patch.object(sources, "BLOCK_LINES", 3):
+        _run(_lines(records + (records[:3] if repeat else [])), "gh.ndjson")
+
+
+@SETTINGS
 @given(st.lists(st.one_of(GITLAB_API, GITLAB_API, GARBAGE), min_size=1, max_size=12))
 def test_gitlab_api_records_are_imported_duplicated_or_rejected(records: list[Any]) -> None:
     records = [{"time": "2024-05-10T17:46:49Z", "method": "GET", "path": "/api/v4/x", "route": "/x"}, *records]

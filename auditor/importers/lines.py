@@ -6,6 +6,7 @@ A block that decodes as UTF-8 costs one C-level decode; only a block that fails 
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -93,3 +94,36 @@ def blank_lines(src: Path, dst: Path, line_nos: set[int]) -> None:
                 fout.write(b"\n" if line.endswith(b"\n") else b"")
             else:
                 fout.write(line)
+
+
+_BLANK = re.compile(rb"\n[ \t\r\x0b\x0c]*\n")
+_WS = b" \t\r\x0b\x0c"
+
+
+def first_blank_line(path: Path) -> int | None:
+    """The first line holding only ASCII whitespace, which the columnar reader skips without a row: the
+    columnar path's line numbers are right only before it."""
+    lines = 0
+    carry = b""
+    try:
+        with path.open("rb") as fh:
+            first = True
+            while block := fh.read(BLOCK):
+                data = carry + block
+                if first:
+                    head = data.split(b"\n", 1)
+                    if len(head) == 2 and not head[0].strip(_WS):
+                        return 1
+                    first = False
+                match = _BLANK.search(data)
+                if match:
+                    return lines + data.count(b"\n", 0, match.start()) + 2
+                cut = data.rfind(b"\n")
+                if cut < 0:
+                    carry = data
+                    continue
+                lines += data.count(b"\n", 0, cut)
+                carry = data[cut:]
+    except OSError as exc:
+        raise InputError(f"cannot read: {exc.strerror}", str(path)) from exc
+    return None

@@ -21,7 +21,7 @@ from auditor.importers.csvclean import clean_csv
 from auditor.importers.derive import refresh_derived
 from auditor.importers.documents import check_document
 from auditor.importers.formats.base import Container, Format
-from auditor.importers.lines import BadLine, blank_lines, find_bad_lines
+from auditor.importers.lines import BadLine, blank_lines, find_bad_lines, first_blank_line
 from auditor.importers.scan import Scanned, scan_file
 from auditor.importers.sniff import Sniffed, sniff
 from auditor.importers.sources import (
@@ -180,6 +180,48 @@ def _source(con: duckdb.DuckDBPyConnection, path: Path, sn: Sniffed, sc: Scanned
     return Prepared(ndjson_exact(sn.fmt), bad)
 
 
+def _short_blocks(con: duckdb.DuckDBPyConnection, import_id: str, lines: int, evidence: Path) -> list[int]:
+    """Blocks of BLOCK_LINES in which the columnar read loaded fewer events than lines (a malformed, rejected
+    or id-less line), and every block from the first blank line on (the columnar reader skips blank lines
+    without a row, so its line numbers after one are off)."""
+    size, total = sources.BLOCK_LINES, lines
+    blank = first_blank_line(evidence)
+    if blank is not None:
+        lines = (blank - 1) // size * size  # blocks before the blank line's block are checked; the rest redone
+    loaded = dict(
+        con.execute(
+            f"SELECT (line_no - 1) // {size}, count(*) FROM events WHERE import_id = ? GROUP BY 1", [import_id]
+        ).fetchall()
+    )
+    short = [b for b in range((lines + size - 1) // size) if loaded.get(b, 0) < min(size, lines - b * size)]
+    return short + list(range((lines + size - 1) // size, (total + size - 1) // size))
+
+
+def _partial_source(
+    con: duckdb.DuckDBPyConnection, sn: Sniffed, sc: Scanned, work: Path, short: list[int], lines: int
+) -> tuple[Prepared, list[int]] | None:
+    """The exact path over the short blocks only (plus any block holding a line no reader can take), or None
+    when the exact path numbers the file's lines differently (e.g. a lone CR), so only a whole-file pass is
+    safe."""
+    evidence = sc.evidence
+    bad = find_bad_lines(evidence, sources.MAX_OBJECT)
+    if bad:
+        cleaned = work / "clean.ndjson"
+        blank_lines(evidence, cleaned, {b.line_no for b in bad})
+        evidence = cleaned
+    if sources.count_raw_lines(con, str(evidence)) != lines:
+        return None
+    blocks = sorted(set(short) | {(b.line_no - 1) // sources.BLOCK_LINES for b in bad})
+    stage_lines(con, str(evidence), blocks)
+    return Prepared(ndjson_exact(sn.fmt), bad), blocks
+
+
+def _usable_in_norm(con: duckdb.DuckDBPyConnection) -> int:
+    """Records the exact path's `norm` view found usable (rejected lines and blanks are not counted)."""
+    row = con.execute("SELECT count(*) FROM norm WHERE reject_reason IS NULL").fetchone()
+    return int(row[0]) if row else 0
+
+
 def _discard(con: duckdb.DuckDBPyConnection, import_id: str) -> None:
     con.execute("DELETE FROM events WHERE import_id = ?", [import_id])
     con.execute("DELETE FROM rejected_lines WHERE import_id = ?", [import_id])
@@ -218,23 +260,44 @@ def _import_one(
             result.already_imported = True
             result.records = result.duplicates = previous or 0
             return result
-        # Every line must have become an event with a platform id; anything else (a blank or
-        # malformed line, a reject, a record without id) goes down the exact path.
+        # Every line must have become an event with a platform id; the blocks where one did not (a blank or
+        # malformed line, a reject, a record without id) are redone on the exact path, the rest stay.
+        partial = None
         if fast and loaded != lines:
-            fast = False
+            short = _short_blocks(con, import_id, lines, sc.evidence)
+            if len(short) < (lines + sources.BLOCK_LINES - 1) // sources.BLOCK_LINES:
+                work.mkdir(parents=True, exist_ok=True)
+                partial = _partial_source(con, sn, sc, work, short, lines)
+            fast = partial is not None
         if fast:
-            con.execute("UPDATE events SET evidence_sha256 = ? WHERE import_id = ?", [sc.sha256, import_id])
+            usable = lines
+            if partial is not None:
+                prepared, blocks = partial
+                size = sources.BLOCK_LINES
+                con.execute(
+                    f"DELETE FROM events WHERE import_id = ? AND (line_no - 1) // {size} IN (SELECT unnest(?))",
+                    [import_id, blocks],
+                )
+                _load(con, sn.fmt, prepared.source, import_id, sc.sha256)
+                _reject_lines(con, prepared.rejected, import_id, sc.sha256)
+                usable += _usable_in_norm(con) - sum(min(size, lines - b * size) for b in blocks)
+            con.execute(
+                "UPDATE events SET evidence_sha256 = ? WHERE import_id = ? AND evidence_sha256 = ?",
+                [sc.sha256, import_id, PENDING_SHA],
+            )
             _drop_known(con, sn.fmt.platform, import_id)
+            _record_import(con, result, path, sn, sc, import_id, snapshot_id, usable)
         else:
             # Exact path: line by line from the evidence copy, with each raw line at hand.
             _discard(con, import_id)
+            shutil.rmtree(work, ignore_errors=True)
             work.mkdir(parents=True, exist_ok=True)
             prepared = _source(con, path, sn, sc, work)
             _load(con, sn.fmt, prepared.source, import_id, sc.sha256)
             _reject_lines(con, prepared.rejected, import_id, sc.sha256)
             _require_usable(con, path, sn.fmt)
-        # The exact path's `norm` view still reads the work files: count before they go.
-        _record_import(con, result, path, sn, sc, import_id, snapshot_id, lines if fast else None)
+            # The exact path's `norm` view still reads the work files: count before they go.
+            _record_import(con, result, path, sn, sc, import_id, snapshot_id, _usable_in_norm(con))
     except duckdb.Error as exc:
         # DuckDB's first line only: the rest can quote a whole raw line (addresses, UPNs).
         reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
@@ -362,7 +425,7 @@ def _record_import(
     sc: Scanned,
     import_id: str,
     snapshot_id: str,
-    fast_lines: int | None,
+    usable_n: int,
 ) -> None:
     """Count what happened and write the imports and evidence rows."""
     table = "events" if sn.fmt.target == "events" else "identities"
@@ -374,12 +437,6 @@ def _record_import(
     result.events = int(row[0])
     rej = con.execute("SELECT count(*) FROM rejected_lines WHERE import_id = ?", [import_id]).fetchone()
     result.rejected = int(rej[0]) if rej else 0
-    if fast_lines is not None:
-        # Every line is a record on the columnar path, so the line count is the record count.
-        usable_n = fast_lines - result.rejected
-    else:
-        usable = con.execute("SELECT count(*) FROM norm WHERE reject_reason IS NULL").fetchone()
-        usable_n = int(usable[0]) if usable else 0
     result.records = usable_n + result.rejected
     result.duplicates = usable_n - result.events
     con.execute("UPDATE rejected_lines SET path = ? WHERE import_id = ?", [str(path), import_id])

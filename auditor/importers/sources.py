@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import duckdb
@@ -56,17 +57,35 @@ def ndjson_fast(fmt: Format, chunks: list[tuple[str, int]]) -> Source:
     return Source(" UNION ALL ".join(parts), None, True)
 
 
-def stage_lines(con: duckdb.DuckDBPyConnection, evidence: str) -> None:
-    """Exact path: every physical line with its number into temp table `staged_lines`."""
+BLOCK_LINES = 65536  # the exact path's unit: a block of lines redone when the columnar read came up short
+
+
+def _raw_lines(evidence: str) -> str:
+    return (
+        f"read_csv({sql_str(evidence)}, columns={{'raw': 'VARCHAR'}}, delim=chr(1), quote='', "
+        f"escape='', header=false, auto_detect=false, max_line_size={MAX_OBJECT}, "
+        "strict_mode=false, null_padding=true)"
+    )
+
+
+def count_raw_lines(con: duckdb.DuckDBPyConnection, evidence: str) -> int:
+    """Lines as the exact path numbers them (to confirm it agrees with the columnar path's numbering)."""
+    row = con.execute(f"SELECT count(*) FROM {_raw_lines(evidence)}").fetchone()
+    return int(row[0]) if row else 0
+
+
+def stage_lines(con: duckdb.DuckDBPyConnection, evidence: str, blocks: Sequence[int] | None = None) -> None:
+    """Exact path: every physical line with its number into temp table `staged_lines`; with `blocks`,
+    only the lines of those blocks of BLOCK_LINES (the rest were loaded by the columnar path)."""
+    where = ""
+    if blocks is not None:
+        where = f"WHERE (line_no - 1) // {BLOCK_LINES} IN ({', '.join(str(int(b)) for b in blocks) or 'NULL'})"
     con.execute("DROP TABLE IF EXISTS staged_lines")
     con.execute(
         "CREATE TEMP TABLE staged_lines AS SELECT line_no, raw, "
         "CASE WHEN raw IS NULL OR trim(raw) = '' THEN 'blank' WHEN NOT json_valid(raw) THEN 'not valid JSON' "
         "WHEN json_type(raw) <> 'OBJECT' THEN 'not a JSON object' ELSE 'ok' END AS state "
-        "FROM (SELECT row_number() OVER () AS line_no, raw "
-        f"FROM read_csv({sql_str(evidence)}, columns={{'raw': 'VARCHAR'}}, delim=chr(1), quote='', "
-        f"escape='', header=false, auto_detect=false, max_line_size={MAX_OBJECT}, "
-        "strict_mode=false, null_padding=true))"
+        f"FROM (SELECT row_number() OVER () AS line_no, raw FROM {_raw_lines(evidence)}) {where}"
     )
 
 
