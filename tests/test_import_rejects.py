@@ -177,6 +177,17 @@ def test_wrong_format_exits_2_and_the_right_one_still_imports(ws: Workspace, tmp
     assert (f.events, f.already_imported) == (3, False)
 
 
+def test_sign_ins_read_as_users_exit_2_and_users_still_import(ws: Workspace, tmp_path: Path, samples: Path) -> None:
+    """Sign-ins carry id and userPrincipalName too; their sign-in fields mark them as not users."""
+    signins = samples / "entra" / "signinlogs-created-datetime.ndjson"
+    with pytest.raises(InputError, match=r"no record has the fields entra-users requires"):
+        import_files(ws, [signins], get_format("entra-users"))
+    assert ws.con.execute("SELECT count(*) FROM identities").fetchone() == (0,)
+    users = write_ndjson(tmp_path / "users.ndjson", [{"id": "u1", "userPrincipalName": "a@x.com"}])
+    (f,) = import_files(ws, [users], get_format("entra-users")).files
+    assert (f.events, f.rejected) == (1, 0)
+
+
 def test_already_imported_is_keyed_by_hash_and_format(ws: Workspace, tmp_path: Path) -> None:
     path = write_ndjson(
         tmp_path / "mixed.ndjson", [gh_event(1), {"time": "2025-01-01T00:00:00Z", "method": "GET", "path": "/api/v4/x"}]

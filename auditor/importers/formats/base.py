@@ -40,10 +40,18 @@ class Format:
     description: str = ""
     # Fields a record must have to be this format: each group names alternatives (any one will do).
     required: tuple[tuple[str, ...], ...] = ()
+    # Fields that mark a record of another format (they must be in `spec`): such a record is rejected.
+    foreign: tuple[str, ...] = ()
+    foreign_kind: str = ""
 
     def missing_sql(self) -> str:
-        """SQL over `src`: the reject reason for the first required field group a record lacks, else NULL."""
-        whens = []
+        """SQL over `src`: the reject reason for the first required field group a record lacks (or the first
+        field of another format it carries), else NULL."""
+        whens = [
+            f"WHEN nullif(CAST(\"{name}\" AS VARCHAR), '') IS NOT NULL "
+            f"THEN 'has {name}: {self.foreign_kind or 'another format'}, not {self.name}'"
+            for name in self.foreign
+        ]
         for group in self.required:
             present = " OR ".join(f"nullif(CAST(\"{name}\" AS VARCHAR), '') IS NOT NULL" for name in group)
             whens.append(f"WHEN NOT ({present}) THEN '{_missing_reason(group)}'")

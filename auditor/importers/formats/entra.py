@@ -251,6 +251,10 @@ USERS_SPEC: dict[str, str] = {
     "userType": "VARCHAR",
     "accountEnabled": "VARCHAR",
     "createdDateTime": "VARCHAR",
+    # Sign-in fields: only to refuse a sign-in record read as a user (`foreign` below).
+    "ipAddress": "VARCHAR",
+    "appId": "VARCHAR",
+    "clientAppUsed": "VARCHAR",
 }
 
 USERS_NORMALISE = """
@@ -287,4 +291,6 @@ ENTRA_USERS = Format(
     normalise_sql=USERS_NORMALISE,
     description="Entra users from Microsoft Graph /users (department, jobTitle, employeeType, userType)",
     required=(("id",), ("userPrincipalName",)),
+    foreign=("ipAddress", "appId", "clientAppUsed"),
+    foreign_kind="a sign-in record",
 )
