@@ -67,7 +67,10 @@ def test_a_lone_carriage_return_falls_back_to_a_whole_file_pass(
     path.write_text("\n".join(lines) + "\n")
     exact = _outcome(tmp_path / "exact", path)
     monkeypatch.setattr(sources, "BLOCK_LINES", 50)
-    assert _outcome(tmp_path / "blocks", path)[:3] == exact[:3]
+    blocks = _outcome(tmp_path / "blocks", path)
+    assert blocks[:3] == exact[:3]
+    assert [(n, r) for n, r in exact[2]] == [(6, "not valid JSON"), (71, "not valid JSON")]  # type: ignore[union-attr]
+    assert all(str(uid).endswith(f"doc-{n - 1}") for uid, n, _ in exact[1])  # type: ignore[union-attr]
 
 
 @pytest.mark.parametrize("blank", [b"", b"  ", b"\r", b"\t \x0b\x0c"])
@@ -87,6 +90,28 @@ def test_blank_lines_anywhere_keep_every_line_number_right(
     assert blocks[:3] == exact[:3]
     events = blocks[1]
     assert isinstance(events, list) and len(events) == 148
-    if b"\r" in blank:
-        return  # the line reader also ends a line at a CR: both paths agree (above), numbering is its own
     assert all(str(uid).endswith(f"doc-{n - 1}") for uid, n, _ in events), events[:3]
+
+
+@pytest.mark.parametrize(
+    ("data", "stray"),
+    [
+        (b'{"a":1}\n{"b":2}\n', False),
+        (b'{"a":1}\r\n{"b":2}\r\n', False),
+        (b'{"a":1}\r\n{"b":2}', False),
+        (b'{"a":1}\r{"b":2}\n', True),
+        (b'{"a":1}\n\r\n{"b":2}\n', True),
+        (b'{"a":1}\r', True),
+        (b'{"ab":1}\r\n{"b":2}\r\n\r\n', True),
+    ],
+)
+@pytest.mark.parametrize("block", [3, 4, 1 << 20])
+def test_stray_carriage_returns_are_found_across_read_blocks(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, data: bytes, stray: bool, block: int
+) -> None:
+    from auditor.importers import lines
+
+    monkeypatch.setattr(lines, "BLOCK", block)
+    path = tmp_path / "f.ndjson"
+    path.write_bytes(data)
+    assert lines.has_stray_cr(path) is stray

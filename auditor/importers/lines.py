@@ -6,7 +6,9 @@ A block that decodes as UTF-8 costs one C-level decode; only a block that fails 
 
 from __future__ import annotations
 
+import json
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -127,3 +129,35 @@ def first_blank_line(path: Path) -> int | None:
     except OSError as exc:
         raise InputError(f"cannot read: {exc.strerror}", str(path)) from exc
     return None
+
+
+def has_stray_cr(path: Path) -> bool:
+    """Whether a CR appears other than in a plain CRLF line end (a lone CR, or a blank CRLF line): DuckDB's line
+    reader ends lines there too, so its line numbers would not be the file's."""
+    prev = b""
+    try:
+        with path.open("rb") as fh:
+            while block := fh.read(BLOCK):
+                data = prev + block
+                if b"\n\r" in data or data.count(b"\r") != data.count(b"\r\n") + data.endswith(b"\r"):
+                    return True
+                prev = data[-1:]
+                if prev == b"\r":
+                    prev = b""
+                    nxt = fh.read(1)
+                    if nxt != b"\n":
+                        return True
+                    prev = b"\n"
+    except OSError as exc:
+        raise InputError(f"cannot read: {exc.strerror}", str(path)) from exc
+    return False
+
+
+def write_numbered_lines(src: Path, dst: Path, first: int, wanted: Callable[[int], bool]) -> None:
+    """Each wanted line of `src` (split at LF only) as a JSON record {"n": line number, "raw": text} in `dst`,
+    for the rare files DuckDB's line reader would number differently (see has_stray_cr)."""
+    with src.open("rb") as fin, dst.open("w", encoding="utf-8") as fout:
+        for k, line in enumerate(fin, start=first):
+            if wanted(k):
+                text = line[:-1] if line.endswith(b"\n") else line
+                fout.write(json.dumps({"n": k, "raw": text.decode("utf-8", "replace")}) + "\n")

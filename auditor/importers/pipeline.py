@@ -21,7 +21,14 @@ from auditor.importers.csvclean import clean_csv
 from auditor.importers.derive import refresh_derived
 from auditor.importers.documents import check_document
 from auditor.importers.formats.base import Container, Format
-from auditor.importers.lines import BadLine, blank_lines, find_bad_lines, first_blank_line
+from auditor.importers.lines import (
+    BadLine,
+    blank_lines,
+    find_bad_lines,
+    first_blank_line,
+    has_stray_cr,
+    write_numbered_lines,
+)
 from auditor.importers.scan import Scanned, scan_file
 from auditor.importers.sniff import Sniffed, sniff
 from auditor.importers.sources import (
@@ -32,6 +39,7 @@ from auditor.importers.sources import (
     ndjson_exact,
     ndjson_fast,
     stage_lines,
+    stage_numbered,
 )
 from auditor.importers.sqlfuncs import install_macros
 from auditor.workspace.store import Workspace, utcnow
@@ -176,7 +184,12 @@ def _source(con: duckdb.DuckDBPyConnection, path: Path, sn: Sniffed, sc: Scanned
         cleaned = work / "clean.ndjson"
         blank_lines(evidence, cleaned, {b.line_no for b in bad})
         evidence = cleaned
-    stage_lines(con, str(evidence))
+    if has_stray_cr(evidence):
+        numbered = work / "numbered.ndjson"
+        write_numbered_lines(evidence, numbered, 1, lambda _: True)
+        stage_numbered(con, str(numbered))
+    else:
+        stage_lines(con, str(evidence))
     return Prepared(ndjson_exact(sn.fmt), bad)
 
 
@@ -209,10 +222,15 @@ def _partial_source(
         cleaned = work / "clean.ndjson"
         blank_lines(evidence, cleaned, {b.line_no for b in bad})
         evidence = cleaned
-    if sources.count_raw_lines(con, str(evidence)) != lines:
-        return None
     blocks = sorted(set(short) | {(b.line_no - 1) // sources.BLOCK_LINES for b in bad})
-    stage_lines(con, str(evidence), blocks)
+    if has_stray_cr(evidence):
+        numbered, size, chosen = work / "numbered.ndjson", sources.BLOCK_LINES, set(blocks)
+        write_numbered_lines(evidence, numbered, 1, lambda n: (n - 1) // size in chosen)
+        stage_numbered(con, str(numbered))
+    elif sources.count_raw_lines(con, str(evidence)) != lines:
+        return None  # a safety net: the line reader and the columnar reader disagree on the line count
+    else:
+        stage_lines(con, str(evidence), blocks)
     return Prepared(ndjson_exact(sn.fmt), bad), blocks
 
 

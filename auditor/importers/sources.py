@@ -74,18 +74,36 @@ def count_raw_lines(con: duckdb.DuckDBPyConnection, evidence: str) -> int:
     return int(row[0]) if row else 0
 
 
+_STATE = (
+    "CASE WHEN raw IS NULL OR trim(raw) = '' THEN 'blank' WHEN NOT json_valid(raw) THEN 'not valid JSON' "
+    "WHEN json_type(raw) <> 'OBJECT' THEN 'not a JSON object' ELSE 'ok' END AS state"
+)
+
+
+def block_filter(blocks: Sequence[int] | None) -> str:
+    """SQL condition on line_no: the line is in one of `blocks` (None: every line)."""
+    if blocks is None:
+        return "true"
+    return f"(line_no - 1) // {BLOCK_LINES} IN ({', '.join(str(int(b)) for b in blocks) or 'NULL'})"
+
+
 def stage_lines(con: duckdb.DuckDBPyConnection, evidence: str, blocks: Sequence[int] | None = None) -> None:
     """Exact path: every physical line with its number into temp table `staged_lines`; with `blocks`,
     only the lines of those blocks of BLOCK_LINES (the rest were loaded by the columnar path)."""
-    where = ""
-    if blocks is not None:
-        where = f"WHERE (line_no - 1) // {BLOCK_LINES} IN ({', '.join(str(int(b)) for b in blocks) or 'NULL'})"
     con.execute("DROP TABLE IF EXISTS staged_lines")
     con.execute(
-        "CREATE TEMP TABLE staged_lines AS SELECT line_no, raw, "
-        "CASE WHEN raw IS NULL OR trim(raw) = '' THEN 'blank' WHEN NOT json_valid(raw) THEN 'not valid JSON' "
-        "WHEN json_type(raw) <> 'OBJECT' THEN 'not a JSON object' ELSE 'ok' END AS state "
-        f"FROM (SELECT row_number() OVER () AS line_no, raw FROM {_raw_lines(evidence)}) {where}"
+        f"CREATE TEMP TABLE staged_lines AS SELECT line_no, raw, {_STATE} "
+        f"FROM (SELECT row_number() OVER () AS line_no, raw FROM {_raw_lines(evidence)}) WHERE {block_filter(blocks)}"
+    )
+
+
+def stage_numbered(con: duckdb.DuckDBPyConnection, numbered: str) -> None:
+    """Exact path over lines already numbered at LF (lines.write_numbered_lines) into `staged_lines`."""
+    con.execute("DROP TABLE IF EXISTS staged_lines")
+    con.execute(
+        f"CREATE TEMP TABLE staged_lines AS SELECT n AS line_no, raw, {_STATE} "
+        f"FROM read_json({sql_str(numbered)}, format='newline_delimited', columns={{'n': 'BIGINT', 'raw': 'VARCHAR'}}, "
+        f"maximum_object_size={MAX_OBJECT * 2})"
     )
 
 
