@@ -115,3 +115,26 @@ def test_stray_carriage_returns_are_found_across_read_blocks(
     path = tmp_path / "f.ndjson"
     path.write_bytes(data)
     assert lines.has_stray_cr(path) is stray
+
+
+@pytest.mark.parametrize("block", [5, 17, 1 << 20])
+def test_block_lines_are_cut_at_the_right_bytes_and_bad_lines_blanked(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, block: int
+) -> None:
+    from auditor.importers import lines
+
+    monkeypatch.setattr(lines, "BLOCK", block)
+    rows = [f'{{"k": {k}}}'.encode() for k in range(40)]
+    rows[12] = b'{"k": "\xff"}'
+    rows[25] = b"x" * 30
+    src = tmp_path / "f.ndjson"
+    src.write_bytes(b"\n".join(rows))  # no final LF
+    dst = tmp_path / "n.ndjson"
+    bad = lines.write_block_lines(src, dst, [1, 3, 4, 9], 10, 20)
+    got = [json.loads(x) for x in dst.read_text().splitlines()]
+    assert [g["n"] for g in got] == list(range(11, 21)) + list(range(31, 41))
+    assert all(g["raw"] == rows[g["n"] - 1].decode() for g in got if g["n"] != 13)
+    assert [(b.line_no, b.reason.split(" (")[0]) for b in bad] == [(13, "invalid UTF-8")]
+    bad = lines.write_block_lines(src, dst, [2], 10, 20)
+    assert [(b.line_no, b.reason) for b in bad] == [(26, "line longer than 20 bytes")]
+    assert json.loads(dst.read_text().splitlines()[5]) == {"n": 26, "raw": ""}

@@ -161,3 +161,58 @@ def write_numbered_lines(src: Path, dst: Path, first: int, wanted: Callable[[int
             if wanted(k):
                 text = line[:-1] if line.endswith(b"\n") else line
                 fout.write(json.dumps({"n": k, "raw": text.decode("utf-8", "replace")}) + "\n")
+
+
+def _block_starts(path: Path, starts: list[int]) -> dict[int, int]:
+    """Byte offset of each wanted line start (0-based count of lines before it), in one block-wise read."""
+    want = sorted(set(starts))
+    found: dict[int, int] = {}
+    if want and want[0] == 0:
+        found[0] = 0
+        want.pop(0)
+    lines = pos = 0
+    with path.open("rb") as fh:
+        while want and (data := fh.read(BLOCK)):
+            n = data.count(b"\n")
+            while want and lines + n >= want[0]:
+                at, need = -1, want[0] - lines
+                for _ in range(need):
+                    at = data.find(b"\n", at + 1)
+                found[want.pop(0)] = pos + at + 1
+            lines += n
+            pos += len(data)
+    return found
+
+
+def write_block_lines(src: Path, dst: Path, blocks: list[int], size: int, max_line: int) -> list[BadLine]:
+    """The lines of `blocks` (blocks of `size` lines) as LF-numbered records {"n", "raw"} in `dst`, for the exact
+    path; a line that is not UTF-8 or longer than `max_line` is written empty and returned as a BadLine.
+    Only these blocks are read line by line; the rest of the file is only counted."""
+    bad: list[BadLine] = []
+    try:
+        offsets = _block_starts(src, [b * size for b in blocks])
+        with src.open("rb") as fin, dst.open("w", encoding="utf-8") as fout:
+            for b in sorted(blocks):
+                if b * size not in offsets:
+                    continue  # past the end of the file
+                fin.seek(offsets[b * size])
+                for k in range(b * size + 1, (b + 1) * size + 1):
+                    line = fin.readline(max_line + 2)
+                    if not line:
+                        break
+                    if len(line) > max_line + 1 or (len(line) == max_line + 1 and not line.endswith(b"\n")):
+                        bad.append(BadLine(k, f"line longer than {max_line} bytes", excerpt(line)))
+                        while line and not line.endswith(b"\n"):
+                            line = fin.readline(1 << 20)
+                        text = ""
+                    else:
+                        raw = line[:-1] if line.endswith(b"\n") else line
+                        try:
+                            text = raw.decode("utf-8")
+                        except UnicodeDecodeError as exc:
+                            bad.append(BadLine(k, f"invalid UTF-8 (byte {exc.start + 1} of the line)", excerpt(raw)))
+                            text = ""
+                    fout.write(json.dumps({"n": k, "raw": text}) + "\n")
+    except OSError as exc:
+        raise InputError(f"cannot read: {exc.strerror}", str(src)) from exc
+    return bad

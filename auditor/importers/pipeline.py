@@ -27,6 +27,7 @@ from auditor.importers.lines import (
     find_bad_lines,
     first_blank_line,
     has_stray_cr,
+    write_block_lines,
     write_numbered_lines,
 )
 from auditor.importers.scan import Scanned, scan_file
@@ -193,10 +194,12 @@ def _source(con: duckdb.DuckDBPyConnection, path: Path, sn: Sniffed, sc: Scanned
     return Prepared(ndjson_exact(sn.fmt), bad)
 
 
-def _short_blocks(con: duckdb.DuckDBPyConnection, import_id: str, lines: int, evidence: Path) -> list[int]:
+def _short_blocks(
+    con: duckdb.DuckDBPyConnection, import_id: str, lines: int, evidence: Path
+) -> tuple[list[int], int | None]:
     """Blocks of BLOCK_LINES in which the columnar read loaded fewer events than lines (a malformed, rejected
     or id-less line), and every block from the first blank line on (the columnar reader skips blank lines
-    without a row, so its line numbers after one are off)."""
+    without a row, so its line numbers after one are off); plus that first misnumbered block, if any."""
     size, total = sources.BLOCK_LINES, lines
     blank = first_blank_line(evidence)
     if blank is not None:
@@ -206,32 +209,20 @@ def _short_blocks(con: duckdb.DuckDBPyConnection, import_id: str, lines: int, ev
             f"SELECT (line_no - 1) // {size}, count(*) FROM events WHERE import_id = ? GROUP BY 1", [import_id]
         ).fetchall()
     )
-    short = [b for b in range((lines + size - 1) // size) if loaded.get(b, 0) < min(size, lines - b * size)]
-    return short + list(range((lines + size - 1) // size, (total + size - 1) // size))
+    checked = (lines + size - 1) // size
+    short = [b for b in range(checked) if loaded.get(b, 0) < min(size, lines - b * size)]
+    return short + list(range(checked, (total + size - 1) // size)), checked if blank is not None else None
 
 
 def _partial_source(
-    con: duckdb.DuckDBPyConnection, sn: Sniffed, sc: Scanned, work: Path, short: list[int], lines: int
-) -> tuple[Prepared, list[int]] | None:
-    """The exact path over the short blocks only (plus any block holding a line no reader can take), or None
-    when the exact path numbers the file's lines differently (e.g. a lone CR), so only a whole-file pass is
-    safe."""
-    evidence = sc.evidence
-    bad = find_bad_lines(evidence, sources.MAX_OBJECT)
-    if bad:
-        cleaned = work / "clean.ndjson"
-        blank_lines(evidence, cleaned, {b.line_no for b in bad})
-        evidence = cleaned
-    blocks = sorted(set(short) | {(b.line_no - 1) // sources.BLOCK_LINES for b in bad})
-    if has_stray_cr(evidence):
-        numbered, size, chosen = work / "numbered.ndjson", sources.BLOCK_LINES, set(blocks)
-        write_numbered_lines(evidence, numbered, 1, lambda n: (n - 1) // size in chosen)
-        stage_numbered(con, str(numbered))
-    elif sources.count_raw_lines(con, str(evidence)) != lines:
-        return None  # a safety net: the line reader and the columnar reader disagree on the line count
-    else:
-        stage_lines(con, str(evidence), blocks)
-    return Prepared(ndjson_exact(sn.fmt), bad), blocks
+    con: duckdb.DuckDBPyConnection, sn: Sniffed, sc: Scanned, work: Path, short: list[int]
+) -> tuple[Prepared, list[int]]:
+    """The exact path over the short blocks only: their lines, numbered at LF, are read line by line; the rest of
+    the file is only counted."""
+    numbered = work / "numbered.ndjson"
+    bad = write_block_lines(sc.evidence, numbered, short, sources.BLOCK_LINES, sources.MAX_OBJECT)
+    stage_numbered(con, str(numbered))
+    return Prepared(ndjson_exact(sn.fmt), bad), short
 
 
 def _usable_in_norm(con: duckdb.DuckDBPyConnection) -> int:
@@ -282,20 +273,22 @@ def _import_one(
         # malformed line, a reject, a record without id) are redone on the exact path, the rest stay.
         partial = None
         if fast and loaded != lines:
-            short = _short_blocks(con, import_id, lines, sc.evidence)
+            short, shifted = _short_blocks(con, import_id, lines, sc.evidence)
             if len(short) < (lines + sources.BLOCK_LINES - 1) // sources.BLOCK_LINES:
                 work.mkdir(parents=True, exist_ok=True)
-                partial = _partial_source(con, sn, sc, work, short, lines)
+                partial = _partial_source(con, sn, sc, work, short)
             fast = partial is not None
         if fast:
             usable = lines
             if partial is not None:
                 prepared, blocks = partial
                 size = sources.BLOCK_LINES
-                con.execute(
-                    f"DELETE FROM events WHERE import_id = ? AND (line_no - 1) // {size} IN (SELECT unnest(?))",
-                    [import_id, blocks],
-                )
+                if shifted is not None:  # rows the columnar read numbered after a blank line: their numbers are off
+                    con.execute(
+                        f"DELETE FROM events WHERE import_id = ? AND (line_no - 1) // {size} >= ?", [import_id, shifted]
+                    )
+                # The columnar rows of the short blocks stay; the exact pass adds the lines they lack (its insert
+                # skips events already present, these rows included).
                 _load(con, sn.fmt, prepared.source, import_id, sc.sha256)
                 _reject_lines(con, prepared.rejected, import_id, sc.sha256)
                 usable += _usable_in_norm(con) - sum(min(size, lines - b * size) for b in blocks)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass
 
 import duckdb
@@ -57,7 +56,7 @@ def ndjson_fast(fmt: Format, chunks: list[tuple[str, int]]) -> Source:
     return Source(" UNION ALL ".join(parts), None, True)
 
 
-BLOCK_LINES = 65536  # the exact path's unit: a block of lines redone when the columnar read came up short
+BLOCK_LINES = 16384  # the exact path's unit: a block of lines redone when the columnar read came up short
 
 
 def _raw_lines(evidence: str) -> str:
@@ -68,37 +67,24 @@ def _raw_lines(evidence: str) -> str:
     )
 
 
-def count_raw_lines(con: duckdb.DuckDBPyConnection, evidence: str) -> int:
-    """Lines as the exact path numbers them (to confirm it agrees with the columnar path's numbering)."""
-    row = con.execute(f"SELECT count(*) FROM {_raw_lines(evidence)}").fetchone()
-    return int(row[0]) if row else 0
-
-
 _STATE = (
     "CASE WHEN raw IS NULL OR trim(raw) = '' THEN 'blank' WHEN NOT json_valid(raw) THEN 'not valid JSON' "
     "WHEN json_type(raw) <> 'OBJECT' THEN 'not a JSON object' ELSE 'ok' END AS state"
 )
 
 
-def block_filter(blocks: Sequence[int] | None) -> str:
-    """SQL condition on line_no: the line is in one of `blocks` (None: every line)."""
-    if blocks is None:
-        return "true"
-    return f"(line_no - 1) // {BLOCK_LINES} IN ({', '.join(str(int(b)) for b in blocks) or 'NULL'})"
-
-
-def stage_lines(con: duckdb.DuckDBPyConnection, evidence: str, blocks: Sequence[int] | None = None) -> None:
-    """Exact path: every physical line with its number into temp table `staged_lines`; with `blocks`,
-    only the lines of those blocks of BLOCK_LINES (the rest were loaded by the columnar path)."""
+def stage_lines(con: duckdb.DuckDBPyConnection, evidence: str) -> None:
+    """Exact path: every physical line with its number into temp table `staged_lines`."""
     con.execute("DROP TABLE IF EXISTS staged_lines")
     con.execute(
         f"CREATE TEMP TABLE staged_lines AS SELECT line_no, raw, {_STATE} "
-        f"FROM (SELECT row_number() OVER () AS line_no, raw FROM {_raw_lines(evidence)}) WHERE {block_filter(blocks)}"
+        f"FROM (SELECT row_number() OVER () AS line_no, raw FROM {_raw_lines(evidence)})"
     )
 
 
 def stage_numbered(con: duckdb.DuckDBPyConnection, numbered: str) -> None:
-    """Exact path over lines already numbered at LF (lines.write_numbered_lines) into `staged_lines`."""
+    """Exact path over lines already numbered at LF (lines.write_numbered_lines / write_block_lines) into
+    `staged_lines`."""
     con.execute("DROP TABLE IF EXISTS staged_lines")
     con.execute(
         f"CREATE TEMP TABLE staged_lines AS SELECT n AS line_no, raw, {_STATE} "
