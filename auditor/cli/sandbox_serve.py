@@ -35,15 +35,51 @@ def _listen_options(port: int, token_help: str) -> Callable[[_F], _F]:
 _quiet_option = click.option("--quiet", is_flag=True, help="Do not print one line per request.")
 
 
+def _tenant_options(f: _F) -> _F:
+    """The sandbox directory, the same way for every server: SANDBOX_DIR or --dir (default: generate the
+    default tenant into a temporary directory first)."""
+    f = click.option(
+        "--dir",
+        "dir_option",
+        default=None,
+        type=click.Path(exists=True, file_okay=False, path_type=Path),
+        help="Same as SANDBOX_DIR: a directory written by `auditor sandbox generate`.",
+    )(f)
+    return click.argument("sandbox_dir", required=False, type=click.Path(exists=True, file_okay=False, path_type=Path))(
+        f
+    )
+
+
+def _fault_options(f: _F) -> _F:
+    """The fault flags every server takes: periodic 429 and 5xx answers, and 403 under path prefixes."""
+    f = click.option(
+        "--forbid",
+        multiple=True,
+        metavar="PATH_PREFIX",
+        help="Answer requests under this path with 403, as if a permission or scope were missing (repeatable).",
+    )(f)
+    f = click.option("--fault-5xx-every", default=0, type=click.IntRange(min=0), metavar="N",
+                     help="Answer every Nth request with a 5xx (0: never; N >= 2).")(f)  # fmt: skip
+    return click.option("--fault-429-every", default=0, type=click.IntRange(min=0), metavar="N",
+                        help="Answer every Nth request with 429 and Retry-After: 1 (0: never; N >= 2).")(f)  # fmt: skip
+
+
+def _one_dir(sandbox_dir: Path | None, dir_option: Path | None) -> Path | None:
+    if sandbox_dir is not None and dir_option is not None and sandbox_dir != dir_option:
+        raise click.BadParameter("give the sandbox directory once (SANDBOX_DIR or --dir)", param_hint="--dir")
+    return sandbox_dir or dir_option
+
+
+def _check_every(**flags: int) -> None:
+    for name, every in flags.items():
+        if every == 1:
+            raise click.BadParameter(
+                "1 would fail every request; use 0 (off) or at least 2", param_hint="--" + name.replace("_", "-")
+            )
+
+
 @serve.command("graph")
-@click.option(
-    "--dir",
-    "sandbox_dir",
-    default=None,
-    type=click.Path(exists=True, file_okay=False, path_type=Path),
-    help="A directory written by `auditor sandbox generate` (default: generate the default tenant into a "
-    "temporary directory first).",
-)
+@_tenant_options
 @_listen_options(8765, "The bearer token every request must carry.")
 @click.option(
     "--licence",
@@ -52,27 +88,17 @@ _quiet_option = click.option("--quiet", is_flag=True, help="Do not print one lin
     type=click.Choice(["none", "p1", "p2"]),
     help="Entra ID licence: sign-ins and signInActivity need p1, PIM and Identity Protection p2.",
 )
-@click.option(
-    "--fault-429-every",
-    default=0,
-    type=click.IntRange(min=0),
-    metavar="N",
-    help="Answer every Nth request with 429 and Retry-After: 1 (0: never; N >= 2).",
-)
-@click.option(
-    "--forbid",
-    multiple=True,
-    metavar="PATH_PREFIX",
-    help="Answer requests under this path with 403, as if a permission were missing (repeatable).",
-)
+@_fault_options
 @_quiet_option
 def serve_graph_cmd(
     sandbox_dir: Path | None,
+    dir_option: Path | None,
     host: str,
     port: int,
     token: str,
     licence: str,
     fault_429_every: int,
+    fault_5xx_every: int,
     forbid: tuple[str, ...],
     quiet: bool,
 ) -> None:
@@ -84,19 +110,16 @@ def serve_graph_cmd(
 
     \b
     Example:
-      auditor sandbox serve graph --dir ./acme --port 8765
+      auditor sandbox serve graph ./acme --port 8765
       curl -H "Authorization: Bearer sandbox-token" \\
         "http://127.0.0.1:8765/v1.0/users?\\$select=id,userPrincipalName,signInActivity&\\$top=5"
-      auditor sandbox serve graph --dir ./acme --licence p1 --fault-429-every 5 --forbid /v1.0/auditLogs
+      auditor sandbox serve graph ./acme --licence p1 --fault-429-every 5 --forbid /v1.0/auditLogs
     """
     from auditor.sandbox.graph.server import serve_graph
 
-    if fault_429_every == 1:
-        raise click.BadParameter(
-            "1 would refuse every request; use 0 (off) or at least 2", param_hint="--fault-429-every"
-        )
+    _check_every(fault_429_every=fault_429_every, fault_5xx_every=fault_5xx_every)
     with _sigterm_as_interrupt(), ExitStack() as stack:
-        sandbox_dir = _tenant_dir(stack, sandbox_dir)
+        sandbox_dir = _tenant_dir(stack, _one_dir(sandbox_dir, dir_option))
         with _listen_errors(host, port):
             server = serve_graph(
                 sandbox_dir,
@@ -105,6 +128,7 @@ def serve_graph_cmd(
                 token=token,
                 licence=licence,
                 fault_429_every=fault_429_every,
+                fault_5xx_every=fault_5xx_every,
                 forbid=forbid,
                 on_request=_request_printer(quiet),
             )
@@ -115,7 +139,7 @@ def serve_graph_cmd(
 
 
 @serve.command("github")
-@click.argument("sandbox_dir", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@_tenant_options
 @_listen_options(8766, "A classic token the server accepts.")
 @click.option(
     "--scopes",
@@ -137,12 +161,14 @@ def serve_graph_cmd(
     "faults",
     multiple=True,
     metavar="KIND[:TIMES[:PATH]]",
-    help="Inject a fault: primary, primary429, secondary, bad_gateway, malformed, missing_scope; TIMES -1 is "
-    "always; PATH limits it to paths containing it (repeatable).",
+    help="Inject a GitHub-shaped fault: primary, primary429, secondary, throttle, bad_gateway, malformed, "
+    "missing_scope; TIMES -1 is always; PATH limits it to paths containing it (repeatable).",
 )
+@_fault_options
 @_quiet_option
 def serve_github_cmd(
-    sandbox_dir: Path,
+    sandbox_dir: Path | None,
+    dir_option: Path | None,
     host: str,
     port: int,
     token: str,
@@ -152,6 +178,9 @@ def serve_github_cmd(
     installation_id: int | None,
     rate_limit: int,
     faults: tuple[str, ...],
+    fault_429_every: int,
+    fault_5xx_every: int,
+    forbid: tuple[str, ...],
     quiet: bool,
 ) -> None:
     """Serve the sandbox org as the GitHub API (REST at / and /api/v3, GraphQL at /graphql), until Ctrl-C.
@@ -164,7 +193,7 @@ def serve_github_cmd(
     Example:
       auditor sandbox serve github ./acme --port 8766
       GITHUB_TOKEN=sandbox-token auditor collect github --base-url http://127.0.0.1:8766 --org acme-corp
-      auditor sandbox serve github ./acme --scopes repo,read:org --fault secondary:3 --fault bad_gateway:1:/teams
+      auditor sandbox serve github ./acme --scopes repo,read:org --fault secondary:3 --fault-5xx-every 7
     """
     from auditor.sandbox.github.server import FAULTS, Fault, serve_github
 
@@ -180,7 +209,9 @@ def serve_github_cmd(
         raise click.BadParameter("give --app-id and --app-key together", param_hint="--app-id")
     apps = {app_id: app_key.read_text(encoding="utf-8")} if app_id is not None and app_key is not None else {}
     installs = {installation_id: app_id} if installation_id is not None and app_id is not None else {}
+    _check_every(fault_429_every=fault_429_every, fault_5xx_every=fault_5xx_every)
     with _sigterm_as_interrupt(), ExitStack() as stack:
+        sandbox_dir = _tenant_dir(stack, _one_dir(sandbox_dir, dir_option))
         with _listen_errors(host, port):
             try:
                 server = serve_github(
@@ -198,6 +229,7 @@ def serve_github_cmd(
         stack.enter_context(server)
         for fault in parsed:
             server.inject(fault)
+        server.set_periodic(fault_429_every, fault_5xx_every, forbid)
         data = server.data
         about = (f"GitHub sandbox for {sandbox_dir}: org {data.org['login']}, {len(data.repo_list)} repos, "
                  f"{len(data.members)} members")  # fmt: skip
@@ -205,17 +237,16 @@ def serve_github_cmd(
 
 
 @serve.command("gitlab")
-@click.argument("sandbox_dir", required=False, type=click.Path(exists=True, file_okay=False, path_type=Path))
-@_listen_options(8766, "The token (PRIVATE-TOKEN or Bearer).")
+@_tenant_options
+@_listen_options(8767, "The token (PRIVATE-TOKEN or Bearer).")
 @click.option("--as-user", default=None, help="Username the token belongs to (default: the administrator).")
 @click.option("--tier", default="premium", show_default=True, type=click.Choice(["free", "premium", "ultimate"]))
-@click.option("--fault-429-every", default=0, type=click.IntRange(min=0), metavar="N", help="Every Nth: 429.")
-@click.option("--fault-5xx-every", default=0, type=click.IntRange(min=0), metavar="N", help="Every Nth: 502/503.")
-@click.option("--forbid", multiple=True, metavar="PATH_PREFIX", help="403 under this /api/v4 path (repeatable).")
+@_fault_options
 @click.option("--streaming", is_flag=True, help="Configure one audit-event streaming destination (tier ultimate).")
 @_quiet_option
 def serve_gitlab_cmd(
     sandbox_dir: Path | None,
+    dir_option: Path | None,
     host: str,
     port: int,
     token: str,
@@ -235,18 +266,19 @@ def serve_gitlab_cmd(
 
     \b
     Example:
-      auditor sandbox serve gitlab ./acme --port 8766
-      curl -H "PRIVATE-TOKEN: sandbox-token" "http://127.0.0.1:8766/api/v4/groups/acme/members/all"
+      auditor sandbox serve gitlab ./acme --port 8767
+      curl -H "PRIVATE-TOKEN: sandbox-token" "http://127.0.0.1:8767/api/v4/groups/acme/members/all"
       auditor sandbox serve gitlab ./acme --tier free --fault-429-every 5
     """
     from auditor.sandbox.gitlab import Faults, serve_gitlab
 
+    _check_every(fault_429_every=fault_429_every, fault_5xx_every=fault_5xx_every)
     try:
         faults = Faults(every_429=fault_429_every, every_5xx=fault_5xx_every, forbid=forbid)
     except ValueError as exc:
         raise click.BadParameter(str(exc)) from None
     with _sigterm_as_interrupt(), ExitStack() as stack:
-        sandbox_dir = _tenant_dir(stack, sandbox_dir)
+        sandbox_dir = _tenant_dir(stack, _one_dir(sandbox_dir, dir_option))
         if not (sandbox_dir / "inventory" / "gitlab.json").is_file():
             raise click.UsageError(f"{sandbox_dir} has no inventory/gitlab.json: regenerate it with this version")
         from auditor.sandbox.inventory_gitlab import STREAMING_DESTINATION, load_gitlab_inventory

@@ -26,7 +26,7 @@ from auditor.sandbox.github.schema import build_root
 from auditor.sandbox.loopback import LoopbackServer, Reply
 
 FULL_SCOPES = ("repo", "read:org", "admin:org", "read:audit_log", "admin:enterprise")
-FAULTS = ("primary", "primary429", "secondary", "bad_gateway", "malformed", "missing_scope")
+FAULTS = ("primary", "primary429", "secondary", "throttle", "bad_gateway", "malformed", "missing_scope")
 # Path fragment -> the classic-token scope GitHub asks for (first match wins).
 _SCOPES: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("/audit-log/streams", ("admin:enterprise",)),
@@ -78,6 +78,9 @@ class GitHubServer(LoopbackServer):
         self.rate_limit = rate_limit
         self.reset_seconds = reset_seconds
         self.faults: list[Fault] = []
+        self.every_429 = self.every_5xx = 0  # periodic faults (set_periodic), counted over all requests
+        self.forbid: tuple[str, ...] = ()
+        self._count = 0
         self._used: dict[tuple[str, str], int] = {}
         self._window = int(time.time()) + 3600
         super().__init__(host=host, port=port, on_request=on_request)
@@ -89,6 +92,28 @@ class GitHubServer(LoopbackServer):
             raise ValueError(f"fault must be one of {', '.join(FAULTS)}, not {fault.kind!r}")
         with self._lock:
             self.faults.append(fault)
+
+    def set_periodic(self, every_429: int = 0, every_5xx: int = 0, forbid: tuple[str, ...] = ()) -> None:
+        """Every Nth request answers 429 (Retry-After: 1) or 502; paths under a `forbid` prefix answer 403 for a
+        missing scope: the fault flags all three sandbox servers share."""
+        for name, every in (("every_429", every_429), ("every_5xx", every_5xx)):
+            if every < 0 or every == 1:
+                raise ValueError(f"{name} must be 0 (off) or at least 2, so that a retry can succeed")
+        with self._lock:
+            self.every_429, self.every_5xx, self.forbid = every_429, every_5xx, tuple(forbid)
+
+    def _periodic(self, path: str) -> Fault | None:
+        with self._lock:
+            self._count += 1
+            n, every_429, every_5xx = self._count, self.every_429, self.every_5xx
+        if every_429 and n % every_429 == 0:
+            return Fault("throttle")
+        if every_5xx and n % every_5xx == 0:
+            return Fault("bad_gateway")
+        if any(path.startswith(prefix) or path.removeprefix("/api/v3").startswith(prefix) for prefix in self.forbid):
+            scope = next((scopes[0] for fragment, scopes in _SCOPES if fragment in path), "read:org")
+            return Fault("missing_scope", scope=scope)
+        return None
 
     # --------------------------------------------------------------- answering
 
@@ -115,7 +140,7 @@ class GitHubServer(LoopbackServer):
             extra = self._rate_headers(who, resource)
             if scopes is not None:
                 extra["X-OAuth-Scopes"] = ", ".join(scopes)
-            fault = self._fault(path)
+            fault = self._periodic(path) or self._fault(path)
             if fault is not None:
                 return self._fault_response(fault, extra)
             if int(extra["X-RateLimit-Remaining"]) < 0:
@@ -250,6 +275,14 @@ class GitHubServer(LoopbackServer):
                 "You have exceeded a secondary rate limit. Please wait a few minutes before you try again. If you "
                 "reach out to GitHub Support for help, please include the request ID.",
                 extra | {"Retry-After": str(self.reset_seconds)},
+                "https://docs.github.com/rest/overview/rate-limits-for-the-rest-api#about-secondary-rate-limits",
+            )
+            return Response(error.status, error.body(), error.headers)
+        if fault.kind == "throttle":
+            error = ApiError(
+                429,
+                "You have exceeded a secondary rate limit. Please wait a few minutes before you try again.",
+                extra | {"Retry-After": "1"},
                 "https://docs.github.com/rest/overview/rate-limits-for-the-rest-api#about-secondary-rate-limits",
             )
             return Response(error.status, error.body(), error.headers)

@@ -114,7 +114,7 @@ class GitLabServer(LoopbackServer):
             if not path.startswith(API + "/"):
                 raise ApiError(404, {"message": "404 Not Found"})
             sub = path[len(API) :]
-            if any(sub.startswith(prefix) for prefix in f.forbid):
+            if any(sub.startswith(prefix) or path.startswith(prefix) for prefix in f.forbid):
                 raise ApiError(403, {"message": "403 Forbidden - insufficient_scope"})
             if method != "GET":
                 raise ApiError(405, {"message": "405 Method Not Allowed"})

@@ -88,17 +88,20 @@ class GraphServer(LoopbackServer):
         forbid: tuple[str, ...],
         page_size_cap: int,
         on_request: Callable[[str, str, int], None] | None = None,
+        fault_5xx_every: int = 0,
     ) -> None:
         if licence not in LICENCES:
             raise ValueError(f"licence must be one of {', '.join(LICENCES)}, not {licence!r}")
-        if fault_429_every < 0 or fault_429_every == 1:
-            raise ValueError("fault_429_every must be 0 (off) or at least 2, so that a retry can succeed")
+        for name, every in (("fault_429_every", fault_429_every), ("fault_5xx_every", fault_5xx_every)):
+            if every < 0 or every == 1:
+                raise ValueError(f"{name} must be 0 (off) or at least 2, so that a retry can succeed")
         if page_size_cap < 1:
             raise ValueError("page_size_cap must be at least 1")
         self.directory = directory
         self.endpoints = Endpoints(directory, licence, page_size_cap)
         self.token = token
         self.fault_429_every = fault_429_every
+        self.fault_5xx_every = fault_5xx_every
         self.forbid = tuple(prefix.lower() for prefix in forbid)
         self.diagnostic_settings = default_diagnostic_settings(directory.tenant_id)
         self._count = 0
@@ -122,11 +125,15 @@ class GraphServer(LoopbackServer):
         with self._lock:
             self._count += 1
             throttle = self.fault_429_every > 0 and self._count % self.fault_429_every == 0
+            unavailable = self.fault_5xx_every > 0 and self._count % self.fault_5xx_every == 0
         try:
             if headers.get("authorization", "") != f"Bearer {self.token}":
                 raise GraphError(401, "InvalidAuthenticationToken", "Access token is empty or invalid.")
             if throttle:
                 raise GraphError(429, "TooManyRequests", "Too many requests.", {"Retry-After": "1"})
+            if unavailable:
+                raise GraphError(503, "serviceNotAvailable", "The service is temporarily unavailable.",
+                                 {"Retry-After": "1"})  # fmt: skip
             if method != "GET":
                 raise GraphError(405, "Request_BadRequest", f"The sandbox serves GET only, not {method}.")
             if any(path.lower().startswith(prefix) for prefix in self.forbid):
@@ -164,6 +171,7 @@ def serve_graph(
     forbid: tuple[str, ...] = (),
     page_size_cap: int = 1000,
     on_request: Callable[[str, str, int], None] | None = None,
+    fault_5xx_every: int = 0,
 ) -> GraphServer:
     """Load the sandbox's directory and sign-ins, start serving in a daemon thread, return when listening."""
     return GraphServer(
@@ -176,6 +184,7 @@ def serve_graph(
         forbid=tuple(forbid),
         page_size_cap=page_size_cap,
         on_request=on_request,
+        fault_5xx_every=fault_5xx_every,
     )
 
 
