@@ -76,7 +76,7 @@ def main() -> None:
     OUT.mkdir(exist_ok=True)
     tenant = OUT / f"entra-tenant-{args.users}"
     if not tenant.exists():
-        from auditor.sandbox.generate import generate_tenant
+        from auditor_sandbox.generate import generate_tenant
 
         print(f"generating a {args.users}-user tenant ...", flush=True)
         generate_tenant(tenant, users=args.users)

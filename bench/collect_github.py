@@ -29,9 +29,9 @@ TARGET_RATIO = 10.0
 
 def build_org(out: Path, repos: int, members: int) -> dict[str, int]:
     """A scale-mode inventory (org base permission none) written as OUT/inventory/github.json."""
-    from auditor.sandbox.generate import END
-    from auditor.sandbox.inventory_github import INVENTORY_FILE, build_github_inventory, write_inventory
-    from auditor.sandbox.tenant import build_tenant
+    from auditor_sandbox.generate import END
+    from auditor_sandbox.inventory_github import INVENTORY_FILE, build_github_inventory, write_inventory
+    from auditor_sandbox.tenant import build_tenant
 
     # ~65% of tenant repos are on GitHub; ~70% of people are GitHub org members.
     tenant = build_tenant(7, int(members * 1.55), int(repos * 1.55), END - timedelta(days=30), 5, 20)

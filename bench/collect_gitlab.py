@@ -28,7 +28,7 @@ REFERENCE = "no target in issue #6; GitHub sibling: 2,000 repos < 60 s"
 
 
 def build_instance(projects: int) -> Path:
-    from auditor.sandbox.inventory_gitlab import build_gitlab_inventory, scale_tenant, write_gitlab_inventory
+    from auditor_sandbox.inventory_gitlab import build_gitlab_inventory, scale_tenant, write_gitlab_inventory
 
     tenant_dir = OUT / f"gitlab-{projects}"
     shutil.rmtree(tenant_dir, ignore_errors=True)

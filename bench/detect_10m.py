@@ -23,7 +23,7 @@ TARGET_S, TARGET_GB = 60.0, 4.0
 def build(events: int) -> tuple[Path, Path]:
     tenant, ws = OUT / f"tenant-{events}", OUT / f"workspace-{events}"
     if not (ws / "auditor.duckdb").exists():
-        from auditor.sandbox.generate import generate_tenant
+        from auditor_sandbox.generate import generate_tenant
 
         if not tenant.exists():
             print(f"generating a sandbox tenant with ~{events:,} records ...", flush=True)

@@ -28,7 +28,7 @@ def make_input(events: int) -> Path:
     path = OUT / f"github-{events}.ndjson"
     if path.exists():
         return path
-    from auditor.sandbox.generate import generate_tenant
+    from auditor_sandbox.generate import generate_tenant
 
     tenant = OUT / "tenant"
     shutil.rmtree(tenant, ignore_errors=True)

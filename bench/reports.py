@@ -35,8 +35,8 @@ def sandbox_workspace() -> Path:
     """The default sandbox (seed 7) with detection run; built once."""
     ws_dir = OUT / "workspace"
     if not (OUT / ".built").exists():
+        from auditor.cli.demo_build import build_sandbox_workspace
         from auditor.detect.bulk import run_detection
-        from auditor.sandbox.pipeline import build_sandbox_workspace
 
         print("building the default sandbox workspace (untimed) ...", flush=True)
         run = build_sandbox_workspace(OUT)

@@ -29,7 +29,7 @@ def main() -> None:
     parser.add_argument("--days", type=int, default=90)
     parser.add_argument("--keep", action="store_true", help="keep the sandbox and workspace under bench/out")
     args = parser.parse_args()
-    from auditor.sandbox.pipeline import build_sandbox_workspace
+    from auditor.cli.demo_build import build_sandbox_workspace
 
     out = OUT / f"review-{args.users}x{args.repos}"
     shutil.rmtree(out, ignore_errors=True)

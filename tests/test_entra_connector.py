@@ -18,9 +18,9 @@ from auditor.connectors.entra.collect import collect
 from auditor.connectors.entra.graph import GraphAuthError
 from auditor.connectors.entra.load import load_collected
 from auditor.importers.sqlfuncs import install_macros
-from auditor.sandbox.generate import generate_tenant
-from auditor.sandbox.graph.server import GraphServer, serve_graph
 from auditor.workspace.store import Workspace
+from auditor_sandbox.generate import generate_tenant
+from auditor_sandbox.graph.server import GraphServer, serve_graph
 
 TOKEN = "test-token-7f3a"  # a static test credential for the loopback sandbox
 SINCE = datetime(2026, 9, 1)

@@ -18,9 +18,9 @@ from auditor.connectors.github.client import GitHubAuthError, GitHubError
 from auditor.connectors.github.collect import Collected, collect
 from auditor.connectors.github.load import load_collected
 from auditor.importers.sqlfuncs import install_macros
-from auditor.sandbox.generate import generate_tenant
-from auditor.sandbox.github.server import FULL_SCOPES, Fault, GitHubServer, serve_github
 from auditor.workspace.store import Workspace
+from auditor_sandbox.generate import generate_tenant
+from auditor_sandbox.github.server import FULL_SCOPES, Fault, GitHubServer, serve_github
 
 TOKEN = "ghp_test_token_4b1d"  # a static test credential for the loopback sandbox
 SINCE = datetime(2026, 9, 1)

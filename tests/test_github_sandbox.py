@@ -14,10 +14,10 @@ from typing import Any
 
 import pytest
 
-from auditor.sandbox.generate import END, build_sandbox, generate_tenant
-from auditor.sandbox.github.graphql import Obj, execute
-from auditor.sandbox.github.server import FULL_SCOPES, GitHubServer, serve_github
-from auditor.sandbox.inventory_github import build_github_inventory, role_rank
+from auditor_sandbox.generate import END, build_sandbox, generate_tenant
+from auditor_sandbox.github.graphql import Obj, execute
+from auditor_sandbox.github.server import FULL_SCOPES, GitHubServer, serve_github
+from auditor_sandbox.inventory_github import build_github_inventory, role_rank
 from tests.helpers import served
 
 TOKEN = "ghp_sandbox_test_91ac"  # a static test credential for the loopback sandbox
@@ -110,7 +110,7 @@ def test_everyone_the_logs_show_pulling_or_pushing_has_that_access(small: Path) 
 
 
 def test_scale_mode_sizes() -> None:
-    from auditor.sandbox.tenant import build_tenant
+    from auditor_sandbox.tenant import build_tenant
 
     start = END - timedelta(days=30)
     tenant = build_tenant(7, 2300, 3100, start, hire_day=5, leave_day=20)
@@ -180,7 +180,7 @@ def test_graphql_refuses_what_github_refuses() -> None:
     root = Obj("Query", {"repository": lambda a: Obj("Repository", {"name": "x", "items": lambda a: []})})
     assert "doesn't exist" in execute("{ repository { nope } }", None, root)["errors"][0]["message"]
     assert execute("{ r: repository { name } }", None, root) == {"data": {"r": {"name": "x"}}}
-    from auditor.sandbox.github.graphql import connection
+    from auditor_sandbox.github.graphql import connection
 
     root = Obj("Query", {"items": lambda a: connection("items", list(range(5)), a)})
     assert "first" in execute("{ items { totalCount } }", None, root)["errors"][0]["message"]

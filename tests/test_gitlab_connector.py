@@ -18,10 +18,10 @@ from auditor.connectors.gitlab.collect import collect
 from auditor.connectors.gitlab.load import load_collected, state_key
 from auditor.importers.sqlfuncs import install_macros
 from auditor.restriction import classify_repo
-from auditor.sandbox.generate import generate_tenant
-from auditor.sandbox.gitlab import Faults, GitLabServer, serve_gitlab
-from auditor.sandbox.inventory_gitlab import PARTNERS, STREAMING_DESTINATION, load_gitlab_inventory
 from auditor.workspace.store import Workspace
+from auditor_sandbox.generate import generate_tenant
+from auditor_sandbox.gitlab import Faults, GitLabServer, serve_gitlab
+from auditor_sandbox.inventory_gitlab import PARTNERS, STREAMING_DESTINATION, load_gitlab_inventory
 
 TOKEN = "glpat-test-5e1d"  # a static test credential for the loopback sandbox
 SINCE, UNTIL = datetime(2026, 8, 15), datetime(2026, 10, 1)  # 47 days: two audit windows of at most 30

@@ -11,9 +11,9 @@ import gitlab
 import pytest
 import requests
 
-from auditor.sandbox.generate import build_sandbox, generate_tenant
-from auditor.sandbox.gitlab import Faults, GitLabServer, serve_gitlab
-from auditor.sandbox.inventory_gitlab import PARTNERS, STREAMING_DESTINATION, load_gitlab_inventory
+from auditor_sandbox.generate import build_sandbox, generate_tenant
+from auditor_sandbox.gitlab import Faults, GitLabServer, serve_gitlab
+from auditor_sandbox.inventory_gitlab import PARTNERS, STREAMING_DESTINATION, load_gitlab_inventory
 from tests.helpers import served
 
 TOKEN = "glpat-test-0b3c"  # a static test credential for the loopback sandbox

@@ -17,9 +17,9 @@ import pytest
 from click.testing import CliRunner
 
 from auditor.cli import cli
-from auditor.sandbox.generate import generate_tenant
-from auditor.sandbox.graph import GraphServer, serve_graph
-from auditor.sandbox.graph.directory import load_directory
+from auditor_sandbox.generate import generate_tenant
+from auditor_sandbox.graph import GraphServer, serve_graph
+from auditor_sandbox.graph.directory import load_directory
 
 TOKEN = "sandbox-token"
 Response = tuple[int, dict[str, str], dict[str, Any]]

@@ -15,7 +15,7 @@ import pytest
 import yaml
 from click.testing import CliRunner
 
-from auditor.sandbox.generate import SandboxSummary, generate_tenant
+from auditor_sandbox.generate import SandboxSummary, generate_tenant
 
 USERS, REPOS, DAYS = 60, 80, 30
 STREAMS = ("entra/signins.ndjson", "github/audit-log.ndjson", "gitlab/audit-events.ndjson", "gitlab/api_json.log")
@@ -221,7 +221,7 @@ def test_events_scales_total_within_five_percent(tmp_path: Path) -> None:
 _RSS_SCRIPT = """
 import resource, sys
 from pathlib import Path
-from auditor.sandbox.generate import generate_tenant
+from auditor_sandbox.generate import generate_tenant
 generate_tenant(Path(sys.argv[1]), users=60, repos=80, days=30, events=int(sys.argv[2]))
 print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
 """

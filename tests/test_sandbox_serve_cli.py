@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from auditor.sandbox.generate import generate_tenant
+from auditor_sandbox.generate import generate_tenant
 from tests.helpers import served
 
 TOKEN = "sandbox-token"

@@ -138,7 +138,7 @@ def test_input_must_be_a_lake(ws: Workspace, tmp_path: Path, spark: Any) -> None
 
 @pytest.fixture(scope="module")
 def sandbox(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
-    from auditor.sandbox.pipeline import build_sandbox_workspace
+    from auditor.cli.demo_build import build_sandbox_workspace
 
     run = build_sandbox_workspace(tmp_path_factory.mktemp("sandbox"))
     export_lake(run.ws, run.sandbox_dir.parent / "lake")
@@ -153,7 +153,7 @@ def test_default_sandbox_same_findings_on_both_engines(sandbox: Any, spark: Any)
 
 def test_million_event_sandbox_same_findings_on_both_engines(tmp_path: Path, spark: Any) -> None:
     from auditor.config.loader import load_config
-    from auditor.sandbox.generate import generate_tenant
+    from auditor_sandbox.generate import generate_tenant
 
     generate_tenant(tmp_path / "tenant", events=1_000_000)
     ws = Workspace.open(tmp_path / "ws")

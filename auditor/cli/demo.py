@@ -40,9 +40,9 @@ def demo(app: AppContext, out_dir: Path, seed: int, as_json: bool) -> None:
     """
     from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
+    from auditor.cli.demo_build import build_sandbox_workspace
     from auditor.detect.bulk import run_detection
     from auditor.reports.render import render_reports
-    from auditor.sandbox.pipeline import build_sandbox_workspace
 
     with Progress(
         TextColumn("{task.description}"),

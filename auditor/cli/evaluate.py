@@ -33,11 +33,11 @@ def evaluate_cmd(out_dir: Path, seed: int, as_json: bool) -> None:
     """
     import json
 
+    from auditor.cli.demo_build import build_sandbox_workspace
     from auditor.detect.anchors.run import anchor_row, score_anchors
     from auditor.detect.bulk import run_detection
     from auditor.detect.engine import DuckDBEngine
     from auditor.detect.evaluate import evaluate
-    from auditor.sandbox.pipeline import build_sandbox_workspace
 
     with console(stderr=True).status("building the sandbox workspace…") as status:
         run = build_sandbox_workspace(out_dir, seed, lambda name: status.update(name))

@@ -12,7 +12,7 @@ import click
 from auditor.cli.sandbox_serve import serve
 
 if TYPE_CHECKING:
-    from auditor.sandbox.generate import SandboxSummary
+    from auditor_sandbox.generate import SandboxSummary
 
 
 @click.group("sandbox")
@@ -50,7 +50,7 @@ def generate(out_dir: Path, seed: int, users: int, repos: int, days: int, events
       auditor sandbox generate ./acme-small --users 60 --repos 80 --days 30 --json
       auditor sandbox generate ./acme-big --events 10000000
     """
-    from auditor.sandbox.generate import generate_tenant
+    from auditor_sandbox.generate import generate_tenant
 
     with _progress(enabled=_show_progress(events)) as progress:
         try:

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import click
 
 if TYPE_CHECKING:
-    from auditor.sandbox.loopback import LoopbackServer
+    from auditor_sandbox.loopback import LoopbackServer
 
 _F = TypeVar("_F", bound=Callable[..., Any])
 
@@ -115,7 +115,7 @@ def serve_graph_cmd(
         "http://127.0.0.1:8765/v1.0/users?\\$select=id,userPrincipalName,signInActivity&\\$top=5"
       auditor sandbox serve graph ./acme --licence p1 --fault-429-every 5 --forbid /v1.0/auditLogs
     """
-    from auditor.sandbox.graph.server import serve_graph
+    from auditor_sandbox.graph.server import serve_graph
 
     _check_every(fault_429_every=fault_429_every, fault_5xx_every=fault_5xx_every)
     with _sigterm_as_interrupt(), ExitStack() as stack:
@@ -195,7 +195,7 @@ def serve_github_cmd(
       GITHUB_TOKEN=sandbox-token auditor collect github --base-url http://127.0.0.1:8766 --org acme-corp
       auditor sandbox serve github ./acme --scopes repo,read:org --fault secondary:3 --fault-5xx-every 7
     """
-    from auditor.sandbox.github.server import FAULTS, Fault, serve_github
+    from auditor_sandbox.github.server import FAULTS, Fault, serve_github
 
     parsed = []
     for spec in faults:
@@ -270,7 +270,7 @@ def serve_gitlab_cmd(
       curl -H "PRIVATE-TOKEN: sandbox-token" "http://127.0.0.1:8767/api/v4/groups/acme/members/all"
       auditor sandbox serve gitlab ./acme --tier free --fault-429-every 5
     """
-    from auditor.sandbox.gitlab import Faults, serve_gitlab
+    from auditor_sandbox.gitlab import Faults, serve_gitlab
 
     _check_every(fault_429_every=fault_429_every, fault_5xx_every=fault_5xx_every)
     try:
@@ -281,7 +281,7 @@ def serve_gitlab_cmd(
         sandbox_dir = _tenant_dir(stack, _one_dir(sandbox_dir, dir_option))
         if not (sandbox_dir / "inventory" / "gitlab.json").is_file():
             raise click.UsageError(f"{sandbox_dir} has no inventory/gitlab.json: regenerate it with this version")
-        from auditor.sandbox.inventory_gitlab import STREAMING_DESTINATION, load_gitlab_inventory
+        from auditor_sandbox.inventory_gitlab import STREAMING_DESTINATION, load_gitlab_inventory
 
         inventory = load_gitlab_inventory(sandbox_dir)
         if streaming:
@@ -326,7 +326,7 @@ def _tenant_dir(stack: ExitStack, sandbox_dir: Path | None) -> Path:
         return sandbox_dir
     import tempfile
 
-    from auditor.sandbox.generate import generate_tenant
+    from auditor_sandbox.generate import generate_tenant
 
     tenant = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="acme-sandbox-")))
     click.echo(f"generating the default acme tenant into {tenant} ...", err=True)
