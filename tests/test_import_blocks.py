@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import NamedTuple
 
 import pytest
 
@@ -28,14 +29,26 @@ def _file(path: Path) -> Path:
     return path
 
 
-def _outcome(root: Path, path: Path) -> tuple[object, ...]:
+class Outcome(NamedTuple):
+    counts: tuple[int, int, int, int]  # records, events, duplicates, rejected
+    events: list[tuple[str, int, str]]  # event_uid, line_no, evidence_sha256
+    rejects: list[tuple[int, str]]  # line_no, reason
+    staged: int | None  # lines the exact pass read
+
+
+def _outcome(root: Path, path: Path) -> Outcome:
     ws = Workspace.open(root)
     try:
         (f,) = import_files(ws, [path]).files
         staged = ws.con.execute("SELECT count(*) FROM staged_lines").fetchone()
         events = ws.con.execute("SELECT event_uid, line_no, evidence_sha256 FROM events ORDER BY line_no").fetchall()
         rejects = ws.con.execute("SELECT line_no, reason FROM rejected_lines ORDER BY line_no").fetchall()
-        return (f.records, f.events, f.duplicates, f.rejected), events, rejects, staged[0] if staged else None
+        return Outcome(
+            (f.records, f.events, f.duplicates, f.rejected),
+            [(str(u), int(n), str(h)) for u, n, h in events],
+            [(int(n), str(r)) for n, r in rejects],
+            int(staged[0]) if staged else None,
+        )
     finally:
         ws.close()
 
@@ -69,8 +82,8 @@ def test_a_lone_carriage_return_falls_back_to_a_whole_file_pass(
     monkeypatch.setattr(sources, "BLOCK_LINES", 50)
     blocks = _outcome(tmp_path / "blocks", path)
     assert blocks[:3] == exact[:3]
-    assert [(n, r) for n, r in exact[2]] == [(6, "not valid JSON"), (71, "not valid JSON")]  # type: ignore[union-attr]
-    assert all(str(uid).endswith(f"doc-{n - 1}") for uid, n, _ in exact[1])  # type: ignore[union-attr]
+    assert [(n, r) for n, r in exact[2]] == [(6, "not valid JSON"), (71, "not valid JSON")]
+    assert all(str(uid).endswith(f"doc-{n - 1}") for uid, n, _ in exact[1])
 
 
 @pytest.mark.parametrize("blank", [b"", b"  ", b"\r", b"\t \x0b\x0c"])
