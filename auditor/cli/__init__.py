@@ -60,6 +60,7 @@ def _register() -> None:
     from auditor.cli.rejected import rejected
     from auditor.cli.report import report
     from auditor.cli.review import review
+    from auditor.cli.run import run
     from auditor.cli.sandbox import sandbox
 
     for command in (
@@ -79,6 +80,7 @@ def _register() -> None:
         report,
         evidence,
         export,
+        run,
     ):
         cli.add_command(command)
     for command in (access, entitlements, credentials, apps):
@@ -89,7 +91,8 @@ _register()
 
 
 def main() -> None:
-    """Entry point: run the CLI and turn AuditorError into a message on stderr and exit code 2."""
+    """Entry point: run the CLI; AuditorError becomes a message on stderr and exit code 2, anything unexpected
+    the traceback and exit code 1."""
     try:
         cli.main(standalone_mode=False)
     except click.exceptions.Abort:
@@ -103,3 +106,9 @@ def main() -> None:
         sys.exit(exc.exit_code)
     except click.exceptions.Exit as exc:
         sys.exit(exc.exit_code)
+    except Exception:  # a bug: the traceback, and exit 1 (never 2 or 3, which scripts act on)
+        import traceback
+
+        traceback.print_exc()
+        click.echo("internal error: this is a bug in auditor; please report it with the traceback above", err=True)
+        sys.exit(1)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import click
 
@@ -35,10 +36,16 @@ def collect(ctx: click.Context, as_json: bool) -> None:
         raise ConfigError(
             "no sources configured: add sources.entra, sources.github or sources.gitlab, or use a subcommand"
         )
+    _report(collect_configured(app), as_json)
+
+
+def collect_configured(app: AppContext) -> list[dict[str, object]]:
+    """Collect every source in the config (Entra first, so accounts link to identities); one summary each."""
+    sources = app.config().sources
     results = [_collect_entra(app, source, None) for source in sources.entra]
     results += [_collect_github(app, source, None) for source in sources.github]
     results += [_collect_gitlab(app, source, None) for source in sources.gitlab]
-    _report(results, as_json)
+    return results
 
 
 @collect.command("entra")
@@ -218,8 +225,6 @@ def collect_gitlab(
 
 
 def _collect_gitlab(app: AppContext, source: object, since: datetime | None) -> dict[str, object]:
-    from typing import Any
-
     from auditor.config.models import GitLabSource
     from auditor.connectors.gitlab.client import resolve_token
     from auditor.connectors.gitlab.collect import collect as run_collect
@@ -251,7 +256,11 @@ def _report(results: list[dict[str, object]], as_json: bool) -> None:
     if as_json:
         echo_json(results[0] if len(results) == 1 else results)
         return
-    out = console()
+    print_summaries(results, console())
+
+
+def print_summaries(results: list[dict[str, object]], out: Any) -> None:
+    """One line per collected source and its coverage gaps, on `out` (a rich Console)."""
     for result in results:
         counts = result["counts"]
         assert isinstance(counts, dict)
@@ -259,7 +268,7 @@ def _report(results: list[dict[str, object]], as_json: bool) -> None:
         if result["platform"] == "github":
             out.print(f"GitHub {result['scope']}: {shown}; {result['audit_events_imported']} new audit events imported "
                       f"({result['requests']} requests).")  # fmt: skip
-        if result["platform"] == "gitlab":
+        elif result["platform"] == "gitlab":
             out.print(
                 f"GitLab {result['base_url']} ({result['scope']}): {shown}; "
                 f"{result['audit_events_imported']} new audit events imported."
