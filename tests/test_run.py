@@ -10,32 +10,19 @@ import re
 import shlex
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
 
-from auditor.sandbox.generate import generate_tenant
-from auditor.sandbox.github.server import FULL_SCOPES, GitHubServer, serve_github
+from auditor.sandbox.github.server import GitHubServer
 from auditor.workspace.lock import workspace_lock
 from tests.conftest import ROOT
+from tests.sandbox_fixtures import GITHUB_TOKEN as TOKEN
+from tests.sandbox_fixtures import github_fixture, small_tenant_fixture
 
-TOKEN = "ghp_sandbox_run_test_5e1d"  # a static test credential for the loopback sandbox
-
-
-@pytest.fixture(scope="module")
-def tenant(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    out = tmp_path_factory.mktemp("acme")
-    generate_tenant(out, users=40, repos=40, days=14)
-    return out
-
-
-@pytest.fixture(scope="module")
-def github(tenant: Path) -> Iterator[GitHubServer]:
-    with serve_github(tenant, tokens={TOKEN: FULL_SCOPES}) as running:
-        yield running
+FIXTURES = (github_fixture, small_tenant_fixture)  # registered as `github` and `small_tenant`
 
 
 def _auditor(*args: str, cwd: Path, **env: str) -> subprocess.CompletedProcess[str]:

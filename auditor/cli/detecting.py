@@ -70,7 +70,15 @@ STATUS_CHOICES = ["new", "triaged", "confirmed", "false_positive", "resolved", "
 
 
 @click.group("findings", invoke_without_command=True)
-@click.option("--format", "fmt", type=click.Choice(["json", "csv", "table"]), default="table", show_default=True)
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["json", "csv", "table", "sarif", "ocsf"]),
+    default="table",
+    show_default=True,
+    help="sarif: one SARIF 2.1.0 log (GitHub code scanning); ocsf: OCSF JSON Lines (Detection Finding 2004 for "
+    "AN0732, Compliance Finding 2003 for failed controls).",
+)
 @click.option("--severity", type=click.Choice(SEVERITY_CHOICES), default=None, help="This severity and above.")
 @click.option(
     "--status",
@@ -115,6 +123,8 @@ def findings(
     Example:
       auditor findings --severity high --status open
       auditor findings --analytic check:access --format json | jq '.[].reasons[0]'
+      auditor findings --status open --format sarif > auditor.sarif
+      auditor findings --format ocsf | gzip > findings.ocsf.jsonl.gz
       auditor findings status CHK-3f2a9c1b7d4e accepted_risk --note "RISK-12" --expires 2027-03-31
     """
     if ctx.invoked_subcommand is not None:
@@ -135,6 +145,10 @@ def findings(
     items = load_findings(ws, selection=selection)
     if fmt == "json":
         click.echo(findings_json(items))
+    elif fmt in ("sarif", "ocsf"):
+        from auditor.cli.output import echo_machine
+
+        echo_machine(ws, items, fmt, ctx.obj.config().checks.frameworks_dir)
     elif fmt == "csv":
         click.echo(findings_csv(items), nl=False)
     else:

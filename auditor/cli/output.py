@@ -3,18 +3,42 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING, Any
 
 import click
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
     from auditor.findings import Finding
+    from auditor.workspace.store import Workspace
 
 
 def echo_json(data: Any) -> None:
     """One JSON document on stdout (for scripting)."""
     click.echo(json.dumps(data, indent=2, ensure_ascii=False, default=str))
+
+
+def echo_jsonl(records: Iterable[Any]) -> None:
+    """One compact JSON object per line, written as each is produced (JSON Lines, streamable)."""
+    for record in records:
+        click.echo(json.dumps(record, ensure_ascii=False, separators=(",", ":"), default=str))
+
+
+def echo_machine(ws: Workspace, items: Sequence[Finding], fmt: str, frameworks_dir: Path | None) -> None:
+    """Findings as one SARIF 2.1.0 log (`sarif`) or as OCSF JSON Lines (`ocsf`)."""
+    from auditor.outputs.rules import check_rules
+
+    rules = check_rules(frameworks_dir)
+    if fmt == "sarif":
+        from auditor.outputs.sarif import findings_sarif
+
+        echo_json(findings_sarif(items, rules))
+    else:
+        from auditor.outputs.ocsf import findings_ocsf
+
+        echo_jsonl(findings_ocsf(ws, list(items), rules))
 
 
 def echo_listing(rows: Sequence[dict[str, Any]], fields: Sequence[str], fmt: str) -> bool:
