@@ -31,15 +31,29 @@ from auditor.errors import AuditorError
     type=click.Path(dir_okay=False),
     help="Config file (default: config/auditor.yaml when present; the tool works with none).",
 )
+@click.option("-q", "--quiet", is_flag=True, help="No progress on stderr (it only shows on a terminal anyway).")
+@click.option(
+    "-v", "--verbose", count=True, help="Log what the tool does to stderr (-vv: also its HTTP clients and SDKs)."
+)
 @click.pass_context
-def cli(ctx: click.Context, workspace: str, config_path: str | None) -> None:
+def cli(ctx: click.Context, workspace: str, config_path: str | None, quiet: bool, verbose: int) -> None:
     """Audit who can reach restricted source code and whether anyone is pulling it out in bulk.
+
+    \b
+    Progress shows on stderr for long work when it is a terminal (never with --quiet); output to a pipe or a
+    file is not cut to 80 columns.
 
     \b
     Example:
       auditor demo --out ./demo-out
       auditor --workspace ./ws import audit-log.ndjson signins.json --json
+      auditor -v run --fail-on high
     """
+    from auditor.cli.progress import configure
+
+    if quiet and verbose:
+        raise click.UsageError("give --quiet or --verbose, not both")
+    configure(quiet, verbose)
     ctx.obj = AppContext(workspace_dir=workspace, config_path=config_path)
 
 
@@ -102,6 +116,12 @@ def main() -> None:
         exc.show()
         sys.exit(2 if exc.exit_code in (1, 2) else exc.exit_code)
     except AuditorError as exc:
+        from auditor.cli.progress import STATE
+
+        if STATE.verbose:
+            import traceback
+
+            traceback.print_exc()
         click.echo(f"error: {exc}", err=True)
         sys.exit(exc.exit_code)
     except click.exceptions.Exit as exc:

@@ -10,6 +10,7 @@ import click
 
 from auditor.cli.context import AppContext
 from auditor.cli.output import echo_json, echo_jsonl, echo_listing, wide_console
+from auditor.cli.progress import progress
 
 if TYPE_CHECKING:
     from auditor.checks.controls import Control
@@ -68,7 +69,9 @@ def check(
     from auditor.checks.run import run_checks
 
     config = app.config()  # a config error is reported before a workspace problem
-    run = run_checks(app.workspace(), config, load="all" if fmt == "json" else "none")
+    ws = app.workspace()
+    with progress("running the governance checks…"):
+        run = run_checks(ws, config, load="all" if fmt == "json" else "none")
     if fmt == "json":
         echo_json(run.to_json())
     elif fmt == "csv":

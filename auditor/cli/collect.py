@@ -9,6 +9,7 @@ import click
 
 from auditor.cli.context import AppContext
 from auditor.cli.output import console, echo_json
+from auditor.cli.progress import progress
 from auditor.errors import ConfigError
 
 OVERLAP = timedelta(minutes=5)
@@ -105,7 +106,7 @@ def _collect_entra(app: AppContext, source: object, since: datetime | None) -> d
         ).fetchone()
         now = datetime.now(UTC).replace(tzinfo=None)
         since = row[0] - OVERLAP if row and row[0] else now - timedelta(days=source.signins_initial_days)
-    with console(stderr=True).status(f"collecting Entra tenant {source.tenant_id}…"):
+    with progress(f"collecting Entra tenant {source.tenant_id}…"):
         collected = run_collect(source, credential, since)
         install_macros(ws.con)
         summary = load_collected(ws, source.tenant_id, collected, since)
@@ -179,7 +180,7 @@ def _collect_github(app: AppContext, source: object, since: datetime | None) -> 
         now = datetime.now(UTC).replace(tzinfo=None)
         since = row[0] if row and row[0] else now - timedelta(days=source.audit_log_initial_days)
     ghes = urlsplit(source.base_url).path.rstrip("/").endswith("/api/v3")  # GHES; cloud hosts have no path
-    with console(stderr=True).status(f"collecting GitHub {source.org or source.enterprise}…"):
+    with progress(f"collecting GitHub {source.org or source.enterprise}…"):
         collected = run_collect(source, token, since)
         install_macros(ws.con)
         summary = load_collected(ws, source.base_url, collected, since, ghes)
@@ -245,7 +246,7 @@ def _collect_gitlab(app: AppContext, source: object, since: datetime | None) -> 
     if since is None:
         mark = high_water(ws, source.base_url, scope)
         since = mark - OVERLAP if mark else now - timedelta(days=source.audit_initial_days)
-    with console(stderr=True).status(f"collecting GitLab {source.base_url} ({scope})…"):
+    with progress(f"collecting GitLab {source.base_url} ({scope})…"):
         collected = run_collect(source, token, since, now, lambda p: classify(p)[0])
         install_macros(ws.con)
         summary = load_collected(ws, collected, classify)

@@ -9,6 +9,7 @@ import click
 
 from auditor.cli.context import AppContext
 from auditor.cli.output import console, echo_json, findings_table
+from auditor.cli.progress import progress_console
 
 if TYPE_CHECKING:
     from auditor.findings import Finding
@@ -49,7 +50,7 @@ def demo(app: AppContext, out_dir: Path, seed: int, as_json: bool) -> None:
         TextColumn("{task.description}"),
         BarColumn(),
         TimeElapsedColumn(),
-        console=console(stderr=True),
+        console=progress_console(),
         disable=as_json,
     ) as progress:
         task = progress.add_task("starting", total=7)

@@ -9,6 +9,7 @@ import click
 
 from auditor.cli.context import AppContext
 from auditor.cli.output import console, echo_json, wide_console
+from auditor.cli.progress import progress
 
 if TYPE_CHECKING:
     from auditor.findings import Finding
@@ -52,7 +53,9 @@ def detect(app: AppContext, engine: str, spark_master: str | None, input_dir: st
         from auditor.detect.bulk import run_detection
 
         config = app.config()  # a config error is reported before a workspace problem
-        result = run_detection(app.workspace(), config)
+        ws = app.workspace()
+        with progress("detecting (AN0732)…"):
+            result = run_detection(ws, config)
     if as_json:
         echo_json(result.to_json())
         return
@@ -142,7 +145,8 @@ def findings(
         limit=limit,
     )
     ws = ctx.obj.workspace()
-    items = load_findings(ws, selection=selection)
+    with progress("reading findings…"):
+        items = load_findings(ws, selection=selection)
     if fmt == "json":
         click.echo(findings_json(items))
     elif fmt in ("sarif", "ocsf"):

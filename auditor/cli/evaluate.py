@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from auditor.cli.output import console, echo_json
+from auditor.cli.progress import progress
 
 if TYPE_CHECKING:
     from auditor.detect.evaluate import EvalResult
@@ -53,11 +54,11 @@ def evaluate_cmd(out_dir: Path, seed: int, as_json: bool) -> None:
     from auditor.detect.bulk import run_detection
     from auditor.sandbox.pipeline import build_sandbox_workspace
 
-    with console(stderr=True).status("building the sandbox workspace…") as status:
-        run = build_sandbox_workspace(out_dir, seed, lambda name: status.update(name))
-        status.update("detect")
+    with progress("building the sandbox workspace…") as status:
+        run = build_sandbox_workspace(out_dir, seed, status)
+        status("detect")
         run_detection(run.ws, run.config)
-        status.update("scoring, and the published rules on the same data")
+        status("scoring, and the published rules on the same data")
         result, anchor_rows = score(run.ws, run.sandbox_dir / "ground_truth.json")
     if as_json:
         echo_json(result.to_json() | {"anchors": anchor_rows})

@@ -76,17 +76,21 @@ def _console_class() -> Any:
     return SafeConsole
 
 
+# Output to a pipe, a file or a CI log is not cut: rich would assume 80 columns and fold ids, paths and names.
+UNLIMITED_WIDTH = 4096
+
+
 def console(stderr: bool = False) -> Any:
-    """A rich Console; imported lazily so `auditor --help` stays fast."""
-    return _console_class()(stderr=stderr, highlight=False)
+    """A rich Console (imported lazily so `auditor --help` stays fast): the terminal's width on a terminal,
+    else full width (UNLIMITED_WIDTH), so lines in a log or a pipe are never wrapped at 80 columns."""
+    cls = _console_class()
+    probe = cls(stderr=stderr, highlight=False)
+    return probe if probe.is_terminal else cls(stderr=stderr, highlight=False, width=UNLIMITED_WIDTH)
 
 
 def wide_console() -> Any:
-    """A Console for wide tables: the terminal's width, or 200 columns when output goes to a pipe or file
-    (rich would assume 80 and cut ids and check names)."""
-    cls = _console_class()
-    probe = cls(highlight=False)
-    return cls(highlight=False, width=None if probe.is_terminal else 200)
+    """A Console for wide tables on stdout (the same rule as `console`)."""
+    return console()
 
 
 def findings_table(findings: Sequence[Finding], title: str, suppression_column: bool) -> Any:

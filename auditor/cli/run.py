@@ -12,6 +12,7 @@ import click
 
 from auditor.cli.context import AppContext
 from auditor.cli.output import console, echo_json, wide_console
+from auditor.cli.progress import progress
 from auditor.errors import ConfigError, InputError
 
 if TYPE_CHECKING:
@@ -151,23 +152,22 @@ def _pipeline(
     summary["collected"] = collect_configured(app) if collecting else []
     ws = app.workspace()
     try:
-        with console(stderr=True).status("starting…") as status:
-            status.update(f"importing {len(paths)} file(s)…")
+        with progress(f"importing {len(paths)} file(s)…") as status:
             summary["imported"] = import_files(ws, paths).to_json() if paths else None
-            status.update("detecting (AN0732)…")
+            status("detecting (AN0732)…")
             summary["detection"] = run_detection(ws, config).to_json()
-            status.update("running the governance checks…")
+            status("running the governance checks…")
             checks = run_checks(ws, config, load="none")
             failing = sum(1 for c in checks.controls if c.status == "fail")
             summary["checks"] = {"run_id": checks.run_id, "controls": len(checks.controls), "failing": failing,
                                  "findings": checks.findings}  # fmt: skip
-            status.update("rendering the reports…")
+            status("rendering the reports…")
             config_dir = app.config_file.parent if app.config_file else None
             paths_out = render_reports(ws, config, out, config_dir=config_dir)
             summary["report"] = {"html": str(paths_out.html), "pdf": str(paths_out.pdf)}
             summary["evidence"] = None
             if with_evidence:
-                status.update("writing the evidence pack…")
+                status("writing the evidence pack…")
                 pack = export_pack(
                     ws, config, out / "evidence.zip", app.config_file, max_raw_bytes=config.run.max_raw_mb << 20
                 )
