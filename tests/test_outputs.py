@@ -233,3 +233,22 @@ def test_review_start_and_close_json_match_their_schemas(tmp_path: Path) -> None
     closed = _auditor("review", "close", "--name", "2026-Q4", "--force", "--json", cwd=tmp_path)
     assert closed.returncode == 0, closed.stderr
     _valid("review-close", json.loads(closed.stdout))
+
+
+def test_catalogue_and_frameworks_as_csv(tmp_path: Path) -> None:
+    from click.testing import CliRunner
+
+    from auditor.cli import cli
+
+    runner = CliRunner()
+    listing = runner.invoke(cli, ["--workspace", str(tmp_path / "ws"), "check", "--list", "--format", "csv"])
+    assert listing.exit_code == 0, listing.output
+    rows = list(csv.DictReader(io.StringIO(listing.output)))
+    assert [r["id"] for r in rows] == list(registry())
+    labels = labels_by_check(load_frameworks())
+    assert all(r["frameworks"] == "; ".join(labels.get(r["id"], [])) for r in rows)
+    frameworks = runner.invoke(cli, ["frameworks", "list", "--format", "csv"])
+    assert frameworks.exit_code == 0, frameworks.output
+    by_name = {r["framework"]: r for r in csv.DictReader(io.StringIO(frameworks.output))}
+    assert {fw.framework for fw in load_frameworks()} == set(by_name)
+    assert "access.orphaned" in by_name["SOC2"]["checks"].split("; ")
