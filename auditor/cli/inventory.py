@@ -98,7 +98,7 @@ def access(app: AppContext, platform: str | None, repo: str | None, account: str
 
     \b
     Example:
-      auditor access --repo acme-corp/payments-ledger --format table
+      auditor access --repo acme-corp/payments-core --format table
       auditor access --platform github --account jdoe --format json
     """
     from auditor.entitlements.build import refresh_entitlements

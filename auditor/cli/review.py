@@ -172,7 +172,9 @@ def close(app: AppContext, name: str | None, force: bool, as_json: bool) -> None
     """
     from auditor.review.close import close_campaign
 
-    result = close_campaign(app.workspace(), name, force)
+    ws = app.workspace()
+    with progress("closing the campaign: outcomes, revocation plan and evidence…"):
+        result = close_campaign(ws, name, force)
     if as_json:
         echo_json(result.to_json())
         return
