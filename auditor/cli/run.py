@@ -125,7 +125,7 @@ def run(
         err = console(stderr=True)
         err.print(f"{len(above)} open finding(s) at or above {threshold}:")
         for finding_id, analytic, severity, actor in above[:20]:
-            err.print(f"  {finding_id}  {severity}  {analytic}  {actor}")
+            err.print(f"  {finding_id}  {severity}  {analytic}  {actor}", markup=False)  # actor: platform data
         if len(above) > 20:
             err.print(f"  ... {len(above) - 20} more (auditor findings --severity {threshold} --status open)")
         sys.exit(EXIT_FINDINGS)
@@ -211,9 +211,9 @@ def _print(summary: dict[str, Any]) -> None:
               f"{detection['suppressed']} suppressed.")  # fmt: skip
     checks = summary["checks"]
     out.print(f"Checks: {checks['failing']} failing control(s) of {checks['controls']}.")
-    out.print(f"Executive summary (PDF): {summary['report']['pdf']}")
-    out.print(f"Analyst report (HTML):   {summary['report']['html']}")
+    out.print(f"Executive summary (PDF): {summary['report']['pdf']}", markup=False)
+    out.print(f"Analyst report (HTML):   {summary['report']['html']}", markup=False)
     if summary["evidence"] is not None:
-        out.print(f"Evidence pack:           {summary['evidence']['path']}")
+        out.print(f"Evidence pack:           {summary['evidence']['path']}", markup=False)
     if summary["fail_on"]:
         out.print(f"Open findings at or above {summary['fail_on']}: {summary['findings_at_or_above']}.")
