@@ -16,6 +16,7 @@ from typing import Any
 import pytest
 import yaml
 
+from auditor.errors import WorkspaceError
 from auditor.sandbox.github.server import GitHubServer
 from auditor.workspace.lock import workspace_lock
 from tests.conftest import ROOT
@@ -179,3 +180,21 @@ def test_readme_systemd_and_actions_commands_run_as_written(
         assert re.search(r"GitHub acme-corp: .*new audit events imported", done.stdout), done.stdout
         above = int(re.findall(r"Open findings at or above high: (\d+)\.", done.stdout)[0])
         assert done.returncode == (3 if above else 0)
+
+
+def test_a_killed_run_leaves_no_stale_lock(tmp_path: Path) -> None:
+    holder = subprocess.Popen(
+        [sys.executable, "-c",
+         "import sys, time; from pathlib import Path; from auditor.workspace.lock import workspace_lock\n"
+         "with workspace_lock(Path(sys.argv[1]), 'auditor run'):\n    print('held', flush=True); time.sleep(60)",
+         str(tmp_path / "ws")],
+        stdout=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    assert holder.stdout is not None and holder.stdout.readline().strip() == "held"
+    busy = rf"locked by process {holder.pid} \(auditor run\)"
+    with pytest.raises(WorkspaceError, match=busy), workspace_lock(tmp_path / "ws", "auditor run (test)"):
+        pass
+    holder.kill()
+    holder.wait(timeout=10)
+    with workspace_lock(tmp_path / "ws", "auditor run (test)") as path:  # the kernel released the dead holder's lock
+        assert "auditor run (test)" in path.read_text(encoding="utf-8")
