@@ -33,6 +33,7 @@ COMMANDS = [
     ["credentials"],
     ["apps"],
     ["report"],
+    ["run"],
     ["evidence"],
     ["evidence", "export"],
     ["evidence", "verify"],

@@ -223,3 +223,31 @@ def test_checks_fail_on_the_conditions_the_sandbox_plants(demo: tuple[Path, dict
     open_checks = json.loads(listing.output)
     assert 0 < len(open_checks) <= 200
     assert all(len(f["repos"]) <= 20 for f in open_checks)
+
+
+def test_demo_runs_the_governance_checks_and_its_pdf_shows_them(demo: tuple[Path, dict[str, object]]) -> None:
+    out, summary = demo
+    checks = summary["checks"]
+    assert isinstance(checks, dict) and checks["controls"] > 0 and checks["failing"] > 0
+    text = " ".join(" ".join(page.extract_text() or "" for page in PdfReader(out / "report.pdf").pages).split())
+    assert "not run" not in text
+    assert "Top failing controls" in text and "governance" in text
+    assert f"{checks['failing']} control-scope results" in text
+
+
+def test_eval_json_matches_its_schema(demo: tuple[Path, dict[str, object]]) -> None:
+    jsonschema = pytest.importorskip("jsonschema", reason="jsonschema is a dev dependency")
+    from auditor.cli.evaluate import score
+    from auditor.schemas import load_schema
+    from auditor.workspace.store import Workspace
+
+    out, _ = demo
+    ws = Workspace.open(out / "workspace")
+    try:
+        result, anchors = score(ws, out / "sandbox" / "ground_truth.json")  # what `auditor eval --json` prints
+    finally:
+        ws.close()
+    data = result.to_json() | {"anchors": anchors}
+    validator = jsonschema.Draft202012Validator(load_schema("eval"))
+    assert not [e.message for e in validator.iter_errors(data)]
+    assert anchors and data["scenarios"]

@@ -9,26 +9,31 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from auditor.cli.context import AppContext
-from auditor.cli.output import echo_json, echo_listing, wide_console
+from auditor.cli.output import echo_json, echo_jsonl, echo_listing, wide_console
+from auditor.cli.progress import progress
 
 if TYPE_CHECKING:
+    from auditor.checks.controls import Control
     from auditor.checks.run import CheckRun
 
 CATALOGUE_FIELDS = ("id", "title", "severity", "category", "platforms", "frameworks")
+CONTROL_FIELDS = ("check_id", "title", "severity", "platform", "scope", "status", "failing", "passing",
+                  "not_evaluated", "accepted", "finding_id", "top_cause")  # fmt: skip
 FRAMEWORK_FIELDS = ("framework", "title", "requirements", "automated", "manual", "checks")
 
 
 @click.command("check")
-@click.option("--json", "as_json", is_flag=True, help="Print controls, per-check counts and every result as JSON.")
+@click.option("--json", "as_json", is_flag=True, help="Same as --format json.")
 @click.option("--all", "show_all", is_flag=True, help="Table: list passing controls too, not only failing ones.")
 @click.option("--list", "list_only", is_flag=True, help="Print the check catalogue (no checks are run).")
 @click.option(
     "--format",
     "fmt",
-    type=click.Choice(["table", "json", "csv"]),
+    type=click.Choice(["table", "json", "csv", "sarif", "ocsf"]),
     default="table",
     show_default=True,
-    help="--list output format.",
+    help="json: controls, per-check counts and every result; csv: one row per control; sarif: SARIF 2.1.0 "
+    "(a rule per check, a result per control); ocsf: OCSF Compliance Findings (class 2003) as JSON Lines.",
 )
 @click.option(
     "--limit", default=0, show_default=True, type=click.IntRange(min=0), help="Table: at most N controls (0: all)."
@@ -51,22 +56,56 @@ def check(
     \b
     Example:
       auditor check
-      auditor check --json | jq '.controls[] | select(.status == "fail") | .causes[0]'
+      auditor check --format json | jq '.controls[] | select(.status == "fail") | .causes[0]'
+      auditor check --format sarif > checks.sarif
       auditor check --list --format json
     """
+    fmt = "json" if as_json else fmt
     if list_only:
-        _catalogue("json" if as_json else fmt, app.config().checks.frameworks_dir)
+        if fmt in ("sarif", "ocsf"):
+            raise click.UsageError("--list prints the catalogue as table, json or csv")
+        _catalogue(fmt, app.config().checks.frameworks_dir)
         return
     from auditor.checks.run import run_checks
 
     config = app.config()  # a config error is reported before a workspace problem
-    run = run_checks(app.workspace(), config, load="all" if as_json else "none")
-    if as_json:
+    ws = app.workspace()
+    with progress("running the governance checks…"):
+        run = run_checks(ws, config, load="all" if fmt == "json" else "none")
+    if fmt == "json":
         echo_json(run.to_json())
+    elif fmt == "csv":
+        echo_listing([_control_row(c) for c in run.controls], CONTROL_FIELDS, "csv")
+    elif fmt in ("sarif", "ocsf"):
+        _machine(run, fmt, config.checks.frameworks_dir)
     else:
         _print(run, show_all, limit)
     if exit_code and any(counts.get("fail", 0) for counts in run.tally.values()):
         sys.exit(1)
+
+
+def _control_row(c: Control) -> dict[str, Any]:
+    return {
+        "check_id": c.check_id, "title": c.title, "severity": c.severity, "platform": c.platform or "",
+        "scope": c.scope, "status": c.status, "failing": c.failing, "passing": c.passing,
+        "not_evaluated": c.not_evaluated, "accepted": c.accepted, "finding_id": c.finding_id or "",
+        "top_cause": c.top_cause,
+    }  # fmt: skip
+
+
+def _machine(run: CheckRun, fmt: str, frameworks_dir: Path | None) -> None:
+    """The controls as one SARIF log or as OCSF Compliance Findings (JSON Lines)."""
+    from auditor.outputs.rules import check_rules
+
+    rules = {cid: r for cid, r in check_rules(frameworks_dir).items() if cid not in run.skipped}
+    if fmt == "sarif":
+        from auditor.outputs.sarif import controls_sarif
+
+        echo_json(controls_sarif(run.controls, rules))
+    else:
+        from auditor.outputs.ocsf import controls_ocsf
+
+        echo_jsonl(controls_ocsf(run.controls, rules, run.evaluated_at))
 
 
 def _print(run: CheckRun, show_all: bool, limit: int) -> None:

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import click
 
 from auditor.cli.context import AppContext
 from auditor.cli.output import console, echo_json
+from auditor.cli.progress import progress
 from auditor.errors import ConfigError
 
 OVERLAP = timedelta(minutes=5)
@@ -35,10 +37,16 @@ def collect(ctx: click.Context, as_json: bool) -> None:
         raise ConfigError(
             "no sources configured: add sources.entra, sources.github or sources.gitlab, or use a subcommand"
         )
+    _report(collect_configured(app), as_json)
+
+
+def collect_configured(app: AppContext) -> list[dict[str, object]]:
+    """Collect every source in the config (Entra first, so accounts link to identities); one summary each."""
+    sources = app.config().sources
     results = [_collect_entra(app, source, None) for source in sources.entra]
     results += [_collect_github(app, source, None) for source in sources.github]
     results += [_collect_gitlab(app, source, None) for source in sources.gitlab]
-    _report(results, as_json)
+    return results
 
 
 @collect.command("entra")
@@ -98,7 +106,7 @@ def _collect_entra(app: AppContext, source: object, since: datetime | None) -> d
         ).fetchone()
         now = datetime.now(UTC).replace(tzinfo=None)
         since = row[0] - OVERLAP if row and row[0] else now - timedelta(days=source.signins_initial_days)
-    with console(stderr=True).status(f"collecting Entra tenant {source.tenant_id}…"):
+    with progress(f"collecting Entra tenant {source.tenant_id}…"):
         collected = run_collect(source, credential, since)
         install_macros(ws.con)
         summary = load_collected(ws, source.tenant_id, collected, since)
@@ -172,7 +180,7 @@ def _collect_github(app: AppContext, source: object, since: datetime | None) -> 
         now = datetime.now(UTC).replace(tzinfo=None)
         since = row[0] if row and row[0] else now - timedelta(days=source.audit_log_initial_days)
     ghes = urlsplit(source.base_url).path.rstrip("/").endswith("/api/v3")  # GHES; cloud hosts have no path
-    with console(stderr=True).status(f"collecting GitHub {source.org or source.enterprise}…"):
+    with progress(f"collecting GitHub {source.org or source.enterprise}…"):
         collected = run_collect(source, token, since)
         install_macros(ws.con)
         summary = load_collected(ws, source.base_url, collected, since, ghes)
@@ -218,8 +226,6 @@ def collect_gitlab(
 
 
 def _collect_gitlab(app: AppContext, source: object, since: datetime | None) -> dict[str, object]:
-    from typing import Any
-
     from auditor.config.models import GitLabSource
     from auditor.connectors.gitlab.client import resolve_token
     from auditor.connectors.gitlab.collect import collect as run_collect
@@ -240,7 +246,7 @@ def _collect_gitlab(app: AppContext, source: object, since: datetime | None) -> 
     if since is None:
         mark = high_water(ws, source.base_url, scope)
         since = mark - OVERLAP if mark else now - timedelta(days=source.audit_initial_days)
-    with console(stderr=True).status(f"collecting GitLab {source.base_url} ({scope})…"):
+    with progress(f"collecting GitLab {source.base_url} ({scope})…"):
         collected = run_collect(source, token, since, now, lambda p: classify(p)[0])
         install_macros(ws.con)
         summary = load_collected(ws, collected, classify)
@@ -251,7 +257,11 @@ def _report(results: list[dict[str, object]], as_json: bool) -> None:
     if as_json:
         echo_json(results[0] if len(results) == 1 else results)
         return
-    out = console()
+    print_summaries(results, console())
+
+
+def print_summaries(results: list[dict[str, object]], out: Any) -> None:
+    """One line per collected source and its coverage gaps, on `out` (a rich Console)."""
     for result in results:
         counts = result["counts"]
         assert isinstance(counts, dict)
@@ -259,7 +269,7 @@ def _report(results: list[dict[str, object]], as_json: bool) -> None:
         if result["platform"] == "github":
             out.print(f"GitHub {result['scope']}: {shown}; {result['audit_events_imported']} new audit events imported "
                       f"({result['requests']} requests).")  # fmt: skip
-        if result["platform"] == "gitlab":
+        elif result["platform"] == "gitlab":
             out.print(
                 f"GitLab {result['base_url']} ({result['scope']}): {shown}; "
                 f"{result['audit_events_imported']} new audit events imported."

@@ -12,7 +12,7 @@ if TYPE_CHECKING:
 
 DEFAULT_CONFIG = Path("config/auditor.yaml")
 # Commands that fill a workspace and so may create it; every other command needs an existing one.
-CREATING = frozenset({"import", "collect", "demo", "sandbox"})
+CREATING = frozenset({"import", "collect", "demo", "sandbox", "run"})
 
 
 @dataclass

@@ -9,6 +9,7 @@ import click
 
 from auditor.cli.context import AppContext
 from auditor.cli.output import console, echo_json, findings_table
+from auditor.cli.progress import progress_console
 
 if TYPE_CHECKING:
     from auditor.findings import Finding
@@ -29,7 +30,7 @@ if TYPE_CHECKING:
 def demo(app: AppContext, out_dir: Path, seed: int, as_json: bool) -> None:
     """Generate the sandbox tenant, collect Entra, the GitHub org (inventory and audit log) and the GitLab
     instance through the sandbox Graph, GitHub and GitLab API servers, import GitLab's streamed events,
-    detect, and render the executive PDF and the analyst HTML report.
+    detect, run the governance checks, and render the executive PDF and the analyst HTML report.
 
     Uses its own workspace under OUT/workspace (rebuilt on every run), so it never touches
     your real workspace. Everything runs offline on 127.0.0.1.
@@ -40,6 +41,7 @@ def demo(app: AppContext, out_dir: Path, seed: int, as_json: bool) -> None:
     """
     from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
+    from auditor.checks.run import run_checks
     from auditor.cli.demo_build import build_sandbox_workspace
     from auditor.detect.bulk import run_detection
     from auditor.reports.render import render_reports
@@ -48,10 +50,10 @@ def demo(app: AppContext, out_dir: Path, seed: int, as_json: bool) -> None:
         TextColumn("{task.description}"),
         BarColumn(),
         TimeElapsedColumn(),
-        console=console(stderr=True),
+        console=progress_console(),
         disable=as_json,
     ) as progress:
-        task = progress.add_task("starting", total=6)
+        task = progress.add_task("starting", total=7)
 
         def step(name: str) -> None:
             progress.update(task, advance=1, description=name)
@@ -61,9 +63,11 @@ def demo(app: AppContext, out_dir: Path, seed: int, as_json: bool) -> None:
         ws, summary = run.ws, run.imported
         github_events = int(str((run.github or {}).get("audit_events_imported", 0)))
         detection = run_detection(ws, run.config)
+        step("governance checks")
+        checks = run_checks(ws, run.config, load="none")
         step("render reports")
         paths = render_reports(ws, run.config, out_dir, config_dir=run.sandbox_dir)
-        progress.update(task, completed=6, description="done")
+        progress.update(task, completed=7, description="done")
     sandbox_dir, ws_dir, sandbox, entra = run.sandbox_dir, ws.root, run.tenant, run.entra_signins
     from auditor.findings import load_findings
 
@@ -81,6 +85,12 @@ def demo(app: AppContext, out_dir: Path, seed: int, as_json: bool) -> None:
                 "findings": detection.findings,
                 "open": detection.open,
                 "suppressed": detection.suppressed,
+                "checks": {
+                    "run_id": checks.run_id,
+                    "controls": len(checks.controls),
+                    "failing": sum(1 for c in checks.controls if c.status == "fail"),
+                    "findings": checks.findings,
+                },
                 "html": str(paths.html),
                 "pdf": str(paths.pdf),
                 "top_finding": top[0].to_json() if top else None,
@@ -90,6 +100,8 @@ def demo(app: AppContext, out_dir: Path, seed: int, as_json: bool) -> None:
         return
     _print_summary(top, summary.imported + github_events, detection.open, detection.suppressed)
     out = console()
+    failing = sum(1 for c in checks.controls if c.status == "fail")
+    out.print(f"Governance checks: {failing} failing control(s) of {len(checks.controls)} (auditor check).")
     out.print(f"\nSandbox files:  {sandbox_dir}")
     out.print(f"Workspace:      {ws_dir}")
     out.print(f"HTML report:    {paths.html}")

@@ -9,6 +9,7 @@ import click
 
 from auditor.cli.context import AppContext
 from auditor.cli.output import console, echo_json, wide_console
+from auditor.cli.progress import progress
 
 if TYPE_CHECKING:
     from auditor.findings import Finding
@@ -52,7 +53,9 @@ def detect(app: AppContext, engine: str, spark_master: str | None, input_dir: st
         from auditor.detect.bulk import run_detection
 
         config = app.config()  # a config error is reported before a workspace problem
-        result = run_detection(app.workspace(), config)
+        ws = app.workspace()
+        with progress("detecting (AN0732)…"):
+            result = run_detection(ws, config)
     if as_json:
         echo_json(result.to_json())
         return
@@ -70,7 +73,15 @@ STATUS_CHOICES = ["new", "triaged", "confirmed", "false_positive", "resolved", "
 
 
 @click.group("findings", invoke_without_command=True)
-@click.option("--format", "fmt", type=click.Choice(["json", "csv", "table"]), default="table", show_default=True)
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["json", "csv", "table", "sarif", "ocsf"]),
+    default="table",
+    show_default=True,
+    help="sarif: one SARIF 2.1.0 log (GitHub code scanning); ocsf: OCSF JSON Lines (Detection Finding 2004 for "
+    "AN0732, Compliance Finding 2003 for failed controls).",
+)
 @click.option("--severity", type=click.Choice(SEVERITY_CHOICES), default=None, help="This severity and above.")
 @click.option(
     "--status",
@@ -115,6 +126,8 @@ def findings(
     Example:
       auditor findings --severity high --status open
       auditor findings --analytic check:access --format json | jq '.[].reasons[0]'
+      auditor findings --status open --format sarif > auditor.sarif
+      auditor findings --format ocsf | gzip > findings.ocsf.jsonl.gz
       auditor findings status CHK-3f2a9c1b7d4e accepted_risk --note "RISK-12" --expires 2027-03-31
     """
     if ctx.invoked_subcommand is not None:
@@ -132,9 +145,14 @@ def findings(
         limit=limit,
     )
     ws = ctx.obj.workspace()
-    items = load_findings(ws, selection=selection)
+    with progress("reading findings…"):
+        items = load_findings(ws, selection=selection)
     if fmt == "json":
         click.echo(findings_json(items))
+    elif fmt in ("sarif", "ocsf"):
+        from auditor.cli.output import echo_machine
+
+        echo_machine(ws, items, fmt, ctx.obj.config().checks.frameworks_dir)
     elif fmt == "csv":
         click.echo(findings_csv(items), nl=False)
     else:

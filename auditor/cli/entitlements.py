@@ -6,6 +6,7 @@ import click
 
 from auditor.cli.context import AppContext
 from auditor.cli.output import console, echo_listing
+from auditor.cli.progress import progress
 
 KINDS = (
     "org_role", "base_permission", "team_membership", "team_repo", "direct_collaborator", "outside_collaborator",
@@ -41,8 +42,9 @@ def entitlements(app: AppContext, platform: str | None, kind: str | None, fmt: s
     from auditor.entitlements.listing import CSV_FIELDS, FIELDS, flat, list_entitlements
 
     ws = app.workspace()
-    refresh_entitlements(ws, app.config())
-    rows = list_entitlements(ws.con, platform, kind)
+    with progress("deriving entitlements and their reach…"):
+        refresh_entitlements(ws, app.config())
+        rows = list_entitlements(ws.con, platform, kind)
     if fmt == "csv":
         echo_listing([flat(r) for r in rows], CSV_FIELDS, fmt)
         return

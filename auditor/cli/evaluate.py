@@ -3,10 +3,30 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from auditor.cli.output import console, echo_json
+from auditor.cli.progress import progress
+
+if TYPE_CHECKING:
+    from auditor.detect.evaluate import EvalResult
+    from auditor.workspace.store import Workspace
+
+
+def score(ws: Workspace, truth_file: Path) -> tuple[EvalResult, list[dict[str, Any]]]:
+    """The detection's findings in `ws` against the ground truth, and the published rules' rows (`anchors`)
+    on the same events: what `auditor eval` prints (`--json`: result.to_json() plus {"anchors": rows})."""
+    import json
+
+    from auditor.detect.anchors.run import anchor_row, score_anchors
+    from auditor.detect.engine import DuckDBEngine
+    from auditor.detect.evaluate import evaluate
+
+    result = evaluate(ws, truth_file)
+    anchors = score_anchors(DuckDBEngine(ws.con), json.loads(truth_file.read_text(encoding="utf-8")))
+    return result, [anchor_row(*scored) for scored in anchors]
 
 
 @click.command("eval")
@@ -31,23 +51,15 @@ def evaluate_cmd(out_dir: Path, seed: int, as_json: bool) -> None:
     Example:
       auditor eval --json | jq '{precision, recall}'
     """
-    import json
-
     from auditor.cli.demo_build import build_sandbox_workspace
-    from auditor.detect.anchors.run import anchor_row, score_anchors
     from auditor.detect.bulk import run_detection
-    from auditor.detect.engine import DuckDBEngine
-    from auditor.detect.evaluate import evaluate
 
-    with console(stderr=True).status("building the sandbox workspace…") as status:
-        run = build_sandbox_workspace(out_dir, seed, lambda name: status.update(name))
-        status.update("detect")
+    with progress("building the sandbox workspace…") as status:
+        run = build_sandbox_workspace(out_dir, seed, status)
+        status("detect")
         run_detection(run.ws, run.config)
-        truth_file = run.sandbox_dir / "ground_truth.json"
-        result = evaluate(run.ws, truth_file)
-        status.update("published rules on the same data")
-        anchors = score_anchors(DuckDBEngine(run.ws.con), json.loads(truth_file.read_text(encoding="utf-8")))
-    anchor_rows = [anchor_row(*scored) for scored in anchors]
+        status("scoring, and the published rules on the same data")
+        result, anchor_rows = score(run.ws, run.sandbox_dir / "ground_truth.json")
     if as_json:
         echo_json(result.to_json() | {"anchors": anchor_rows})
         return

@@ -9,6 +9,7 @@ import click
 
 from auditor.cli.context import AppContext
 from auditor.cli.output import echo_json
+from auditor.cli.progress import progress
 
 EXIT_VERIFY_FAILED = 1
 
@@ -50,7 +51,8 @@ def export_cmd(app: AppContext, out: Path, max_raw_mb: int, as_json: bool) -> No
     config = app.config()
     ws = app.workspace()
     try:
-        summary = export_pack(ws, config, out, app.config_file, max_raw_bytes=max_raw_mb * 1024 * 1024)
+        with progress(f"writing the evidence pack {out}…"):
+            summary = export_pack(ws, config, out, app.config_file, max_raw_bytes=max_raw_mb * 1024 * 1024)
     finally:
         ws.close()
     if as_json:

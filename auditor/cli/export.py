@@ -8,6 +8,7 @@ import click
 
 from auditor.cli.context import AppContext
 from auditor.cli.output import console, echo_json
+from auditor.cli.progress import progress
 
 
 @click.group("export")
@@ -37,7 +38,9 @@ def export_events(app: AppContext, parquet_dir: Path, as_json: bool) -> None:
     """
     from auditor.lake.export import export_lake
 
-    result = export_lake(app.workspace(), parquet_dir)
+    ws = app.workspace()
+    with progress(f"writing the Parquet lake {parquet_dir}…"):
+        result = export_lake(ws, parquet_dir)
     if as_json:
         echo_json(result.to_json())
         return

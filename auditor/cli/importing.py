@@ -8,6 +8,7 @@ import click
 
 from auditor.cli.context import AppContext
 from auditor.cli.output import console, echo_json
+from auditor.cli.progress import progress
 
 
 @click.command("import")
@@ -64,8 +65,8 @@ def import_cmd(
         summary = import_files(ws, list(paths), forced)
         echo_json(summary.to_json())
         return
-    with out.status("importing…") as status:
-        summary = import_files(ws, list(paths), forced, progress=lambda msg: status.update(msg))
+    with progress("importing…") as status:
+        summary = import_files(ws, list(paths), forced, progress=status)
     _print_table(summary)
     gaps = ws.con.execute("SELECT platform, needs, consequence FROM coverage_gaps ORDER BY platform").fetchall()
     for platform, needs, consequence in gaps:

@@ -13,6 +13,7 @@ import click
 
 from auditor.cli.context import AppContext
 from auditor.cli.output import console, echo_listing
+from auditor.cli.progress import progress
 
 ACCESS_FIELDS = ("platform", "repo", "account", "identity", "account_class", "role", "via", "entitlements")
 CREDENTIAL_FIELDS = (
@@ -98,13 +99,14 @@ def access(app: AppContext, platform: str | None, repo: str | None, account: str
 
     \b
     Example:
-      auditor access --repo acme-corp/payments-ledger --format table
+      auditor access --repo acme-corp/payments-core --format table
       auditor access --platform github --account jdoe --format json
     """
     from auditor.entitlements.build import refresh_entitlements
 
     ws = app.workspace()
-    refresh_entitlements(ws, app.config())
+    with progress("reading grants and their paths…"):
+        refresh_entitlements(ws, app.config())
     where, params = [], []
     for column, value in (("g.platform", platform), ("g.repo", repo), ("g.account", account)):
         if value is not None:
@@ -120,7 +122,8 @@ def access(app: AppContext, platform: str | None, repo: str | None, account: str
         "LEFT JOIN accounts a ON a.platform = g.platform AND a.login = g.account "
         f"{'WHERE ' + ' AND '.join(where) if where else ''} ORDER BY g.platform, g.repo, g.account"
     )
-    rows = [dict(zip(ACCESS_FIELDS, r, strict=True)) for r in ws.con.execute(query, params).fetchall()]
+    with progress("reading grants and their paths…"):
+        rows = [dict(zip(ACCESS_FIELDS, r, strict=True)) for r in ws.con.execute(query, params).fetchall()]
     _listing(
         rows, ACCESS_FIELDS, fmt, "Access", ("platform", "repo", "account", "identity", "account_class", "role", "via")
     )

@@ -3,18 +3,42 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING, Any
 
 import click
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
     from auditor.findings import Finding
+    from auditor.workspace.store import Workspace
 
 
 def echo_json(data: Any) -> None:
     """One JSON document on stdout (for scripting)."""
     click.echo(json.dumps(data, indent=2, ensure_ascii=False, default=str))
+
+
+def echo_jsonl(records: Iterable[Any]) -> None:
+    """One compact JSON object per line, written as each is produced (JSON Lines, streamable)."""
+    for record in records:
+        click.echo(json.dumps(record, ensure_ascii=False, separators=(",", ":"), default=str))
+
+
+def echo_machine(ws: Workspace, items: Sequence[Finding], fmt: str, frameworks_dir: Path | None) -> None:
+    """Findings as one SARIF 2.1.0 log (`sarif`) or as OCSF JSON Lines (`ocsf`)."""
+    from auditor.outputs.rules import check_rules
+
+    rules = check_rules(frameworks_dir)
+    if fmt == "sarif":
+        from auditor.outputs.sarif import findings_sarif
+
+        echo_json(findings_sarif(items, rules))
+    else:
+        from auditor.outputs.ocsf import findings_ocsf
+
+        echo_jsonl(findings_ocsf(ws, list(items), rules))
 
 
 def echo_listing(rows: Sequence[dict[str, Any]], fields: Sequence[str], fmt: str) -> bool:
@@ -52,17 +76,21 @@ def _console_class() -> Any:
     return SafeConsole
 
 
+# Output to a pipe, a file or a CI log is not cut: rich would assume 80 columns and fold ids, paths and names.
+UNLIMITED_WIDTH = 4096
+
+
 def console(stderr: bool = False) -> Any:
-    """A rich Console; imported lazily so `auditor --help` stays fast."""
-    return _console_class()(stderr=stderr, highlight=False)
+    """A rich Console (imported lazily so `auditor --help` stays fast): the terminal's width on a terminal,
+    else full width (UNLIMITED_WIDTH), so lines in a log or a pipe are never wrapped at 80 columns."""
+    cls = _console_class()
+    probe = cls(stderr=stderr, highlight=False)
+    return probe if probe.is_terminal else cls(stderr=stderr, highlight=False, width=UNLIMITED_WIDTH)
 
 
 def wide_console() -> Any:
-    """A Console for wide tables: the terminal's width, or 200 columns when output goes to a pipe or file
-    (rich would assume 80 and cut ids and check names)."""
-    cls = _console_class()
-    probe = cls(highlight=False)
-    return cls(highlight=False, width=None if probe.is_terminal else 200)
+    """A Console for wide tables on stdout (the same rule as `console`)."""
+    return console()
 
 
 def findings_table(findings: Sequence[Finding], title: str, suppression_column: bool) -> Any:

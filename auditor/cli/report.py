@@ -8,6 +8,7 @@ import click
 
 from auditor.cli.context import AppContext
 from auditor.cli.output import console, echo_json
+from auditor.cli.progress import progress
 
 
 @click.command("report")
@@ -37,7 +38,8 @@ def report(app: AppContext, out_dir: Path, as_json: bool) -> None:
     config_dir = Path(app.config_file).parent if app.config_file else None
     ws = app.workspace()
     try:
-        paths = render_reports(ws, config, out_dir, config_dir=config_dir)
+        with progress("rendering the analyst HTML and the executive PDF…"):
+            paths = render_reports(ws, config, out_dir, config_dir=config_dir)
     finally:
         ws.close()
     if as_json:

@@ -8,6 +8,7 @@ import click
 
 from auditor.cli.context import AppContext
 from auditor.cli.output import console, echo_json, echo_listing
+from auditor.cli.progress import progress
 
 
 @click.group("review")
@@ -63,7 +64,9 @@ def start(app: AppContext, name: str, out_dir: Path | None, by: str | None, as_j
     from auditor.review.campaign import start_campaign
 
     config = app.config()  # a config error is reported before a workspace problem
-    result = start_campaign(app.workspace(), config, name, out_dir, by)
+    ws = app.workspace()
+    with progress(f"starting campaign {name}: entitlements, reach and worksheets…"):
+        result = start_campaign(ws, config, name, out_dir, by)
     if as_json:
         echo_json(result.to_json())
         return
@@ -169,7 +172,9 @@ def close(app: AppContext, name: str | None, force: bool, as_json: bool) -> None
     """
     from auditor.review.close import close_campaign
 
-    result = close_campaign(app.workspace(), name, force)
+    ws = app.workspace()
+    with progress("closing the campaign: outcomes, revocation plan and evidence…"):
+        result = close_campaign(ws, name, force)
     if as_json:
         echo_json(result.to_json())
         return

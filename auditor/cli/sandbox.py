@@ -81,14 +81,14 @@ def _progress(enabled: bool) -> Iterator[Callable[[int, int], None] | None]:
         return
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-    from auditor.cli.output import console
+    from auditor.cli.progress import progress_console
 
     with Progress(
         TextColumn("generating"),
         BarColumn(),
         MofNCompleteColumn(),
         TimeElapsedColumn(),
-        console=console(stderr=True),
+        console=progress_console(),
         transient=True,
     ) as bar:
         task = bar.add_task("generate", total=None)

@@ -384,6 +384,21 @@ class ReviewSettings(Strict):
     max_rows: int = Field(default=300, ge=10)
 
 
+Severity = Literal["info", "low", "medium", "high", "critical"]
+
+
+class RunSettings(Strict):
+    """What `auditor run` does on a schedule besides collecting every configured source. Relative paths are
+    taken from the config file's folder; a glob matching nothing is fine (no new export today), a plain path
+    that does not exist is an error."""
+
+    imports: list[str] = []  # vendor export files or globs imported on every run (already imported ones add nothing)
+    out: Path = Path("auditor-run")  # folder for report.pdf, report.html and, with evidence, evidence.zip
+    evidence: bool = False  # also write the evidence pack
+    max_raw_mb: int = Field(default=100, ge=0)  # evidence pack: larger raw files by SHA-256 only
+    fail_on: Severity | None = None  # exit 3 when an open finding has this severity or above
+
+
 class AuditorConfig(Strict):
     """The whole config file. Every section is optional; an empty file means the defaults."""
 
@@ -396,3 +411,4 @@ class AuditorConfig(Strict):
     sources: Sources = Sources()
     checks: CheckSettings = CheckSettings()
     review: ReviewSettings = ReviewSettings()
+    run: RunSettings = RunSettings()

@@ -34,7 +34,8 @@ def epoch_ms(value: datetime) -> int:
     return int(value.replace(tzinfo=UTC).timestamp() * 1000)
 
 
-def _status(finding: Finding) -> tuple[int, str, str | None]:
+def finding_status(finding: Finding) -> tuple[int, str, str | None]:
+    """(OCSF finding status_id, status caption, status_detail) of a finding's triage state."""
     if finding.suppressed:
         return 3, "Suppressed", finding.suppression_reason
     if finding.status == "false_positive":
@@ -81,7 +82,7 @@ def detection_finding(
 ) -> dict[str, Any]:
     """One finding as an OCSF Detection Finding (activity Create)."""
     severity_id = SEVERITY_IDS.get(finding.severity, 0)
-    status_id, status, detail = _status(finding)
+    status_id, status, detail = finding_status(finding)
     is_an0732 = finding.analytic.startswith("AN0732")
     info: dict[str, Any] = {
         "uid": finding.id,

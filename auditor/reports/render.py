@@ -73,14 +73,25 @@ class ReportPaths:
     pdf: Path
 
 
-def templates_dir() -> Path:
-    """The report templates: `$AUDITOR_TEMPLATES`, else `reports/templates` at the project top level."""
+def template_candidates() -> list[Path]:
+    """Where the templates are looked for, in order: `$AUDITOR_TEMPLATES` alone when set; else the copy inside
+    the installed package (`auditor/reports/templates`, mapped there when the wheel is built), then the
+    source folder `reports/templates` at the top of a checkout (editable install, PYTHONPATH)."""
     override = os.environ.get(TEMPLATES_ENV)
-    default = Path(auditor.__file__).resolve().parent.parent / "reports" / "templates"
-    root = (Path(override) if override else default).resolve()
-    if not (root / ANALYST_TEMPLATE).is_file():
-        raise ReportError("report templates not found (set AUDITOR_TEMPLATES to the folder)", str(root))
-    return root
+    if override:
+        return [Path(override).resolve()]
+    package = Path(auditor.__file__).resolve().parent
+    return [package / "reports" / "templates", package.parent / "reports" / "templates"]
+
+
+def templates_dir() -> Path:
+    """The first folder of `template_candidates()` that holds the report templates."""
+    candidates = template_candidates()
+    for root in candidates:
+        if (root / ANALYST_TEMPLATE).is_file() and (root / EXECUTIVE_TEMPLATE).is_file():
+            return root
+    looked = ", ".join(str(c) for c in candidates)
+    raise ReportError(f"report templates not found (looked in {looked}; set {TEMPLATES_ENV} to the folder)")
 
 
 def resolve_resource(url: str, root: Path, extra_files: frozenset[Path] = frozenset()) -> tuple[bytes, str]:
