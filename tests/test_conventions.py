@@ -78,3 +78,20 @@ def test_commands_the_progress_row_names_exist() -> None:
         for word in words:
             assert isinstance(cmd, click.Group) and word in cmd.commands, entry
             cmd = cmd.commands[word]
+
+
+def test_every_out_option_is_a_folder() -> None:
+    """`--out` names a folder everywhere (the README's row lists the commands); evidence export keeps a .zip path
+    working for existing jobs, which its --help states."""
+    listed = _conventions()["`--out`"].split(":", 1)[1].split("(")[0]
+    named = set(re.findall(r"`([a-z][a-z ]*)`", listed))
+    found = set()
+    for path, cmd in _commands(cli):
+        option = _option(cmd, "--out")
+        if option is None:
+            continue
+        found.add(" ".join(path))
+        assert isinstance(option.type, click.Path), path
+        if path != ("evidence", "export"):
+            assert option.type.file_okay is False or "folder" in (option.help or "").lower(), path
+    assert named <= found and {"report", "run", "evidence export"} <= found, (named, found)

@@ -223,15 +223,28 @@ def test_cli_export_and_verify_exit_codes(tmp_path: Path) -> None:
     assert nomanifest.returncode == 2 and "no manifest.json" in nomanifest.stderr
 
 
+def test_out_is_a_folder_created_when_missing(tmp_path: Path) -> None:
+    ws, _ = _workspace(tmp_path)
+    ws.close()
+    done = _auditor("evidence", "export", "--out", "packs/2026-Q4", "--json", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert (tmp_path / json.loads(done.stdout)["path"]).resolve() == (tmp_path / "packs/2026-Q4/evidence.zip").resolve()
+    table = _auditor("evidence", "export", "--out", "packs/again", cwd=tmp_path)
+    assert table.returncode == 0 and "evidence.zip" in table.stdout
+    assert _auditor("evidence", "verify", "packs/again/evidence.zip", cwd=tmp_path).returncode == 0
+
+
 def test_export_to_an_unusable_path_is_a_clear_error(tmp_path: Path) -> None:
     ws, _ = _workspace(tmp_path)
     ws.close()
     (tmp_path / "afile").write_text("x", encoding="utf-8")
     under_file = _auditor("evidence", "export", "--out", "afile/pack.zip", cwd=tmp_path)
     assert under_file.returncode == 2 and "cannot write the evidence pack" in under_file.stderr
-    (tmp_path / "adir.zip").mkdir()
+    (tmp_path / "adir.zip").mkdir()  # an existing folder is a folder, whatever its name
     into_dir = _auditor("evidence", "export", "--out", "adir.zip", cwd=tmp_path)
-    assert into_dir.returncode == 2 and "is a directory" in into_dir.stderr
+    assert into_dir.returncode == 0 and (tmp_path / "adir.zip" / "evidence.zip").is_file(), into_dir.stderr
+    plain_file = _auditor("evidence", "export", "--out", "afile", cwd=tmp_path)
+    assert plain_file.returncode == 2 and "is a file; give a folder" in plain_file.stderr
     assert sorted(p.name for p in tmp_path.iterdir() if p.name.startswith(".evidence-")) == []
 
 

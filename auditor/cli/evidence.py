@@ -20,13 +20,20 @@ def evidence() -> None:
 
     \b
     Example:
-      auditor evidence export --out evidence-2026-Q4.zip
-      auditor evidence verify evidence-2026-Q4.zip
+      auditor evidence export --out evidence-2026-Q4
+      auditor evidence verify evidence-2026-Q4/evidence.zip
     """
 
 
 @evidence.command("export")
-@click.option("--out", "out", required=True, type=click.Path(dir_okay=False, path_type=Path), help="The .zip to write.")
+@click.option(
+    "--out",
+    "out",
+    required=True,
+    type=click.Path(path_type=Path),
+    help="Folder to write evidence.zip into (created if missing). A path ending in .zip that is not a folder is "
+    "still taken as the pack's own path, as earlier versions did.",
+)
 @click.option(
     "--max-raw-mb",
     default=100,
@@ -44,10 +51,11 @@ def export_cmd(app: AppContext, out: Path, max_raw_mb: int, as_json: bool) -> No
 
     \b
     Example:
-      auditor evidence export --out evidence.zip --max-raw-mb 500
+      auditor evidence export --out ./evidence-2026-Q4 --max-raw-mb 500
     """
     from auditor.evidence.pack import export_pack
 
+    out = pack_path(out)
     config = app.config()
     ws = app.workspace()
     try:
@@ -67,6 +75,16 @@ def export_cmd(app: AppContext, out: Path, max_raw_mb: int, as_json: bool) -> No
         click.echo(f"warning: {problem}", err=True)
     if summary.raw_problems:
         sys.exit(EXIT_VERIFY_FAILED)
+
+
+def pack_path(out: Path) -> Path:
+    """`--out` is a folder (as for every command): the pack is OUT/evidence.zip. A path ending in .zip that is not
+    an existing folder is the pack itself (the earlier convention, kept so existing jobs keep working)."""
+    if out.suffix.lower() == ".zip" and not out.is_dir():
+        return out
+    if out.exists() and not out.is_dir():
+        raise click.BadParameter(f"{out} is a file; give a folder", param_hint="--out")
+    return out / "evidence.zip"
 
 
 @evidence.command("verify")
