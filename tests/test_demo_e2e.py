@@ -235,6 +235,30 @@ def test_demo_runs_the_governance_checks_and_its_pdf_shows_them(demo: tuple[Path
     assert f"{checks['failing']} control-scope results" in text
 
 
+def test_demo_human_summary_from_the_same_result(
+    demo: tuple[Path, dict[str, object]], capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The table-mode output (what `bash scripts/demo.sh` prints) from the same result the JSON carries."""
+    from auditor.cli.demo import print_demo
+    from auditor.findings import load_findings
+    from auditor.workspace.store import Workspace
+
+    _, summary = demo
+    ws = Workspace.open(Path(str(summary["workspace"])), create=False)
+    try:
+        top = load_findings(ws, include_suppressed=False)
+    finally:
+        ws.close()
+    print_demo(dict(summary), top)
+    text = " ".join(capsys.readouterr().out.split())
+    checks = summary["checks"]
+    assert isinstance(checks, dict)
+    assert f"Governance checks: {checks['failing']} failing control(s) of {checks['controls']}" in text
+    assert f"{summary['open']} open findings" in text and str(summary["pdf"]) in text
+    top_finding = summary["top_finding"]
+    assert isinstance(top_finding, dict) and str(top_finding["actor"]) in text
+
+
 def test_eval_json_matches_its_schema(demo: tuple[Path, dict[str, object]]) -> None:
     jsonschema = pytest.importorskip("jsonschema", reason="jsonschema is a dev dependency")
     from auditor.cli.evaluate import score

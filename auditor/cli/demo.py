@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import click
 
@@ -72,40 +72,44 @@ def demo(app: AppContext, out_dir: Path, seed: int, as_json: bool) -> None:
     from auditor.findings import load_findings
 
     top = load_findings(ws, include_suppressed=False)
+    data = {
+        "sandbox": str(sandbox_dir),
+        "entra_signins": entra,
+        "github": run.github,
+        "gitlab_audit_events": run.gitlab_audit_events,
+        "workspace": str(ws_dir),
+        "events": summary.imported + github_events,
+        "rejected": summary.rejected,
+        "findings": detection.findings,
+        "open": detection.open,
+        "suppressed": detection.suppressed,
+        "checks": {
+            "run_id": checks.run_id,
+            "controls": len(checks.controls),
+            "failing": sum(1 for c in checks.controls if c.status == "fail"),
+            "findings": checks.findings,
+        },
+        "html": str(paths.html),
+        "pdf": str(paths.pdf),
+        "top_finding": top[0].to_json() if top else None,
+        "scenarios": sandbox.scenarios,
+    }
     if as_json:
-        echo_json(
-            {
-                "sandbox": str(sandbox_dir),
-                "entra_signins": entra,
-                "github": run.github,
-                "gitlab_audit_events": run.gitlab_audit_events,
-                "workspace": str(ws_dir),
-                "events": summary.imported + github_events,
-                "rejected": summary.rejected,
-                "findings": detection.findings,
-                "open": detection.open,
-                "suppressed": detection.suppressed,
-                "checks": {
-                    "run_id": checks.run_id,
-                    "controls": len(checks.controls),
-                    "failing": sum(1 for c in checks.controls if c.status == "fail"),
-                    "findings": checks.findings,
-                },
-                "html": str(paths.html),
-                "pdf": str(paths.pdf),
-                "top_finding": top[0].to_json() if top else None,
-                "scenarios": sandbox.scenarios,
-            }
-        )
+        echo_json(data)
         return
-    _print_summary(top, summary.imported + github_events, detection.open, detection.suppressed)
+    print_demo(data, top)
+
+
+def print_demo(data: dict[str, Any], top: list[Finding]) -> None:
+    """The demo's human summary: the top findings, the governance result and where everything went."""
+    _print_summary(top, int(data["events"]), int(data["open"]), int(data["suppressed"]))
     out = console()
-    failing = sum(1 for c in checks.controls if c.status == "fail")
-    out.print(f"Governance checks: {failing} failing control(s) of {len(checks.controls)} (auditor check).")
-    out.print(f"\nSandbox files:  {sandbox_dir}")
-    out.print(f"Workspace:      {ws_dir}")
-    out.print(f"HTML report:    {paths.html}")
-    out.print(f"PDF report:     {paths.pdf}")
+    checks = data["checks"]
+    out.print(f"Governance checks: {checks['failing']} failing control(s) of {checks['controls']} (auditor check).")
+    out.print(f"\nSandbox files:  {data['sandbox']}")
+    out.print(f"Workspace:      {data['workspace']}")
+    out.print(f"HTML report:    {data['html']}")
+    out.print(f"PDF report:     {data['pdf']}")
 
 
 def _print_summary(findings: list[Finding], events: int, open_: int, suppressed: int) -> None:
