@@ -6,9 +6,10 @@ import json
 import shutil
 import tempfile
 import uuid
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
+from typing import ClassVar
 
 import duckdb
 
@@ -16,6 +17,8 @@ from auditor import __version__
 from auditor.connectors.entra.collect import Collected
 from auditor.connectors.entra.graph import Page
 from auditor.connectors.gaps import Gap, replace_gaps
+from auditor.connectors.kit.state import write_mark
+from auditor.connectors.kit.summary import CollectSummary as KitSummary
 from auditor.importers.formats.entra import ENTRA_SIGNIN_GRAPH, USERS_SPEC
 from auditor.importers.pipeline import import_files
 from auditor.importers.sources import sql_str
@@ -25,25 +28,29 @@ from auditor.workspace.store import Workspace, utcnow
 SOURCE_PREFIX = "entra:"
 
 
+def signins_key(tenant: str) -> str:
+    """The collect_state key of this tenant's sign-in high-water mark."""
+    return f"{SOURCE_PREFIX}{tenant}:signins"
+
+
 @dataclass
-class CollectSummary:
+class CollectSummary(KitSummary):
     """What `auditor collect entra` printed: counts per resource and the gaps."""
 
-    snapshot_id: str
-    tenant: str
-    counts: dict[str, int] = field(default_factory=dict)
+    tenant: str = ""
     signins_imported: int = 0
-    gaps: list[Gap] = field(default_factory=list)
 
-    def to_json(self) -> dict[str, object]:
-        return {
-            "snapshot_id": self.snapshot_id,
-            "platform": "entra",
-            "tenant": self.tenant,
-            "counts": self.counts,
-            "signins_imported": self.signins_imported,
-            "coverage_gaps": [g.to_json() for g in self.gaps],
-        }
+    platform: ClassVar[str] = "entra"
+    label: ClassVar[str] = "Entra"
+
+    def head(self) -> dict[str, object]:
+        return {"tenant": self.tenant}
+
+    def tail(self) -> dict[str, object]:
+        return {"signins_imported": self.signins_imported}
+
+    def notes(self) -> list[str]:
+        return [f"{self.signins_imported} new sign-ins imported."]
 
 
 def _store(ws: Workspace, page: Page) -> Path:
@@ -80,7 +87,7 @@ def _rows(paths: list[Path], spec: dict[str, str]) -> str:
 def load_collected(ws: Workspace, tenant: str, collected: Collected, since: datetime) -> CollectSummary:
     """Write pages, directory rows, sign-ins (through the importer), gaps and the high-water mark."""
     snap = "collect-" + uuid.uuid4().hex[:12]
-    summary = CollectSummary(snap, tenant, gaps=list(collected.gaps))
+    summary = CollectSummary(snap, gaps=list(collected.gaps), tenant=tenant)
     con = ws.con
     work = Path(tempfile.mkdtemp(prefix="entra-", dir=ws.root))
     try:
@@ -293,6 +300,4 @@ def _high_water(con: duckdb.DuckDBPyConnection, tenant: str, since: datetime) ->
     """The newest sign-in now held (or the window start): the next run asks from there."""
     row = con.execute("SELECT max(ts) FROM events WHERE platform = 'entra'").fetchone()
     mark = row[0] if row and row[0] is not None and row[0] > since else since
-    con.execute(
-        "INSERT OR REPLACE INTO collect_state VALUES (?, ?, ?)", [f"{SOURCE_PREFIX}{tenant}:signins", mark, utcnow()]
-    )
+    write_mark(con, signins_key(tenant), mark)

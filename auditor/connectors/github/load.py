@@ -7,10 +7,10 @@ import hashlib
 import shutil
 import tempfile
 import uuid
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import duckdb
 
@@ -19,6 +19,7 @@ from auditor.connectors.gaps import Gap, replace_gaps
 from auditor.connectors.github.client import Page
 from auditor.connectors.github.collect import Collected
 from auditor.connectors.github.transform import Rows, transform
+from auditor.connectors.kit.summary import CollectSummary as KitSummary
 from auditor.importers.derive import refresh_derived
 from auditor.importers.formats.github import GITHUB_AUDIT
 from auditor.importers.pipeline import import_files
@@ -32,28 +33,30 @@ GIT_RETENTION_DAYS = 7  # GitHub Enterprise Cloud: Git events, REST/export only
 
 
 @dataclass
-class CollectSummary:
+class CollectSummary(KitSummary):
     """What `auditor collect github` prints: counts per resource, new audit events, gaps."""
 
-    snapshot_id: str
-    scope: str
-    counts: dict[str, int] = field(default_factory=dict)
+    scope: str = ""
     audit_imported: int = 0
     audit_duplicates: int = 0
     requests: int = 0
-    gaps: list[Gap] = field(default_factory=list)
 
-    def to_json(self) -> dict[str, object]:
+    platform: ClassVar[str] = "github"
+    label: ClassVar[str] = "GitHub"
+
+    def head(self) -> dict[str, object]:
+        return {"scope": self.scope}
+
+    def tail(self) -> dict[str, object]:
         return {
-            "snapshot_id": self.snapshot_id,
-            "platform": "github",
-            "scope": self.scope,
-            "counts": self.counts,
             "audit_events_imported": self.audit_imported,
             "audit_events_duplicates": self.audit_duplicates,
             "requests": self.requests,
-            "coverage_gaps": [g.to_json() for g in self.gaps],
         }
+
+    def notes(self) -> list[str]:
+        return [f"{self.audit_imported} new audit events imported ({self.audit_duplicates} already held); "
+                f"{self.requests} requests."]  # fmt: skip
 
 
 def scope_of(collected: Collected) -> str:
@@ -100,7 +103,7 @@ def load_collected(ws: Workspace, base_url: str, collected: Collected, since: da
     """Write pages, inventory rows, audit events, gaps, log sources and the high-water mark."""
     snap = "collect-" + uuid.uuid4().hex[:12]
     scope = scope_of(collected)
-    summary = CollectSummary(snap, scope, gaps=list(collected.gaps), requests=collected.requests)
+    summary = CollectSummary(snap, gaps=list(collected.gaps), scope=scope, requests=collected.requests)
     rows = transform(collected, base_url.rstrip("/"))
     con = ws.con
     work = Path(tempfile.mkdtemp(prefix="github-", dir=ws.root))

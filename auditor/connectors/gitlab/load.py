@@ -10,10 +10,10 @@ import shutil
 import tempfile
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import duckdb
 
@@ -21,6 +21,7 @@ from auditor import __version__
 from auditor.connectors.gaps import Gap, replace_gaps
 from auditor.connectors.gitlab.client import Page
 from auditor.connectors.gitlab.collect import Collected
+from auditor.connectors.kit.summary import CollectSummary as KitSummary
 from auditor.importers.derive import refresh_derived
 from auditor.importers.formats.gitlab import GITLAB_AUDIT
 from auditor.importers.pipeline import import_files
@@ -59,28 +60,28 @@ def state_key(base_url: str, scope: str) -> str:
 
 
 @dataclass
-class CollectSummary:
+class CollectSummary(KitSummary):
     """What `auditor collect gitlab` prints: counts per resource and the gaps."""
 
-    snapshot_id: str
-    base_url: str
-    scope: str
-    counts: dict[str, int] = field(default_factory=dict)
+    base_url: str = ""
+    scope: str = ""
     audit_events_imported: int = 0
     requests: int = 0
-    gaps: list[Gap] = field(default_factory=list)
 
-    def to_json(self) -> dict[str, object]:
-        return {
-            "snapshot_id": self.snapshot_id,
-            "platform": "gitlab",
-            "base_url": self.base_url,
-            "scope": self.scope,
-            "counts": self.counts,
-            "audit_events_imported": self.audit_events_imported,
-            "requests": self.requests,
-            "coverage_gaps": [g.to_json() for g in self.gaps],
-        }
+    platform: ClassVar[str] = "gitlab"
+    label: ClassVar[str] = "GitLab"
+
+    def head(self) -> dict[str, object]:
+        return {"base_url": self.base_url, "scope": self.scope}
+
+    def tail(self) -> dict[str, object]:
+        return {"audit_events_imported": self.audit_events_imported, "requests": self.requests}
+
+    def title(self) -> str:
+        return f"GitLab {self.base_url} ({self.scope})"
+
+    def notes(self) -> list[str]:
+        return [f"{self.audit_events_imported} new audit events imported; {self.requests} requests."]
 
 
 def _store_pages(ws: Workspace, pages: list[Page]) -> dict[str, tuple[Page, Path]]:
@@ -133,7 +134,7 @@ def load_collected(
     """Write everything from one run, or nothing (one transaction)."""
     snap = "collect-" + uuid.uuid4().hex[:12]
     c = collected
-    summary = CollectSummary(snap, c.base_url, c.scope, gaps=list(c.gaps), requests=c.recorder.requests)
+    summary = CollectSummary(snap, gaps=list(c.gaps), base_url=c.base_url, scope=c.scope, requests=c.recorder.requests)
     con = ws.con
     work = Path(tempfile.mkdtemp(prefix="gitlab-", dir=ws.root))
     source = f"{SOURCE_PREFIX}{c.base_url}"

@@ -1,0 +1,106 @@
+"""Transport failures (no HTTP answer) classified by exception type, never by message text.
+
+Refused connections, unknown hosts and TLS failures are final at once: retrying them for minutes only
+hides the cause. Timeouts get a bounded retry, each announced on stderr."""
+
+from __future__ import annotations
+
+import socket
+import ssl
+import sys
+import time
+from collections.abc import Callable
+from typing import TypeVar
+
+from auditor.connectors.kit.errors import TransportError
+
+T = TypeVar("T")
+TIMEOUT_RETRIES = 2  # a timed-out request is tried at most 1 + TIMEOUT_RETRIES times
+TIMEOUT_BACKOFF = 1.0
+
+
+def chain(exc: BaseException) -> list[BaseException]:
+    """`exc` and what it wraps: __cause__/__context__, and the `reason`/first arg that urllib3 and
+    requests use to carry the underlying socket error."""
+    out: list[BaseException] = []
+    current: BaseException | None = exc
+    while current is not None and all(current is not seen for seen in out):
+        out.append(current)
+        nxt = current.__cause__ or current.__context__
+        reason = getattr(current, "reason", None)
+        if nxt is None and isinstance(reason, BaseException):
+            nxt = reason
+        if nxt is None and current.args and isinstance(current.args[0], BaseException):
+            nxt = current.args[0]
+        current = nxt
+    return out
+
+
+def _named(exc: BaseException, *names: str) -> bool:
+    return any(cls.__name__ in names for cls in type(exc).__mro__)
+
+
+def is_transport(exc: BaseException) -> bool:
+    """True for failures that mean no HTTP answer came back (requests, urllib3, httpx, sockets)."""
+    for item in chain(exc):
+        if isinstance(item, OSError | TimeoutError):
+            return True
+        module = type(item).__module__.split(".")[0]
+        if module in ("requests", "urllib3", "httpx", "httpcore") and _named(
+            item, "ConnectionError", "Timeout", "TimeoutException", "ConnectError", "TimeoutError",
+            "NetworkError", "ProtocolError", "ChunkedEncodingError", "NewConnectionError", "MaxRetryError",
+            "RemoteProtocolError", "ReadError", "WriteError",
+        ):  # fmt: skip
+            return True
+    return False
+
+
+def classify(exc: BaseException) -> tuple[str, bool]:
+    """(reason for the user, whether a retry may help): only timeouts are worth retrying."""
+    items = chain(exc)
+    for item in items:
+        if isinstance(item, ConnectionRefusedError):
+            return "connection refused", False
+        if isinstance(item, socket.gaierror) or _named(item, "NameResolutionError"):
+            return "host name not found (DNS)", False
+        if isinstance(item, ssl.SSLError) or _named(item, "SSLError"):
+            detail = getattr(item, "reason", None) or type(item).__name__
+            return f"TLS failed ({detail})", False
+    for item in items:
+        if isinstance(item, TimeoutError | socket.timeout) or _named(item, "Timeout", "TimeoutException"):
+            return "timed out", True
+        if isinstance(item, ConnectionResetError | ConnectionAbortedError | BrokenPipeError):
+            return "connection reset", True
+    return f"connection failed ({type(items[-1]).__name__})", False
+
+
+def progress(message: str) -> None:
+    """One line of progress on stderr (never a token or URL query)."""
+    print(message, file=sys.stderr, flush=True)
+
+
+def guarded(
+    host: str,
+    fn: Callable[[], T],
+    *,
+    endpoint: str = "",
+    retries: int = TIMEOUT_RETRIES,
+    backoff: float = TIMEOUT_BACKOFF,
+    sleep: Callable[[float], None] = time.sleep,
+    report: Callable[[str], None] = progress,
+) -> T:
+    """`fn()`, turning a transport failure into TransportError; timeouts are retried `retries` times."""
+    attempt = 0
+    while True:
+        try:
+            return fn()
+        except Exception as exc:
+            if isinstance(exc, TransportError) or not is_transport(exc):
+                raise
+            reason, retriable = classify(exc)
+            if not retriable or attempt >= retries:
+                tries = f" after {attempt + 1} attempts" if attempt else ""
+                raise TransportError(host, reason + tries, endpoint) from None
+            attempt += 1
+            report(f"{host}: {reason}; retrying ({attempt}/{retries})…")
+            sleep(backoff * attempt)
