@@ -45,7 +45,12 @@ def collect(ctx: click.Context, as_json: bool) -> None:
 
 @collect.command("entra")
 @click.option("--graph-url", default=None, help="Graph root without /v1.0 (default https://graph.microsoft.com).")
-@click.option("--arm-url", default=None, help="Azure Resource Manager root (diagnostic settings).")
+@click.option(
+    "--arm-url",
+    default=None,
+    help="Azure Resource Manager root for diagnostic settings (default: the ARM of --graph-url's cloud; "
+    "with a custom --graph-url ARM is not asked unless given).",
+)
 @click.option("--tenant", "tenant", default=None, help="Tenant id or domain (needed without a config file).")
 @click.option("--since", default=None, help="Collect sign-ins from this ISO 8601 UTC time (default: high-water mark).")
 @click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
@@ -56,7 +61,8 @@ def collect_entra(
     """Collect users, groups, roles, sign-ins, consents, apps and risk from Microsoft Entra ID.
 
     Auth: client_id with a client secret or certificate from the config, or a bearer token in
-    AUDITOR_GRAPH_TOKEN. Sign-ins are incremental from the last run's high-water mark.
+    AUDITOR_GRAPH_TOKEN (Graph only; ARM's diagnostic settings need their own token in AUDITOR_ARM_TOKEN).
+    Sign-ins are incremental from the last run's high-water mark.
 
     \b
     Example:
@@ -86,11 +92,11 @@ def _parse_since(text: str) -> datetime:
 
 def _collect_entra(app: AppContext, source: object, since: datetime | None) -> CollectSummary:
     from auditor.config.models import EntraSource
-    from auditor.connectors.entra.auth import build_credential
+    from auditor.connectors.entra.auth import build_credentials
     from auditor.connectors.entra.sync import sync
 
     assert isinstance(source, EntraSource)
-    credential = build_credential(source)
+    credential = build_credentials(source)
     ws = app.workspace()
     with console(stderr=True).status(f"collecting Entra tenant {source.tenant_id}…"):
         return sync(ws, source, credential, since)

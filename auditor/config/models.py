@@ -282,7 +282,7 @@ class EntraSource(Strict):
     in AUDITOR_GRAPH_TOKEN. `graph_url` is the Graph root without /v1.0 (national clouds differ)."""
 
     graph_url: str = "https://graph.microsoft.com"
-    arm_url: str = "https://management.azure.com"
+    arm_url: str | None = None  # None: the ARM of graph_url's cloud (none for a custom graph_url)
     authority_host: str | None = None
     tenant_id: str
     client_id: str | None = None

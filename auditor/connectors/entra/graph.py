@@ -6,36 +6,30 @@ and go to the columnar path instead. Errors are classified by status code, never
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
-from auditor.errors import AuditorError
+from auditor.connectors.entra.clouds import audience
+from auditor.connectors.kit.errors import ApiError, AuthError, TransportError, host_of
+from auditor.connectors.kit.page import Page
+from auditor.connectors.kit.transport import TIMEOUT_BACKOFF, TIMEOUT_RETRIES, classify, is_transport, progress
+
+__all__ = ["GraphAuthError", "GraphError", "GraphPages", "Page"]
 
 
-class GraphError(AuditorError):
+class GraphError(ApiError):
     """A Graph call failed; `status` decides what the collector does with it."""
 
     def __init__(self, status: int, code: str, endpoint: str, message: str) -> None:
-        super().__init__(f"HTTP {status} {code}: {message}", endpoint)
-        self.status = status
+        super().__init__(status, endpoint, f"HTTP {status} {code}: {message}")
         self.code = code
-        self.endpoint = endpoint
 
 
-class GraphAuthError(GraphError):
+class GraphAuthError(GraphError, AuthError):
     """401: the credentials were refused. Fatal, exit code 2, nothing written."""
-
-
-@dataclass(frozen=True)
-class Page:
-    """One response body exactly as received, with the URL that produced it."""
-
-    url: str
-    body: bytes
-    items: int
 
 
 class GraphPages:
@@ -49,9 +43,7 @@ class GraphPages:
 
         host = urlsplit(root).hostname or ""
         # The token goes only to the configured host: a nextLink elsewhere gets no Authorization header.
-        provider = AzureIdentityAuthenticationProvider(
-            credential, scopes=[scope_root.rstrip("/") + "/.default"], allowed_hosts=[host]
-        )
+        provider = AzureIdentityAuthenticationProvider(credential, scopes=[audience(scope_root)], allowed_hosts=[host])
         self.adapter = GraphRequestAdapter(provider)
         from msgraph.graph_service_client import GraphServiceClient
 
@@ -68,16 +60,33 @@ class GraphPages:
         info.http_method = Method.GET
         info.url = url if url.startswith("http") else self.root + url
         info.headers.try_add("Accept", "application/json")
+        from azure.core.exceptions import ClientAuthenticationError
         from msgraph.generated.models.o_data_errors.o_data_error import ODataError
 
-        try:
-            body = await self.adapter.send_primitive_async(info, "bytes", {"XXX": ODataError})
-        except APIError as exc:
-            status = int(exc.response_status_code or 0)
-            code, message = _error_fields(exc)
-            cls = GraphAuthError if status == 401 else GraphError
-            raise cls(status, code, _endpoint(info.url), message) from None
-        return body if isinstance(body, bytes) else b""
+        timeouts = 0
+        while True:
+            try:
+                body = await self.adapter.send_primitive_async(info, "bytes", {"XXX": ODataError})
+            except APIError as exc:
+                status = int(exc.response_status_code or 0)
+                code, message = _error_fields(exc)
+                cls = GraphAuthError if status == 401 else GraphError
+                raise cls(status, code, _endpoint(info.url), message) from None
+            except ClientAuthenticationError as exc:  # no token for this audience (never its value)
+                raise GraphAuthError(401, "TokenRequestFailed", _endpoint(info.url), type(exc).__name__) from None
+            except Exception as exc:
+                if not is_transport(exc):
+                    raise
+                reason, retriable = classify(exc)
+                host = host_of(info.url)
+                if not retriable or timeouts >= TIMEOUT_RETRIES:
+                    tries = f" after {timeouts + 1} attempts" if timeouts else ""
+                    raise TransportError(host, reason + tries, _endpoint(info.url)) from None
+                timeouts += 1
+                progress(f"{host}: {reason}; retrying ({timeouts}/{TIMEOUT_RETRIES})…")
+                await asyncio.sleep(TIMEOUT_BACKOFF * timeouts)
+                continue
+            return body if isinstance(body, bytes) else b""
 
     async def pages(self, url: str) -> AsyncIterator[Page]:
         """Follow @odata.nextLink to the end, yielding each body as received."""
@@ -85,7 +94,7 @@ class GraphPages:
         while next_url:
             body = await self.get(next_url)
             doc = json.loads(body) if body else {}
-            yield Page(next_url, body, len(doc.get("value", [])) if isinstance(doc, dict) else 0)
+            yield Page(next_url, body, items=len(doc.get("value", [])) if isinstance(doc, dict) else 0)
             link = doc.get("@odata.nextLink") if isinstance(doc, dict) else None
             next_url = link if isinstance(link, str) and link else None
 

@@ -3,7 +3,7 @@ becomes a coverage gap naming it and what it needs, never an empty list and neve
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
 from typing import TypeVar
 
@@ -55,13 +55,35 @@ def optional(
     cannot be reached. 401 and every other status propagate (the run cannot be trusted)."""
     try:
         return fetch()
-    except AuthError:
-        raise
-    except TransportError as exc:
-        gaps.append(gap(endpoint, exc))
-        return None
     except ApiError as exc:
-        if exc.status not in tuple(statuses):
-            raise
-        gaps.append(gap(endpoint, exc))
+        _absorb(endpoint, exc, gaps, statuses, gap)
         return None
+
+
+async def optional_async(
+    endpoint: Endpoint,
+    fetch: Callable[[], Awaitable[T]],
+    gaps: list[Gap],
+    *,
+    statuses: Iterable[int] = GAP_STATUSES,
+    gap: Callable[[Endpoint, ApiError], Gap] = refusal_gap,
+) -> T | None:
+    """`optional()` for a coroutine."""
+    try:
+        return await fetch()
+    except ApiError as exc:
+        _absorb(endpoint, exc, gaps, statuses, gap)
+        return None
+
+
+def _absorb(
+    endpoint: Endpoint,
+    exc: ApiError,
+    gaps: list[Gap],
+    statuses: Iterable[int],
+    gap: Callable[[Endpoint, ApiError], Gap],
+) -> None:
+    """Record `exc` as a gap, or re-raise it when it is a 401 or a status the caller cannot do without."""
+    if isinstance(exc, AuthError) or not (isinstance(exc, TransportError) or exc.status in tuple(statuses)):
+        raise exc
+    gaps.append(gap(endpoint, exc))
