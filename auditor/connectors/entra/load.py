@@ -17,12 +17,12 @@ from auditor import __version__
 from auditor.connectors.entra.collect import Collected
 from auditor.connectors.entra.graph import Page
 from auditor.connectors.gaps import Gap, replace_gaps
+from auditor.connectors.kit.evidence import store_pages
+from auditor.connectors.kit.provenance import import_staged, stage_records
 from auditor.connectors.kit.state import write_mark
 from auditor.connectors.kit.summary import CollectSummary as KitSummary
 from auditor.importers.formats.entra import ENTRA_SIGNIN_GRAPH, USERS_SPEC
-from auditor.importers.pipeline import import_files
 from auditor.importers.sources import sql_str
-from auditor.workspace.evidence import blob_path
 from auditor.workspace.store import Workspace, utcnow
 
 SOURCE_PREFIX = "entra:"
@@ -53,22 +53,10 @@ class CollectSummary(KitSummary):
         return [f"{self.signins_imported} new sign-ins imported."]
 
 
-def _store(ws: Workspace, page: Page) -> Path:
-    """Keep the body as received, named by its SHA-256 (same store as imports)."""
-    import hashlib
-
-    sha = hashlib.sha256(page.body).hexdigest()
-    path = blob_path(ws.evidence_dir, sha)
-    if not path.exists():
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_suffix(".partial")
-        tmp.write_bytes(page.body)
-        tmp.replace(path)
-    ws.con.execute(
-        "INSERT OR IGNORE INTO evidence VALUES (?, 'collect', ?, ?, ?, ?)",
-        [sha, page.url, str(path), len(page.body), utcnow()],
-    )
-    return path
+def _store(ws: Workspace, pages: list[Page]) -> list[Path]:
+    """Keep the bodies as received (read-only, named by SHA-256, same store as imports); their blob paths."""
+    stored = store_pages(ws, pages)
+    return [stored[p.sha256][1] for p in pages]
 
 
 def _files(paths: list[Path]) -> str:
@@ -95,7 +83,7 @@ def load_collected(ws: Workspace, tenant: str, collected: Collected, since: date
             con.execute(
                 "INSERT INTO snapshots VALUES (?, 'collect', 'entra', ?, ?, ?)", [snap, tenant, utcnow(), __version__]
             )
-            stored = {k: [_store(ws, p) for p in pages] for k, pages in collected.pages.items()}
+            stored = {k: _store(ws, pages) for k, pages in collected.pages.items()}
             for key in stored:
                 summary.counts[key] = collected.count(key)
             _identities(con, stored.get("users", []))
@@ -103,7 +91,7 @@ def load_collected(ws: Workspace, tenant: str, collected: Collected, since: date
             _groups(ws, snap, collected)
             _apps(ws, snap, stored, collected)
             _risk(con, snap, stored)
-            summary.signins_imported = _signins(ws, stored, work)
+            summary.signins_imported = _signins(ws, collected, work, tenant)
             _coverage(con, snap, tenant, collected)
             _high_water(con, tenant, since)
     finally:
@@ -148,7 +136,7 @@ def _roles(con: duckdb.DuckDBPyConnection, snap: str, stored: dict[str, list[Pat
 
 def _groups(ws: Workspace, snap: str, collected: Collected) -> None:
     for name, pages in collected.group_pages.items():
-        paths = [_store(ws, p) for p in pages]
+        paths = _store(ws, pages)
         if paths:
             ws.con.execute(
                 f"INSERT INTO identity_groups SELECT ?, id, ?, ? FROM ({_rows(paths, {'id': 'VARCHAR'})})",
@@ -190,7 +178,7 @@ def _apps(ws: Workspace, snap: str, stored: dict[str, list[Path]], collected: Co
             f"FROM ({_rows(stored['oauth2_grants'], spec)})",
             [snap, now],
         )
-    paths = [_store(ws, p) for p in collected.assignment_pages]
+    paths = _store(ws, collected.assignment_pages)
     if paths:
         spec = {
             "appRoleId": "VARCHAR",
@@ -241,21 +229,13 @@ def _risk(con: duckdb.DuckDBPyConnection, snap: str, stored: dict[str, list[Path
         )
 
 
-def _signins(ws: Workspace, stored: dict[str, list[Path]], work: Path) -> int:
-    """Sign-in pages become one NDJSON file (one record per line, in DuckDB) for the importer's fast path."""
-    pages = stored.get("signins", []) + stored.get("signins_non_interactive", [])
-    if not pages:
-        return 0
-    combined = work / "entra-signins.ndjson"
-    ws.con.execute(
-        "COPY (SELECT CAST(elem AS VARCHAR) FROM (SELECT unnest(json_extract(content, '$.value[*]')) AS elem "
-        f"FROM read_text({_files(pages)}))) TO {sql_str(str(combined))} "
-        "(FORMAT csv, HEADER false, QUOTE '', ESCAPE '', DELIMITER '\x01')"
-    )
-    if combined.stat().st_size == 0:
-        return 0
-    summary = import_files(ws, [combined], forced=ENTRA_SIGNIN_GRAPH, own_transaction=False)
-    return summary.imported
+def _signins(ws: Workspace, collected: Collected, work: Path, tenant: str) -> int:
+    """Sign-in pages through the importer's fast path, each sign-in citing its page and position."""
+    pages = collected.pages.get("signins", []) + collected.pages.get("signins_non_interactive", [])
+    stored = store_pages(ws, pages)
+    stage_records(ws, [(sha, path) for sha, (_, path) in stored.items()], "$.value[*]")
+    what = f"{SOURCE_PREFIX}{tenant} sign-in pages"
+    return import_staged(ws, ENTRA_SIGNIN_GRAPH, work, what)[0]
 
 
 def _coverage(con: duckdb.DuckDBPyConnection, snap: str, tenant: str, collected: Collected) -> None:

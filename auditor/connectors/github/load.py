@@ -3,7 +3,6 @@ inventory rows as one snapshot, audit events through the file importer's GitHub 
 
 from __future__ import annotations
 
-import hashlib
 import shutil
 import tempfile
 import uuid
@@ -19,12 +18,10 @@ from auditor.connectors.gaps import Gap, replace_gaps
 from auditor.connectors.github.client import Page
 from auditor.connectors.github.collect import Collected
 from auditor.connectors.github.transform import Rows, transform
+from auditor.connectors.kit.evidence import store_pages
+from auditor.connectors.kit.provenance import import_staged, stage_records
 from auditor.connectors.kit.summary import CollectSummary as KitSummary
-from auditor.importers.derive import refresh_derived
 from auditor.importers.formats.github import GITHUB_AUDIT
-from auditor.importers.pipeline import import_files
-from auditor.importers.sources import sql_str
-from auditor.workspace.evidence import blob_path
 from auditor.workspace.store import Workspace, json_rows, utcnow
 
 SOURCE_PREFIX = "github:"
@@ -67,31 +64,6 @@ def state_key(collected: Collected) -> str:
     return f"{SOURCE_PREFIX}{scope_of(collected)}:audit-log"
 
 
-def _store(ws: Workspace, pages: list[Page]) -> list[Path]:
-    """Keep each body as received, named by its SHA-256 (the store imports use); one evidence insert."""
-    paths, rows = [], []
-    now = utcnow()
-    for page in pages:
-        sha = hashlib.sha256(page.body).hexdigest()
-        path = blob_path(ws.evidence_dir, sha)
-        if not path.exists():
-            path.parent.mkdir(parents=True, exist_ok=True)
-            tmp = path.with_suffix(".partial")
-            tmp.write_bytes(page.body)
-            tmp.replace(path)
-        paths.append(path)
-        rows.append((sha, page.url, str(path), len(page.body), now))
-    if rows:
-        cols = {"sha256": "VARCHAR", "source": "VARCHAR", "path": "VARCHAR", "bytes": "BIGINT", "received": "TIMESTAMP"}
-        sql, params = json_rows(cols, rows)
-        ws.con.execute(
-            "INSERT OR IGNORE INTO evidence SELECT DISTINCT ON (sha256) sha256, 'collect', source, path, bytes, "
-            f"received FROM ({sql})",
-            params,
-        )
-    return paths
-
-
 def _all_pages(c: Collected) -> list[Page]:
     pages = [p for ps in c.pages.values() for p in ps]
     pages += [p for team in c.team_pages.values() for ps in team.values() for p in ps]
@@ -111,7 +83,7 @@ def load_collected(ws: Workspace, base_url: str, collected: Collected, since: da
         with ws.transaction():
             con.execute("INSERT INTO snapshots VALUES (?, 'collect', 'github', ?, ?, ?)",
                         [snap, scope, utcnow(), __version__])  # fmt: skip
-            _store(ws, _all_pages(collected))
+            store_pages(ws, _all_pages(collected))
             _inventory(con, snap, rows)
             summary.counts = {
                 "repos": len(rows.repos),
@@ -122,12 +94,8 @@ def load_collected(ws: Workspace, base_url: str, collected: Collected, since: da
                 "external_identities": len(rows.identities),
                 "audit_pages": len(collected.audit_pages),
             }
-            audit = _store(ws, collected.audit_pages)
-            newest = None
-            if audit:
-                summary.audit_imported, summary.audit_duplicates, newest = _audit(ws, audit, work)
-            else:
-                refresh_derived(con)
+            audit = [(sha, path) for sha, (_, path) in store_pages(ws, collected.audit_pages).items()]
+            summary.audit_imported, summary.audit_duplicates, newest = _audit(ws, audit, work, scope)
             if collected.org is not None:
                 _oauth_restrictions(con, snap, collected)
             _coverage(con, snap, scope, collected, rows, ghes)
@@ -176,31 +144,17 @@ def _inventory(con: duckdb.DuckDBPyConnection, snap: str, rows: Rows) -> None:
     _insert(con, "external_identities", snap, {"login": v, "provider": v, "name_id": v, "source": v}, rows.identities)
 
 
-def _audit(ws: Workspace, pages: list[Path], work: Path) -> tuple[int, int, datetime | None]:
-    """Audit-log pages (JSON arrays) become one NDJSON file for the importer's GitHub normaliser;
-    returns (imported, duplicates, newest event time received)."""
-    combined = work / "github-audit-log.ndjson"
-    files = "[" + ", ".join(sql_str(str(p)) for p in pages) + "]"
-    con = ws.con
-    con.execute(
-        "CREATE OR REPLACE TEMP TABLE github_audit_elems AS SELECT unnest(json_extract(content, '$[*]')) AS elem "
-        f"FROM read_text({files})"
-    )
-    row = con.execute(
+def _audit(ws: Workspace, pages: list[tuple[str, Path]], work: Path, scope: str) -> tuple[int, int, datetime | None]:
+    """Audit-log pages (JSON arrays) through the importer's GitHub normaliser, each event citing its page
+    and position; returns (imported, duplicates, newest event time received)."""
+    stage_records(ws, pages)
+    row = ws.con.execute(
         "SELECT max(auditor_ts(coalesce(json_extract_string(elem, '$.\"@timestamp\"'), "
-        "json_extract_string(elem, '$.created_at')))) FROM github_audit_elems"
+        "json_extract_string(elem, '$.created_at')))) FROM collected_records"
     ).fetchone()
     newest = row[0] if row else None
-    con.execute(
-        f"COPY (SELECT CAST(elem AS VARCHAR) FROM github_audit_elems) TO {sql_str(str(combined))} "
-        "(FORMAT csv, HEADER false, QUOTE '', ESCAPE '', DELIMITER '\x01')"
-    )
-    con.execute("DROP TABLE github_audit_elems")
-    if combined.stat().st_size == 0:
-        refresh_derived(con)
-        return 0, 0, newest
-    summary = import_files(ws, [combined], forced=GITHUB_AUDIT, own_transaction=False)
-    return summary.imported, summary.duplicates, newest
+    imported, duplicates = import_staged(ws, GITHUB_AUDIT, work, f"{SOURCE_PREFIX}{scope} audit-log pages")
+    return imported, duplicates, newest
 
 
 def _oauth_restrictions(con: duckdb.DuckDBPyConnection, snap: str, c: Collected) -> None:

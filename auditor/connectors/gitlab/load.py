@@ -4,7 +4,6 @@ importer, coverage gaps and the audit high-water mark."""
 
 from __future__ import annotations
 
-import hashlib
 import json
 import shutil
 import tempfile
@@ -19,14 +18,11 @@ import duckdb
 
 from auditor import __version__
 from auditor.connectors.gaps import Gap, replace_gaps
-from auditor.connectors.gitlab.client import Page
 from auditor.connectors.gitlab.collect import Collected
+from auditor.connectors.kit.evidence import store_pages
+from auditor.connectors.kit.provenance import import_staged, stage_records
 from auditor.connectors.kit.summary import CollectSummary as KitSummary
-from auditor.importers.derive import refresh_derived
 from auditor.importers.formats.gitlab import GITLAB_AUDIT
-from auditor.importers.pipeline import import_files
-from auditor.importers.sources import sql_str
-from auditor.workspace.evidence import blob_path
 from auditor.workspace.store import Workspace, json_rows, utcnow
 
 SOURCE_PREFIX = "gitlab:"
@@ -84,36 +80,6 @@ class CollectSummary(KitSummary):
         return [f"{self.audit_events_imported} new audit events imported; {self.requests} requests."]
 
 
-def _store_pages(ws: Workspace, pages: list[Page]) -> dict[str, tuple[Page, Path]]:
-    """Keep every body as received, named by its SHA-256 (same store as imports); one evidence insert."""
-    stored: dict[str, tuple[Page, Path]] = {}
-    for page in pages:
-        sha = hashlib.sha256(page.body).hexdigest()
-        if sha in stored:
-            continue
-        path = blob_path(ws.evidence_dir, sha)
-        if not path.exists():
-            path.parent.mkdir(parents=True, exist_ok=True)
-            tmp = path.with_suffix(".partial")
-            tmp.write_bytes(page.body)
-            tmp.replace(path)
-        stored[sha] = (page, path)
-    now = utcnow()
-    rows = [(sha, "collect", page.url, str(path), len(page.body), now) for sha, (page, path) in stored.items()]
-    if rows:
-        cols = {
-            "sha": "VARCHAR",
-            "kind": "VARCHAR",
-            "source": "VARCHAR",
-            "path": "VARCHAR",
-            "bytes": "BIGINT",
-            "at": "TIMESTAMP",
-        }
-        sql, params = json_rows(cols, rows)
-        ws.con.execute(f"INSERT OR IGNORE INTO evidence SELECT * FROM ({sql})", params)
-    return stored
-
-
 def _insert(con: duckdb.DuckDBPyConnection, table: str, columns: dict[str, str], rows: list[tuple[Any, ...]]) -> None:
     if rows:
         sql, params = json_rows(columns, rows)
@@ -144,15 +110,15 @@ def load_collected(
                 "INSERT INTO snapshots VALUES (?, 'collect', 'gitlab', ?, ?, ?)",
                 [snap, f"{c.base_url} {c.scope}", utcnow(), __version__],
             )
-            stored = _store_pages(ws, c.recorder.pages)
+            stored = store_pages(ws, c.recorder.pages)
             _repos(con, c, restricted)
             _staging(con, c, restricted)
             summary.counts.update(_memberships_and_grants(con, snap, source))
             summary.counts.update(_users(con, snap, source, c))
             summary.counts.update(_credentials(con, snap, source, c))
             summary.counts.update(_apps_and_settings(con, snap, source, c))
-            audit = [path for page, path in stored.values() if page.path.endswith("/audit_events")]
-            summary.audit_events_imported = _audit(ws, audit, work)
+            audit = [(sha, path) for sha, (page, path) in stored.items() if page.path.endswith("/audit_events")]
+            summary.audit_events_imported = _audit(ws, audit, work, f"{source} {c.scope} audit-event pages")
             _coverage(con, snap, c, summary)
             if c.audit_endpoints and c.audit_until is not None:
                 con.execute(
@@ -555,22 +521,11 @@ def _apps_and_settings(con: duckdb.DuckDBPyConnection, snap: str, source: str, c
     return {"apps": len(apps), "settings": len(settings)}
 
 
-def _audit(ws: Workspace, pages: list[Path], work: Path) -> int:
-    """Audit-event pages (JSON arrays) become one NDJSON file for the importer: same rows as file imports."""
-    if not pages:
-        refresh_derived(ws.con)
-        return 0
-    combined = work / "gitlab-audit-events.ndjson"
-    files = "[" + ", ".join(sql_str(str(p)) for p in pages) + "]"
-    ws.con.execute(
-        "COPY (SELECT CAST(elem AS VARCHAR) FROM (SELECT unnest(json_extract(content, '$[*]')) AS elem "
-        f"FROM read_text({files}))) TO {sql_str(str(combined))} "
-        "(FORMAT csv, HEADER false, QUOTE '', ESCAPE '', DELIMITER '\x01')"
-    )
-    if combined.stat().st_size == 0:
-        refresh_derived(ws.con)
-        return 0
-    return import_files(ws, [combined], forced=GITLAB_AUDIT, own_transaction=False).imported
+def _audit(ws: Workspace, pages: list[tuple[str, Path]], work: Path, what: str) -> int:
+    """Audit-event pages (JSON arrays) through the importer (same rows as file imports), each event citing
+    its page and position."""
+    stage_records(ws, pages)
+    return import_staged(ws, GITLAB_AUDIT, work, what)[0]
 
 
 def _coverage(con: duckdb.DuckDBPyConnection, snap: str, c: Collected, summary: CollectSummary) -> None:
