@@ -144,89 +144,71 @@ def _groups(ws: Workspace, snap: str, collected: Collected) -> None:
             )
 
 
+_APP_COLUMNS = "snapshot_id, platform, app_id, name, kind, permissions, reach, first_seen, source"
+# (pages key, fields read from each record, the apps row selected from them)
+_APPS = (
+    (
+        "service_principals",
+        ("id", "appId", "displayName", "servicePrincipalType", "appOwnerOrganizationId"),
+        "id, displayName, 'service_principal:' || coalesce(servicePrincipalType, '?'), NULL, appOwnerOrganizationId, "
+        "?, 'graph:/servicePrincipals'",
+    ),
+    (
+        "oauth2_grants",
+        ("clientId", "consentType", "principalId", "resourceId", "scope"),
+        "clientId, NULL, 'oauth2_grant', trim(scope), consentType || coalesce(':' || principalId, ''), ?, "
+        "'graph:/oauth2PermissionGrants'",
+    ),
+    (
+        "app_role_assignments",
+        ("appRoleId", "principalId", "principalType", "principalDisplayName", "resourceId"),
+        "principalId, principalDisplayName, 'app_role_assignment', appRoleId, resourceId, ?, "
+        "'graph:/servicePrincipals/appRoleAssignedTo'",
+    ),
+)
+
+
 def _apps(ws: Workspace, snap: str, stored: dict[str, list[Path]], collected: Collected) -> None:
+    """Service principals, delegated consents and app-role assignments as `apps` rows."""
+    pages = {**stored, "app_role_assignments": _store(ws, collected.assignment_pages)}
     now = utcnow()
-    con = ws.con
-    if stored.get("service_principals"):
-        spec = {
-            "id": "VARCHAR",
-            "appId": "VARCHAR",
-            "displayName": "VARCHAR",
-            "servicePrincipalType": "VARCHAR",
-            "appOwnerOrganizationId": "VARCHAR",
-        }
-        con.execute(
-            "INSERT INTO apps (snapshot_id, platform, app_id, name, kind, permissions, reach, first_seen, source) "
-            "SELECT ?, 'entra', id, displayName, "
-            "'service_principal:' || coalesce(servicePrincipalType, '?'), NULL, appOwnerOrganizationId, ?, "
-            "'graph:/servicePrincipals' "
-            f"FROM ({_rows(stored['service_principals'], spec)})",
-            [snap, now],
-        )
-    if stored.get("oauth2_grants"):
-        spec = {
-            "clientId": "VARCHAR",
-            "consentType": "VARCHAR",
-            "principalId": "VARCHAR",
-            "resourceId": "VARCHAR",
-            "scope": "VARCHAR",
-        }
-        con.execute(
-            "INSERT INTO apps (snapshot_id, platform, app_id, name, kind, permissions, reach, first_seen, source) "
-            "SELECT ?, 'entra', clientId, NULL, 'oauth2_grant', trim(scope), "
-            "consentType || coalesce(':' || principalId, ''), ?, 'graph:/oauth2PermissionGrants' "
-            f"FROM ({_rows(stored['oauth2_grants'], spec)})",
-            [snap, now],
-        )
-    paths = _store(ws, collected.assignment_pages)
-    if paths:
-        spec = {
-            "appRoleId": "VARCHAR",
-            "principalId": "VARCHAR",
-            "principalType": "VARCHAR",
-            "principalDisplayName": "VARCHAR",
-            "resourceId": "VARCHAR",
-        }
-        con.execute(
-            "INSERT INTO apps (snapshot_id, platform, app_id, name, kind, permissions, reach, first_seen, source) "
-            "SELECT ?, 'entra', principalId, principalDisplayName, 'app_role_assignment', appRoleId, "
-            "resourceId, ?, 'graph:/servicePrincipals/appRoleAssignedTo' "
-            f"FROM ({_rows(paths, spec)})",
-            [snap, now],
-        )
+    for key, fields, select in _APPS:
+        if pages.get(key):
+            ws.con.execute(
+                f"INSERT INTO apps ({_APP_COLUMNS}) SELECT ?, 'entra', {select} "
+                f"FROM ({_rows(pages[key], dict.fromkeys(fields, 'VARCHAR'))})",
+                [snap, now],
+            )
+
+
+_RISK = (
+    (
+        "risky_users",
+        dict.fromkeys(("id", "userPrincipalName", "riskLevel", "riskState", "riskLastUpdatedDateTime"), "VARCHAR"),
+        "id, userPrincipalName, 'risky_user', riskLevel, riskState, NULL, auditor_ts(riskLastUpdatedDateTime), "
+        "NULL, NULL",
+    ),
+    (
+        "risk_detections",
+        {
+            **dict.fromkeys(
+                ("userId", "userPrincipalName", "riskLevel", "riskState", "riskEventType", "detectedDateTime"),
+                "VARCHAR",
+            ),
+            "ipAddress": "VARCHAR",
+            "location": "STRUCT(countryOrRegion VARCHAR)",
+        },
+        "userId, userPrincipalName, 'detection', riskLevel, riskState, riskEventType, auditor_ts(detectedDateTime), "
+        "ipAddress, location.countryOrRegion",
+    ),
+)
 
 
 def _risk(con: duckdb.DuckDBPyConnection, snap: str, stored: dict[str, list[Path]]) -> None:
-    if stored.get("risky_users"):
-        spec = {
-            "id": "VARCHAR",
-            "userPrincipalName": "VARCHAR",
-            "riskLevel": "VARCHAR",
-            "riskState": "VARCHAR",
-            "riskLastUpdatedDateTime": "VARCHAR",
-        }
-        con.execute(
-            "INSERT INTO identity_risk SELECT ?, id, userPrincipalName, 'risky_user', riskLevel, riskState, NULL, "
-            f"auditor_ts(riskLastUpdatedDateTime), NULL, NULL FROM ({_rows(stored['risky_users'], spec)})",
-            [snap],
-        )
-    if stored.get("risk_detections"):
-        spec = {
-            "userId": "VARCHAR",
-            "userPrincipalName": "VARCHAR",
-            "riskLevel": "VARCHAR",
-            "riskState": "VARCHAR",
-            "riskEventType": "VARCHAR",
-            "detectedDateTime": "VARCHAR",
-            "ipAddress": "VARCHAR",
-            "location": "STRUCT(countryOrRegion VARCHAR)",
-        }
-        con.execute(
-            "INSERT INTO identity_risk SELECT ?, userId, userPrincipalName, 'detection', riskLevel, riskState, "
-            "riskEventType, auditor_ts(detectedDateTime), ipAddress, location.countryOrRegion "
-            f"FROM ({_rows(stored['risk_detections'], spec)})",
-            [snap],
-        )
+    """Risky users (P2) and risk detections as `identity_risk` rows."""
+    for key, spec, select in _RISK:
+        if stored.get(key):
+            con.execute(f"INSERT INTO identity_risk SELECT ?, {select} FROM ({_rows(stored[key], spec)})", [snap])
 
 
 def _signins(ws: Workspace, collected: Collected, work: Path, tenant: str) -> int:

@@ -20,6 +20,7 @@ from auditor.connectors.github.collect import Collected
 from auditor.connectors.github.transform import Rows, transform
 from auditor.connectors.kit.evidence import store_pages
 from auditor.connectors.kit.provenance import import_staged, stage_records
+from auditor.connectors.kit.state import write_mark
 from auditor.connectors.kit.summary import CollectSummary as KitSummary
 from auditor.importers.formats.github import GITHUB_AUDIT
 from auditor.workspace.store import Workspace, json_rows, utcnow
@@ -61,7 +62,12 @@ def scope_of(collected: Collected) -> str:
 
 
 def state_key(collected: Collected) -> str:
-    return f"{SOURCE_PREFIX}{scope_of(collected)}:audit-log"
+    return audit_state_key(collected.org, collected.enterprise)
+
+
+def audit_state_key(org: str | None, enterprise: str | None) -> str:
+    """The collect_state key of an org's (else the enterprise's) audit-log high-water mark."""
+    return f"{SOURCE_PREFIX}{org or f'enterprise:{enterprise}'}:audit-log"
 
 
 def _all_pages(c: Collected) -> list[Page]:
@@ -214,4 +220,4 @@ def _coverage(con: duckdb.DuckDBPyConnection, snap: str, scope: str, c: Collecte
 def _high_water(con: duckdb.DuckDBPyConnection, c: Collected, newest: datetime | None, since: datetime) -> None:
     """The newest audit event received (or the window start): the next run asks from there."""
     mark = newest if newest is not None and newest > since else since
-    con.execute("INSERT OR REPLACE INTO collect_state VALUES (?, ?, ?)", [state_key(c), mark, utcnow()])
+    write_mark(con, state_key(c), mark)

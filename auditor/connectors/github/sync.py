@@ -6,17 +6,9 @@ from datetime import UTC, datetime, timedelta
 from urllib.parse import urlsplit
 
 from auditor.config.models import GitHubSource
-from auditor.connectors.github.load import CollectSummary
+from auditor.connectors.github.load import CollectSummary, audit_state_key
 from auditor.connectors.kit.state import read_mark
 from auditor.workspace.store import Workspace
-
-
-def audit_key(source: GitHubSource) -> str:
-    """The collect_state key of this source's audit-log high-water mark."""
-    from auditor.connectors.github.load import SOURCE_PREFIX
-
-    scope = source.org or f"enterprise:{source.enterprise}"
-    return f"{SOURCE_PREFIX}{scope}:audit-log"
 
 
 def sync(ws: Workspace, source: GitHubSource, token: str | None, since: datetime | None = None) -> CollectSummary:
@@ -27,7 +19,7 @@ def sync(ws: Workspace, source: GitHubSource, token: str | None, since: datetime
     from auditor.importers.sqlfuncs import install_macros
 
     if since is None:
-        mark = read_mark(ws.con, audit_key(source))
+        mark = read_mark(ws.con, audit_state_key(source.org, source.enterprise))
         now = datetime.now(UTC).replace(tzinfo=None)
         since = mark if mark else now - timedelta(days=source.audit_log_initial_days)
     ghes = urlsplit(source.base_url).path.rstrip("/").endswith("/api/v3")  # GHES; cloud hosts have no path

@@ -10,7 +10,6 @@ import tempfile
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -21,6 +20,7 @@ from auditor.connectors.gaps import Gap, replace_gaps
 from auditor.connectors.gitlab.collect import Collected
 from auditor.connectors.kit.evidence import store_pages
 from auditor.connectors.kit.provenance import import_staged, stage_records
+from auditor.connectors.kit.state import write_mark
 from auditor.connectors.kit.summary import CollectSummary as KitSummary
 from auditor.importers.formats.gitlab import GITLAB_AUDIT
 from auditor.workspace.store import Workspace, json_rows, utcnow
@@ -121,10 +121,7 @@ def load_collected(
             summary.audit_events_imported = _audit(ws, audit, work, f"{source} {c.scope} audit-event pages")
             _coverage(con, snap, c, summary)
             if c.audit_endpoints and c.audit_until is not None:
-                con.execute(
-                    "INSERT OR REPLACE INTO collect_state VALUES (?, ?, ?)",
-                    [state_key(c.base_url, c.scope), c.audit_until, utcnow()],
-                )
+                write_mark(con, state_key(c.base_url, c.scope), c.audit_until)
             for table in ("gl_groups", "gl_projects", "gl_members", "gl_shares", "gl_paths"):
                 con.execute(f"DROP TABLE IF EXISTS {table}")
     finally:
@@ -418,22 +415,14 @@ def _credentials(con: duckdb.DuckDBPyConnection, snap: str, source: str, c: Coll
         )
     paths = {g["id"]: g["full_path"] for g in c.groups}
     ppaths = {p["id"]: p["path_with_namespace"] for p in c.projects}
-    for gid, tokens in c.group_tokens.items():
-        for t in tokens:
-            token(
-                "group_access_token",
-                t,
-                logins.get(t.get("user_id"), paths[gid]),
-                f"{source}/api/v4/groups/{paths[gid]}/access_tokens",
-            )
-    for pid, tokens in c.project_tokens.items():
-        for t in tokens:
-            token(
-                "project_access_token",
-                t,
-                logins.get(t.get("user_id"), ppaths[pid]),
-                f"{source}/api/v4/projects/{ppaths[pid]}/access_tokens",
-            )
+    for kind, owned, where, names in (
+        ("group_access_token", c.group_tokens, "groups", paths),
+        ("project_access_token", c.project_tokens, "projects", ppaths),
+    ):
+        for owner_id, tokens in owned.items():
+            for t in tokens:
+                name = names[owner_id]
+                token(kind, t, logins.get(t.get("user_id"), name), f"{source}/api/v4/{where}/{name}/access_tokens")
     for owner, t in c.deploy_tokens:
         token("deploy_token", t, owner, f"{source} deploy_tokens of {owner}", t.get("username"))
     seen: set[tuple[str, int]] = set()
@@ -544,10 +533,3 @@ def _coverage(con: duckdb.DuckDBPyConnection, snap: str, c: Collected, summary: 
         "FROM events WHERE platform = 'gitlab' AND source_format = 'gitlab-audit'",
         [streaming],
     )
-
-
-def high_water(ws: Workspace, base_url: str, scope: str) -> datetime | None:
-    row = ws.con.execute(
-        "SELECT high_water FROM collect_state WHERE source = ?", [state_key(base_url, scope)]
-    ).fetchone()
-    return row[0] if row and row[0] is not None else None
