@@ -20,16 +20,15 @@ from auditor.connectors.gaps import Gap, replace_gaps
 from auditor.connectors.gitlab.collect import Collected
 from auditor.connectors.kit.evidence import store_pages
 from auditor.connectors.kit.provenance import import_staged, stage_records
+from auditor.connectors.kit.sql import run_sql_files
 from auditor.connectors.kit.state import write_mark
 from auditor.connectors.kit.summary import CollectSummary as KitSummary
 from auditor.importers.formats.gitlab import GITLAB_AUDIT
 from auditor.workspace.store import Workspace, json_rows, utcnow
 
 SOURCE_PREFIX = "gitlab:"
-ROLE_SQL = (
-    "CASE {x} WHEN 50 THEN 'owner' WHEN 40 THEN 'maintainer' WHEN 30 THEN 'developer' WHEN 20 THEN 'reporter' "
-    "WHEN 15 THEN 'planner' WHEN 10 THEN 'guest' WHEN 5 THEN 'minimal_access' ELSE 'level_' || {x} END"
-)
+# Memberships and effective grants, computed in SQL (sql/*.sql, run in this order).
+GRANT_SQL = ("role.sql", "ancestors.sql", "paths.sql", "memberships.sql", "grants.sql", "grant_paths.sql")
 INSTANCE_SETTINGS = (
     "signup_enabled",
     "require_two_factor_authentication",
@@ -122,7 +121,7 @@ def load_collected(
             _coverage(con, snap, c, summary)
             if c.audit_endpoints and c.audit_until is not None:
                 write_mark(con, state_key(c.base_url, c.scope), c.audit_until)
-            for table in ("gl_groups", "gl_projects", "gl_members", "gl_shares", "gl_paths"):
+            for table in ("gl_groups", "gl_projects", "gl_members", "gl_shares", "gl_paths", "gl_anc"):
                 con.execute(f"DROP TABLE IF EXISTS {table}")
     finally:
         shutil.rmtree(work, ignore_errors=True)
@@ -223,85 +222,9 @@ def _staging(
     )
 
 
-_ANCESTORS = """
-WITH RECURSIVE anc(group_id, ancestor_id) AS (
-    SELECT id, id FROM gl_groups
-    UNION ALL
-    SELECT a.group_id, g.parent_id FROM anc a JOIN gl_groups g ON g.id = a.ancestor_id
-    WHERE g.parent_id IS NOT NULL AND g.parent_id IN (SELECT id FROM gl_groups)
-)
-"""
-
-# Every path by which a user reaches a project: direct membership, membership of the namespace or an
-# ancestor, or membership of a group shared with either (capped at the share's access level).
-_PATHS = (
-    "CREATE OR REPLACE TEMP TABLE gl_paths AS "
-    + _ANCESTORS
-    + """
-SELECT p.id AS project_id, m.username, m.level, 'project' AS via, p.path AS target
-FROM gl_projects p JOIN gl_members m ON m.kind = 'project' AND m.target_id = p.id
-UNION ALL
-SELECT p.id, m.username, m.level, 'group:' || g.full_path, g.full_path
-FROM gl_projects p JOIN anc a ON a.group_id = p.namespace_id JOIN gl_groups g ON g.id = a.ancestor_id
-JOIN gl_members m ON m.kind = 'group' AND m.target_id = a.ancestor_id
-UNION ALL
-SELECT p.id, m.username, least(m.level, s.level), 'shared_group:' || s.shared_path, g.full_path
-FROM gl_projects p JOIN anc a ON a.group_id = p.namespace_id JOIN gl_groups g ON g.id = a.ancestor_id
-JOIN gl_shares s ON s.kind = 'group' AND s.target_id = a.ancestor_id
-JOIN gl_members m ON m.kind = 'shared' AND m.target_id = s.shared_id
-UNION ALL
-SELECT p.id, m.username, least(m.level, s.level), 'shared_group:' || s.shared_path, p.path
-FROM gl_projects p JOIN gl_shares s ON s.kind = 'project' AND s.target_id = p.id
-JOIN gl_members m ON m.kind = 'shared' AND m.target_id = s.shared_id
-"""
-)
-
-_GROUP_MEMBERSHIPS = (
-    "INSERT INTO memberships "
-    + _ANCESTORS
-    + f"""
-SELECT $snap, 'gitlab', 'group', g.full_path, m.username, {ROLE_SQL.format(x="m.level")},
-       CASE WHEN a.ancestor_id = a.group_id THEN 'direct' ELSE 'inherited:' || ag.full_path END, $source
-FROM anc a JOIN gl_groups g ON g.id = a.group_id JOIN gl_groups ag ON ag.id = a.ancestor_id
-JOIN gl_members m ON m.kind = 'group' AND m.target_id = a.ancestor_id
-UNION ALL
-SELECT $snap, 'gitlab', 'group', g.full_path, m.username, {ROLE_SQL.format(x="least(m.level, s.level)")},
-       'shared_group:' || s.shared_path, $source
-FROM anc a JOIN gl_groups g ON g.id = a.group_id
-JOIN gl_shares s ON s.kind = 'group' AND s.target_id = a.ancestor_id
-JOIN gl_members m ON m.kind = 'shared' AND m.target_id = s.shared_id
-UNION ALL
-SELECT $snap, 'gitlab', 'project', p.path, m.username, {ROLE_SQL.format(x="m.level")}, 'direct', $source
-FROM gl_projects p JOIN gl_members m ON m.kind = 'project' AND m.target_id = p.id
-UNION ALL
-SELECT $snap, 'gitlab', 'project', p.path, m.username, {ROLE_SQL.format(x="least(m.level, s.level)")},
-       'shared_group:' || s.shared_path, $source
-FROM gl_projects p JOIN gl_shares s ON s.kind = 'project' AND s.target_id = p.id
-JOIN gl_members m ON m.kind = 'shared' AND m.target_id = s.shared_id
-"""
-)
-
-_GRANTS = f"""
-INSERT INTO grants
-SELECT $snap, 'gitlab', x.username, p.path, {ROLE_SQL.format(x="max(x.level)")}, list(DISTINCT x.via ORDER BY x.via)
-FROM gl_paths x JOIN gl_projects p ON p.id = x.project_id
-WHERE p.restricted AND x.level >= 10
-GROUP BY x.username, p.path
-"""
-# The role each path gives (a grant keeps only the highest); `target` is where a group is shared into.
-_GRANT_PATHS = f"""
-INSERT INTO grant_paths
-SELECT DISTINCT $snap, 'gitlab', x.username, p.path, x.via, {ROLE_SQL.format(x="x.level")}, x.target
-FROM gl_paths x JOIN gl_projects p ON p.id = x.project_id
-WHERE p.restricted AND x.level >= 10
-"""
-
-
 def _memberships_and_grants(con: duckdb.DuckDBPyConnection, snap: str, source: str) -> dict[str, int]:
-    con.execute(_PATHS)
-    con.execute(_GROUP_MEMBERSHIPS, {"snap": snap, "source": source})
-    con.execute(_GRANTS, {"snap": snap})
-    con.execute(_GRANT_PATHS, {"snap": snap})
+    """Memberships, effective grants and the role of each path, set-based from the staging tables."""
+    run_sql_files(con, __package__ or "auditor.connectors.gitlab", GRANT_SQL, {"snap": snap, "source": source})
     row = con.execute(
         "SELECT (SELECT count(*) FROM memberships WHERE snapshot_id = $s), "
         "(SELECT count(*) FROM grants WHERE snapshot_id = $s)",
