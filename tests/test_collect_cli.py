@@ -115,3 +115,11 @@ def test_collect_every_source_table_then_json(
     assert all({"snapshot_id", "counts", "coverage_gaps"} <= set(d) for d in docs)
     assert docs[1]["requests"] > 0 and "audit_events_imported" in docs[2] and "signins_imported" in docs[0]
     _no_secret(table.stdout + table.stderr + as_json.stdout + as_json.stderr)
+    # The gaps the runs recorded, as a person reads them (table) and as a script does (JSON).
+    shown = run_auditor("coverage", cwd=tmp_path)
+    assert shown.returncode == 0 and "Traceback" not in shown.stderr, shown.stderr
+    rows = json.loads(run_auditor("coverage", "--format", "json", cwd=tmp_path).stdout)
+    gaps = [r for r in rows if r["kind"] == "gap"]
+    assert {r["platform"] for r in gaps} >= {"github", "entra"}
+    assert all(r["platform"] in shown.stdout for r in gaps)
+    assert any("AUDITOR_ARM_TOKEN" in r["needs"] for r in gaps)  # the Graph token was not sent to ARM
