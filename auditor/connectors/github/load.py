@@ -24,6 +24,7 @@ from auditor.connectors.kit.state import write_mark
 from auditor.connectors.kit.summary import CollectSummary as KitSummary
 from auditor.importers.formats.github import GITHUB_AUDIT
 from auditor.workspace.store import Workspace, json_rows, utcnow
+from auditor.workspace.tables import row_types
 
 SOURCE_PREFIX = "github:"
 AUDIT_RETENTION_DAYS = 180  # GitHub Enterprise Cloud: web/API events (UI, REST, export)
@@ -136,9 +137,9 @@ def _inventory(con: duckdb.DuckDBPyConnection, snap: str, rows: Rows) -> None:
         )
     _insert(con, "repo_properties", snap, {"repo": v, "name": v, "value": v, "source": v}, rows.properties)
     _insert(con, "platform_settings", snap, {"scope": v, "key": v, "value": v, "source": v}, rows.settings)
-    member_cols = {"kind": v, "scope": v, "account": v, "role": v, "via": v, "source": v}
+    member_cols = row_types("memberships", ("kind", "scope", "account", "role", "via", "source"))
     _insert(con, "memberships", snap, member_cols, rows.memberships)
-    _insert(con, "grants", snap, {"account": v, "repo": v, "role": v, "via": '["VARCHAR"]'}, rows.grants)
+    _insert(con, "grants", snap, row_types("grants", ("account", "repo", "role", "via")), rows.grants)
     path_cols = {"account": v, "repo": v, "path": v, "role": v, "target": v}
     _insert(con, "grant_paths", snap, path_cols, rows.grant_paths)
     cred_cols = {"kind": v, "credential_id": v, "owner": v, "scopes": '["VARCHAR"]', "created_at": t,
