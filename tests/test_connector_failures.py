@@ -138,6 +138,40 @@ def test_unreachable_required_host_exits_2_fast_with_the_reason(
     assert elapsed < 30  # was 123 s of silent retries, then "HTTP 503"
 
 
+@pytest.fixture
+def plain_http() -> Iterator[int]:
+    """A plain-HTTP server: speaking TLS to it fails the handshake."""
+    import http.server
+    import threading
+
+    class Quiet(http.server.BaseHTTPRequestHandler):
+        def log_message(self, *args: Any) -> None:
+            return None
+
+    server = http.server.HTTPServer(("127.0.0.1", 0), Quiet)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield server.server_address[1]
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+@pytest.mark.parametrize(
+    ("platform", "args"),
+    [("github", ["--org", "acme-corp", "--base-url"]), ("entra", ["--tenant", "acme", "--graph-url"])],
+)
+def test_a_tls_failure_exits_2_naming_it(tmp_path: Path, plain_http: int, platform: str, args: list[str]) -> None:
+    env = {"GITHUB_TOKEN": "t-gh", "AUDITOR_GRAPH_TOKEN": "t-graph"}
+    start = time.monotonic()
+    done = run_auditor("collect", platform, *args, f"https://127.0.0.1:{plain_http}", cwd=tmp_path, **env)
+    assert time.monotonic() - start < 12  # not retried: a handshake that failed fails again
+    assert done.returncode == 2, done.stdout + done.stderr
+    assert f"cannot connect to 127.0.0.1:{plain_http}: TLS failed" in done.stderr
+    assert "Traceback" not in done.stderr and "retrying" not in done.stderr
+
+
 def test_a_host_that_never_answers_is_retried_briefly_then_exits_2(tmp_path: Path, silent: str) -> None:
     config = tmp_path / "auditor.yaml"
     config.write_text(

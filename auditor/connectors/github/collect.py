@@ -228,6 +228,7 @@ def build_api(source: GitHubSource, token: str | None, *, fast: bool = False) ->
     retry = GithubRetry(
         connect=0,  # no answer at all is classified by GitHubApi: refused fails at once, timeouts retry briefly
         read=0,
+        other=0,  # e.g. a TLS handshake failure: final at once
         total=source.retries,
         backoff_factor=0.1 if fast else 0.5,
         secondary_rate_wait=1 if fast else 60,

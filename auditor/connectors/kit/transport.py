@@ -59,13 +59,15 @@ def classify(exc: BaseException) -> tuple[str, bool]:
     """(reason for the user, whether a retry may help): only timeouts are worth retrying."""
     items = chain(exc)
     for item in items:
+        if isinstance(item, ssl.SSLError):  # the socket's own error names the cause (CERTIFICATE_VERIFY_FAILED)
+            return f"TLS failed ({getattr(item, 'reason', None) or type(item).__name__})", False
+    for item in items:
         if isinstance(item, ConnectionRefusedError):
             return "connection refused", False
         if isinstance(item, socket.gaierror) or _named(item, "NameResolutionError"):
             return "host name not found (DNS)", False
-        if isinstance(item, ssl.SSLError) or _named(item, "SSLError"):
-            detail = getattr(item, "reason", None) or type(item).__name__
-            return f"TLS failed ({detail})", False
+        if _named(item, "SSLError"):
+            return "TLS failed", False
     for item in items:
         if isinstance(item, TimeoutError | socket.timeout) or _named(item, "Timeout", "TimeoutException"):
             return "timed out", True
