@@ -69,7 +69,9 @@ def classify(exc: BaseException) -> tuple[str, bool]:
         if _named(item, "SSLError"):
             return "TLS failed", False
     for item in items:
-        if isinstance(item, TimeoutError | socket.timeout) or _named(item, "Timeout", "TimeoutException"):
+        if isinstance(item, TimeoutError | socket.timeout) or _named(
+            item, "Timeout", "TimeoutException", "TimeoutError"
+        ):
             return "timed out", True
         if isinstance(item, ConnectionResetError | ConnectionAbortedError | BrokenPipeError):
             return "connection reset", True
