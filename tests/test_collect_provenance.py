@@ -71,7 +71,29 @@ def test_a_collected_github_event_leads_back_to_its_raw_page(tmp_path: Path, ten
     assert not any("ndjson" in str(p) for p in (tmp_path / "ws").rglob("*ndjson*"))
     imports = con.execute("SELECT path FROM imports").fetchall()
     assert imports and all("audit-log pages" in p for (p,) in imports)
+    _pack_cites_the_pages(ws, tmp_path / "pack.zip")
     ws.close()
+
+
+def _pack_cites_the_pages(ws: Workspace, target: Path) -> None:
+    """The evidence pack holds the pages as received, and its events table cites them by hash and position."""
+    import zipfile
+
+    from auditor.config.models import AuditorConfig
+    from auditor.evidence.pack import export_pack
+
+    export_pack(ws, AuditorConfig(), target)
+    with zipfile.ZipFile(target) as pack:
+        manifest = json.loads(pack.read("manifest.json"))
+        raw = {r["sha256"]: r for r in manifest["raw_evidence"]}
+        events = json.loads(pack.read("tables/events.json"))
+        github = [e for e in events if e["platform"] == "github"]
+        assert github
+        for event in github[:: max(1, len(github) // 10)]:
+            page = raw[event["evidence_sha256"]]
+            assert page["kind"] == "collect" and "/audit-log" in page["source"] and page["status"] == "included"
+            record = json.loads(pack.read(page["path"]))[event["line_no"] - 1]
+            assert f"github:{record['_document_id']}" == event["event_uid"]
 
 
 def _follow(ws: Workspace, platform: str, url_part: str) -> int:
