@@ -123,3 +123,36 @@ def test_collect_every_source_table_then_json(
     assert {r["platform"] for r in gaps} >= {"github", "entra"}
     assert all(r["platform"] in shown.stdout for r in gaps)
     assert any("AUDITOR_ARM_TOKEN" in r["needs"] for r in gaps)  # the Graph token was not sent to ARM
+
+
+# What a person reads after a collection, and what a script reads: every view of collected data, both ways.
+VIEWS = (
+    ("access", "--format"),
+    ("accounts", "--format"),
+    ("credentials", "--format"),
+    ("apps", "--format"),
+    ("entitlements", "--format"),
+    ("coverage", "--format"),
+    ("rejected", "--format"),
+    ("findings", "--format"),
+)
+
+
+def test_views_of_collected_data_in_table_and_json(
+    tmp_path: Path, github: GitHubServer, gitlab: GitLabServer, graph: GraphServer
+) -> None:
+    config = str(_config(tmp_path, github, gitlab, graph))
+    assert run_auditor("--config", config, "collect", cwd=tmp_path, **_env()).returncode == 0
+    for command in (["detect"], ["check"]):
+        human = run_auditor("--config", config, *command, cwd=tmp_path)
+        assert human.returncode == 0 and "Traceback" not in human.stderr, (command, human.stderr)
+        as_json = run_auditor("--config", config, *command, "--json", cwd=tmp_path)
+        assert as_json.returncode == 0 and json.loads(as_json.stdout) is not None, (command, as_json.stderr)
+    for command, flag in VIEWS:
+        table = run_auditor("--config", config, command, flag, "table", cwd=tmp_path)
+        assert table.returncode == 0 and "Traceback" not in table.stderr, (command, table.stderr)
+        assert table.stdout.strip(), command
+        rows = json.loads(run_auditor("--config", config, command, flag, "json", cwd=tmp_path).stdout)
+        assert isinstance(rows, list), command
+        if command in ("access", "accounts", "credentials", "entitlements", "coverage"):
+            assert rows, f"{command}: nothing collected shows up"
