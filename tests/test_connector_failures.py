@@ -172,13 +172,20 @@ def test_a_tls_failure_exits_2_naming_it(tmp_path: Path, plain_http: int, platfo
     assert "Traceback" not in done.stderr and "retrying" not in done.stderr
 
 
-def test_a_host_that_never_answers_is_retried_briefly_then_exits_2(tmp_path: Path, silent: str) -> None:
+@pytest.mark.parametrize(
+    ("platform", "scope", "timeout"), [("gitlab", "instance: true", "0.5"), ("github", "org: acme-corp", "1")]
+)
+def test_a_host_that_never_answers_is_retried_briefly_then_exits_2(
+    tmp_path: Path, silent: str, platform: str, scope: str, timeout: str
+) -> None:
     config = tmp_path / "auditor.yaml"
     config.write_text(
-        f"sources:\n  gitlab:\n    - base_url: http://{silent}\n      instance: true\n      timeout_seconds: 0.5\n",
+        f"sources:\n  {platform}:\n    - base_url: http://{silent}\n      {scope}\n      timeout_seconds: {timeout}\n",
         encoding="utf-8",
     )
-    done = run_auditor("--config", str(config), "collect", "gitlab", cwd=tmp_path, GITLAB_TOKEN="t-gl")
+    done = run_auditor(
+        "--config", str(config), "collect", platform, cwd=tmp_path, GITLAB_TOKEN="t-gl", GITHUB_TOKEN="t-gh"
+    )
     assert done.returncode == 2, done.stderr
     assert f"cannot connect to {silent}: timed out after 3 attempts" in done.stderr
     assert "retrying (1/2)" in done.stderr and "retrying (2/2)" in done.stderr

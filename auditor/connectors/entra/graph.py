@@ -6,16 +6,15 @@ and go to the columnar path instead. Errors are classified by status code, never
 
 from __future__ import annotations
 
-import asyncio
 import json
 from collections.abc import AsyncIterator
 from typing import Any
 from urllib.parse import urlsplit
 
 from auditor.connectors.entra.clouds import audience
-from auditor.connectors.kit.errors import ApiError, AuthError, TransportError, host_of
+from auditor.connectors.kit.errors import ApiError, AuthError, host_of
 from auditor.connectors.kit.page import Page
-from auditor.connectors.kit.transport import TIMEOUT_BACKOFF, TIMEOUT_RETRIES, classify, is_transport, progress
+from auditor.connectors.kit.transport import guarded_async
 
 __all__ = ["GraphAuthError", "GraphError", "GraphPages", "Page"]
 
@@ -63,30 +62,19 @@ class GraphPages:
         from azure.core.exceptions import ClientAuthenticationError
         from msgraph.generated.models.o_data_errors.o_data_error import ODataError
 
-        timeouts = 0
-        while True:
-            try:
-                body = await self.adapter.send_primitive_async(info, "bytes", {"XXX": ODataError})
-            except APIError as exc:
-                status = int(exc.response_status_code or 0)
-                code, message = _error_fields(exc)
-                cls = GraphAuthError if status == 401 else GraphError
-                raise cls(status, code, _endpoint(info.url), message) from None
-            except ClientAuthenticationError as exc:  # no token for this audience (never its value)
-                raise GraphAuthError(401, "TokenRequestFailed", _endpoint(info.url), type(exc).__name__) from None
-            except Exception as exc:
-                if not is_transport(exc):
-                    raise
-                reason, retriable = classify(exc)
-                host = host_of(info.url)
-                if not retriable or timeouts >= TIMEOUT_RETRIES:
-                    tries = f" after {timeouts + 1} attempts" if timeouts else ""
-                    raise TransportError(host, reason + tries, _endpoint(info.url)) from None
-                timeouts += 1
-                progress(f"{host}: {reason}; retrying ({timeouts}/{TIMEOUT_RETRIES})…")
-                await asyncio.sleep(TIMEOUT_BACKOFF * timeouts)
-                continue
-            return body if isinstance(body, bytes) else b""
+        async def send() -> Any:
+            return await self.adapter.send_primitive_async(info, "bytes", {"XXX": ODataError})
+
+        try:
+            body = await guarded_async(host_of(info.url), send, endpoint=_endpoint(info.url))
+        except APIError as exc:
+            status = int(exc.response_status_code or 0)
+            code, message = _error_fields(exc)
+            cls = GraphAuthError if status == 401 else GraphError
+            raise cls(status, code, _endpoint(info.url), message) from None
+        except ClientAuthenticationError as exc:  # no token for this audience (never its value)
+            raise GraphAuthError(401, "TokenRequestFailed", _endpoint(info.url), type(exc).__name__) from None
+        return body if isinstance(body, bytes) else b""
 
     async def pages(self, url: str) -> AsyncIterator[Page]:
         """Follow @odata.nextLink to the end, yielding each body as received."""

@@ -13,9 +13,9 @@ from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlencode, urlsplit
 
-from auditor.connectors.kit.errors import ApiError, AuthError, TransportError, host_of
+from auditor.connectors.kit.errors import ApiError, AuthError, host_of
 from auditor.connectors.kit.page import Page
-from auditor.connectors.kit.transport import TIMEOUT_RETRIES, classify, progress
+from auditor.connectors.kit.transport import guarded
 
 __all__ = ["GitHubApi", "GitHubAuthError", "GitHubError", "Page"]
 
@@ -92,29 +92,29 @@ class GitHubApi:
 
         endpoint = _endpoint(url)
         attempt = 0
-        timeouts = 0
         waited = 0.0
-        while True:
+        host = host_of(self.requester.base_url if url.startswith("/") else url)
+
+        def send() -> tuple[int, dict[str, Any], str]:
             self.requests += 1
+            return self.requester.requestJson(verb, url, parameters=params, input=body)
+
+        while True:
             try:
-                status, headers, text = self.requester.requestJson(verb, url, parameters=params, input=body)
+                # No HTTP answer: refused, DNS and TLS are final at once; timeouts get a bounded retry.
+                status, headers, text = guarded(
+                    host,
+                    send,
+                    endpoint=endpoint,
+                    backoff=self.backoff,
+                    sleep=self.sleep,
+                )
             except BadCredentialsException as exc:
                 raise GitHubAuthError(401, endpoint, _message(exc.data) or "Bad credentials") from None
             except GithubException as exc:  # GithubRetry raises for refused 403s and waits it would not do
                 status, headers, text = exc.status, dict(exc.headers or {}), json.dumps(exc.data)
             except rx.RetryError as exc:  # GithubRetry gave up on 5xx answers
                 raise GitHubError(503, endpoint, f"no answer after retries ({type(exc).__name__})") from None
-            except (rx.ConnectionError, rx.Timeout, rx.ChunkedEncodingError) as exc:
-                # No HTTP answer: refused, DNS and TLS are final at once; timeouts get a bounded retry.
-                reason, retriable = classify(exc)
-                host = host_of(self.requester.base_url if url.startswith("/") else url)
-                if not retriable or timeouts >= TIMEOUT_RETRIES:
-                    tries = f" after {timeouts + 1} attempts" if timeouts else ""
-                    raise TransportError(host, reason + tries, endpoint) from None
-                timeouts += 1
-                progress(f"{host}: {reason}; retrying ({timeouts}/{TIMEOUT_RETRIES})…")
-                self.sleep(self.backoff * 2**timeouts)
-                continue
             lower = {k.lower(): v for k, v in (headers or {}).items()}
             wait = _limit_wait(status, lower)
             if wait is not None:

@@ -239,7 +239,7 @@ def build_api(source: GitHubSource, token: str | None, *, fast: bool = False) ->
         auth=auth,
         per_page=100,
         retry=retry,
-        timeout=60,
+        timeout=source.timeout_seconds,
         seconds_between_requests=source.request_interval or None,
         seconds_between_writes=None,
     )

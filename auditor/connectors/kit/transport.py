@@ -5,11 +5,12 @@ hides the cause. Timeouts get a bounded retry, each announced on stderr."""
 
 from __future__ import annotations
 
+import asyncio
 import socket
 import ssl
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import TypeVar
 
 from auditor.connectors.kit.errors import TransportError
@@ -41,14 +42,18 @@ def _named(exc: BaseException, *names: str) -> bool:
 
 
 def is_transport(exc: BaseException) -> bool:
-    """True for failures that mean no HTTP answer came back (requests, urllib3, httpx, sockets)."""
-    for item in chain(exc):
+    """True for failures that mean no HTTP answer came back (requests, urllib3, httpx, sockets); False when
+    retries on HTTP answers ran out (requests' RetryError is an OSError too, but a server did answer)."""
+    items = chain(exc)
+    if any(_named(item, "RetryError", "ResponseError") for item in items):
+        return False
+    for item in items:
         if isinstance(item, OSError | TimeoutError):
             return True
         module = type(item).__module__.split(".")[0]
         if module in ("requests", "urllib3", "httpx", "httpcore") and _named(
             item, "ConnectionError", "Timeout", "TimeoutException", "ConnectError", "TimeoutError",
-            "NetworkError", "ProtocolError", "ChunkedEncodingError", "NewConnectionError", "MaxRetryError",
+            "NetworkError", "ProtocolError", "ChunkedEncodingError", "NewConnectionError",
             "RemoteProtocolError", "ReadError", "WriteError",
         ):  # fmt: skip
             return True
@@ -83,6 +88,30 @@ def progress(message: str) -> None:
     print(message, file=sys.stderr, flush=True)
 
 
+class Attempts:
+    """One request's transport failures: each is final (TransportError) or gives the delay before a retry."""
+
+    def __init__(self, host: str, endpoint: str, retries: int, backoff: float, report: Callable[[str], None]) -> None:
+        self.host = host
+        self.endpoint = endpoint
+        self.retries = retries
+        self.backoff = backoff
+        self.report = report
+        self.done = 0
+
+    def failed(self, exc: Exception) -> float:
+        """Seconds to wait before trying again; re-raises what is not a transport failure."""
+        if isinstance(exc, TransportError) or not is_transport(exc):
+            raise exc
+        reason, retriable = classify(exc)
+        if not retriable or self.done >= self.retries:
+            tries = f" after {self.done + 1} attempts" if self.done else ""
+            raise TransportError(self.host, reason + tries, self.endpoint) from None
+        self.done += 1
+        self.report(f"{self.host}: {reason}; retrying ({self.done}/{self.retries})…")
+        return self.backoff * self.done
+
+
 def guarded(
     host: str,
     fn: Callable[[], T],
@@ -94,17 +123,27 @@ def guarded(
     report: Callable[[str], None] = progress,
 ) -> T:
     """`fn()`, turning a transport failure into TransportError; timeouts are retried `retries` times."""
-    attempt = 0
+    attempts = Attempts(host, endpoint, retries, backoff, report)
     while True:
         try:
             return fn()
         except Exception as exc:
-            if isinstance(exc, TransportError) or not is_transport(exc):
-                raise
-            reason, retriable = classify(exc)
-            if not retriable or attempt >= retries:
-                tries = f" after {attempt + 1} attempts" if attempt else ""
-                raise TransportError(host, reason + tries, endpoint) from None
-            attempt += 1
-            report(f"{host}: {reason}; retrying ({attempt}/{retries})…")
-            sleep(backoff * attempt)
+            sleep(attempts.failed(exc))
+
+
+async def guarded_async(
+    host: str,
+    fn: Callable[[], Awaitable[T]],
+    *,
+    endpoint: str = "",
+    retries: int = TIMEOUT_RETRIES,
+    backoff: float = TIMEOUT_BACKOFF,
+    report: Callable[[str], None] = progress,
+) -> T:
+    """`guarded()` for a coroutine."""
+    attempts = Attempts(host, endpoint, retries, backoff, report)
+    while True:
+        try:
+            return await fn()
+        except Exception as exc:
+            await asyncio.sleep(attempts.failed(exc))
