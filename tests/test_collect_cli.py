@@ -9,11 +9,10 @@ from pathlib import Path
 
 import pytest
 
-from auditor.sandbox.generate import generate_tenant
 from auditor.sandbox.github.server import FULL_SCOPES, GitHubServer, serve_github
 from auditor.sandbox.gitlab import GitLabServer, serve_gitlab
 from auditor.sandbox.graph.server import GraphServer, serve_graph
-from tests.helpers import run_auditor
+from tests.helpers import run_auditor, smallest_tenant
 
 GH_TOKEN = "ghp_cli_table_7c2e"  # static test credentials for the loopback sandboxes
 GL_TOKEN = "glpat-cli-table-9d0a"
@@ -23,9 +22,7 @@ SINCE = "2026-09-01T00:00:00Z"
 
 @pytest.fixture(scope="module")
 def tenant(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    out = tmp_path_factory.mktemp("acme-cli")
-    generate_tenant(out, users=30, repos=30, days=14)
-    return out
+    return smallest_tenant(tmp_path_factory, "acme-cli")
 
 
 @pytest.fixture(scope="module")

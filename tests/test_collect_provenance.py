@@ -15,9 +15,9 @@ from auditor.config.models import GitHubSource
 from auditor.connectors.github.collect import collect
 from auditor.connectors.github.load import load_collected
 from auditor.importers.sqlfuncs import install_macros
-from auditor.sandbox.generate import generate_tenant
 from auditor.sandbox.github.server import FULL_SCOPES, serve_github
 from auditor.workspace.store import Workspace
+from tests.helpers import smallest_tenant
 
 TOKEN = "ghp_provenance_8e1f"  # a static test credential for the loopback sandbox
 SINCE = datetime(2026, 9, 1)
@@ -25,9 +25,7 @@ SINCE = datetime(2026, 9, 1)
 
 @pytest.fixture(scope="module")
 def tenant(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    out = tmp_path_factory.mktemp("acme-prov")
-    generate_tenant(out, users=30, repos=30, days=14)
-    return out
+    return smallest_tenant(tmp_path_factory, "acme-prov")
 
 
 def _page_record(ws: Workspace, sha: str, position: int) -> tuple[str, str, Any]:

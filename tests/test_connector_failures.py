@@ -22,9 +22,8 @@ from auditor.connectors.entra.collect import ARM_ROOT_UNKNOWN, collect
 from auditor.connectors.kit.endpoints import Endpoint, optional
 from auditor.connectors.kit.errors import TransportError
 from auditor.connectors.kit.transport import classify, guarded
-from auditor.sandbox.generate import generate_tenant
 from auditor.sandbox.graph.server import GraphServer, serve_graph
-from tests.helpers import run_auditor
+from tests.helpers import run_auditor, smallest_tenant
 
 GRAPH_TOKEN = "graph-only-token-1a2b"  # static test credentials for the loopback sandboxes
 ARM_TOKEN = "arm-only-token-3c4d"
@@ -33,9 +32,7 @@ SINCE = datetime(2026, 9, 1)
 
 @pytest.fixture(scope="module")
 def tenant(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    out = tmp_path_factory.mktemp("acme-fail")
-    generate_tenant(out, users=30, repos=30, days=14)
-    return out
+    return smallest_tenant(tmp_path_factory, "acme-fail")
 
 
 @pytest.fixture

@@ -29,25 +29,22 @@ GROUP_ACCESS_TOKENS = Endpoint(
     "Owner role in group {path}",
     "group access tokens of {path} unknown",
 )
-PROJECT_ACCESS_TOKENS = Endpoint(
-    "project_tokens",
-    "GET /api/v4/projects/{path}/access_tokens",
-    "Maintainer role in project {path}",
-    "project access tokens of {path} unknown",
-)
+
+
+def _per_project(key: str, resource: str, what: str) -> Endpoint:
+    """A per-project list that needs the Maintainer role; {path} is the project's full path."""
+    return Endpoint(
+        key,
+        f"GET /api/v4/projects/{{path}}/{resource}",
+        "Maintainer role in project {path}",
+        f"{what} of {{path}} unknown",
+    )
+
+
+PROJECT_ACCESS_TOKENS = _per_project("project_tokens", "access_tokens", "project access tokens")
 DEPLOY_KEYS = Endpoint("deploy_keys", "GET /api/v4/deploy_keys", ADMIN, "deploy keys unknown")
-PROJECT_DEPLOY_KEYS = Endpoint(
-    "project_deploy_keys",
-    "GET /api/v4/projects/{path}/deploy_keys",
-    "Maintainer role in project {path}",
-    "deploy keys of {path} unknown",
-)
-PROJECT_DEPLOY_TOKENS = Endpoint(
-    "project_deploy_tokens",
-    "GET /api/v4/projects/{path}/deploy_tokens",
-    "Maintainer role in project {path}",
-    "deploy tokens of {path} unknown",
-)
+PROJECT_DEPLOY_KEYS = _per_project("project_deploy_keys", "deploy_keys", "deploy keys")
+PROJECT_DEPLOY_TOKENS = _per_project("project_deploy_tokens", "deploy_tokens", "deploy tokens")
 GROUP_DEPLOY_TOKENS = Endpoint(
     "group_deploy_tokens",
     "GET /api/v4/groups/{path}/deploy_tokens",
