@@ -48,7 +48,7 @@ def raw_transfer(url: str) -> tuple[float, int]:
 
 def collect_into_workspace(url: str) -> tuple[float, int]:
     from auditor.config.models import EntraSource
-    from auditor.connectors.entra.auth import AsyncStaticTokenCredential
+    from auditor.connectors.entra.auth import AsyncStaticTokenCredential, EntraCredentials
     from auditor.connectors.entra.collect import collect
     from auditor.connectors.entra.load import load_collected
     from auditor.importers.sqlfuncs import install_macros
@@ -60,7 +60,9 @@ def collect_into_workspace(url: str) -> tuple[float, int]:
     start = time.perf_counter()
     ws = Workspace.open(ws_dir)
     source = EntraSource(tenant_id="acme", graph_url=url, arm_url=url)
-    collected = collect(source, AsyncStaticTokenCredential(TOKEN), since)
+    collected = collect(
+        source, EntraCredentials(AsyncStaticTokenCredential(TOKEN), AsyncStaticTokenCredential(TOKEN)), since
+    )
     install_macros(ws.con)
     summary = load_collected(ws, "acme", collected, since)
     ws.close()

@@ -63,3 +63,12 @@ def run_auditor(*args: str, cwd: Path, **env: str) -> subprocess.CompletedProces
     return subprocess.run(
         [sys.executable, "-m", "auditor", *args], cwd=cwd, env=merged, capture_output=True, text=True, timeout=120
     )
+
+
+def smallest_tenant(factory: Any, name: str) -> Path:
+    """The smallest sandbox tenant the generator builds (30 users, 30 repos, 14 days), in a fresh folder."""
+    from auditor_sandbox.generate import generate_tenant
+
+    out: Path = factory.mktemp(name)
+    generate_tenant(out, users=30, repos=30, days=14)
+    return out

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from auditor.config.models import EntraSource
-from auditor.connectors.entra.auth import AsyncStaticTokenCredential
+from auditor.connectors.entra.auth import AsyncStaticTokenCredential, EntraCredentials
 from auditor.connectors.entra.collect import collect
 from auditor.connectors.entra.graph import GraphAuthError
 from auditor.connectors.entra.load import load_collected
@@ -43,8 +43,13 @@ def _source(server: GraphServer) -> EntraSource:
     return EntraSource(tenant_id="acme", graph_url=server.url, arm_url=server.url, groups=["Engineering"])
 
 
+def _creds(token: str) -> EntraCredentials:
+    """The sandbox serves Graph and ARM from one root with one token: one credential per audience."""
+    return EntraCredentials(AsyncStaticTokenCredential(token), AsyncStaticTokenCredential(token))
+
+
 def _run(ws: Workspace, server: GraphServer, since: datetime = SINCE) -> dict[str, object]:
-    collected = collect(_source(server), AsyncStaticTokenCredential(TOKEN), since)
+    collected = collect(_source(server), _creds(TOKEN), since)
     install_macros(ws.con)
     return load_collected(ws, "acme", collected, since).to_json()
 

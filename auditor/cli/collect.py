@@ -2,17 +2,18 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
-from typing import Any
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from auditor.cli.context import AppContext
-from auditor.cli.output import console, echo_json
+from auditor.cli.output import echo_json, wide_console
 from auditor.cli.progress import progress
 from auditor.errors import ConfigError
 
-OVERLAP = timedelta(minutes=5)
+if TYPE_CHECKING:
+    from auditor.connectors.kit.summary import CollectSummary
 
 
 @click.group("collect", invoke_without_command=True)
@@ -40,7 +41,7 @@ def collect(ctx: click.Context, as_json: bool) -> None:
     _report(collect_configured(app), as_json)
 
 
-def collect_configured(app: AppContext) -> list[dict[str, object]]:
+def collect_configured(app: AppContext) -> list[CollectSummary]:
     """Collect every source in the config (Entra first, so accounts link to identities); one summary each."""
     sources = app.config().sources
     results = [_collect_entra(app, source, None) for source in sources.entra]
@@ -51,7 +52,12 @@ def collect_configured(app: AppContext) -> list[dict[str, object]]:
 
 @collect.command("entra")
 @click.option("--graph-url", default=None, help="Graph root without /v1.0 (default https://graph.microsoft.com).")
-@click.option("--arm-url", default=None, help="Azure Resource Manager root (diagnostic settings).")
+@click.option(
+    "--arm-url",
+    default=None,
+    help="Azure Resource Manager root for diagnostic settings (default: the ARM of --graph-url's cloud; "
+    "with a custom --graph-url ARM is not asked unless given).",
+)
 @click.option("--tenant", "tenant", default=None, help="Tenant id or domain (needed without a config file).")
 @click.option("--since", default=None, help="Collect sign-ins from this ISO 8601 UTC time (default: high-water mark).")
 @click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
@@ -62,7 +68,8 @@ def collect_entra(
     """Collect users, groups, roles, sign-ins, consents, apps and risk from Microsoft Entra ID.
 
     Auth: client_id with a client secret or certificate from the config, or a bearer token in
-    AUDITOR_GRAPH_TOKEN. Sign-ins are incremental from the last run's high-water mark.
+    AUDITOR_GRAPH_TOKEN (Graph only; ARM's diagnostic settings need their own token in AUDITOR_ARM_TOKEN).
+    Sign-ins are incremental from the last run's high-water mark.
 
     \b
     Example:
@@ -90,27 +97,16 @@ def _parse_since(text: str) -> datetime:
     return value.astimezone(UTC).replace(tzinfo=None) if value.tzinfo else value
 
 
-def _collect_entra(app: AppContext, source: object, since: datetime | None) -> dict[str, object]:
+def _collect_entra(app: AppContext, source: object, since: datetime | None) -> CollectSummary:
     from auditor.config.models import EntraSource
-    from auditor.connectors.entra.auth import build_credential
-    from auditor.connectors.entra.collect import collect as run_collect
-    from auditor.connectors.entra.load import SOURCE_PREFIX, load_collected
-    from auditor.importers.sqlfuncs import install_macros
+    from auditor.connectors.entra.auth import build_credentials
+    from auditor.connectors.entra.sync import sync
 
     assert isinstance(source, EntraSource)
-    credential = build_credential(source)
+    credential = build_credentials(source)
     ws = app.workspace()
-    if since is None:
-        row = ws.con.execute(
-            "SELECT high_water FROM collect_state WHERE source = ?", [f"{SOURCE_PREFIX}{source.tenant_id}:signins"]
-        ).fetchone()
-        now = datetime.now(UTC).replace(tzinfo=None)
-        since = row[0] - OVERLAP if row and row[0] else now - timedelta(days=source.signins_initial_days)
     with progress(f"collecting Entra tenant {source.tenant_id}…"):
-        collected = run_collect(source, credential, since)
-        install_macros(ws.con)
-        summary = load_collected(ws, source.tenant_id, collected, since)
-    return summary.to_json()
+        return sync(ws, source, credential, since)
 
 
 @collect.command("github")
@@ -156,15 +152,11 @@ def collect_github(
     _report(results, as_json)
 
 
-def _collect_github(app: AppContext, source: object, since: datetime | None) -> dict[str, object]:
+def _collect_github(app: AppContext, source: object, since: datetime | None) -> CollectSummary:
     import os
-    from urllib.parse import urlsplit
 
     from auditor.config.models import GitHubSource
-    from auditor.connectors.github.collect import Collected
-    from auditor.connectors.github.collect import collect as run_collect
-    from auditor.connectors.github.load import load_collected, state_key
-    from auditor.importers.sqlfuncs import install_macros
+    from auditor.connectors.github.sync import sync
 
     assert isinstance(source, GitHubSource)
     token = None
@@ -174,17 +166,8 @@ def _collect_github(app: AppContext, source: object, since: datetime | None) -> 
         if not token:
             raise ConfigError("no GitHub token: set GITHUB_TOKEN, or give token: {env: NAME} or App auth in the config")
     ws = app.workspace()
-    if since is None:
-        key = state_key(Collected(source.org, source.enterprise))
-        row = ws.con.execute("SELECT high_water FROM collect_state WHERE source = ?", [key]).fetchone()
-        now = datetime.now(UTC).replace(tzinfo=None)
-        since = row[0] if row and row[0] else now - timedelta(days=source.audit_log_initial_days)
-    ghes = urlsplit(source.base_url).path.rstrip("/").endswith("/api/v3")  # GHES; cloud hosts have no path
     with progress(f"collecting GitHub {source.org or source.enterprise}…"):
-        collected = run_collect(source, token, since)
-        install_macros(ws.con)
-        summary = load_collected(ws, source.base_url, collected, since, ghes)
-    return summary.to_json()
+        return sync(ws, source, token, since)
 
 
 @collect.command("gitlab")
@@ -225,12 +208,11 @@ def collect_gitlab(
     _report([_collect_gitlab(app, s, start) for s in chosen], as_json)
 
 
-def _collect_gitlab(app: AppContext, source: object, since: datetime | None) -> dict[str, object]:
+def _collect_gitlab(app: AppContext, source: object, since: datetime | None) -> CollectSummary:
+
     from auditor.config.models import GitLabSource
     from auditor.connectors.gitlab.client import resolve_token
-    from auditor.connectors.gitlab.collect import collect as run_collect
-    from auditor.connectors.gitlab.load import high_water, load_collected
-    from auditor.importers.sqlfuncs import install_macros
+    from auditor.connectors.gitlab.sync import sync
     from auditor.restriction import classify_repo
 
     assert isinstance(source, GitLabSource)
@@ -242,41 +224,20 @@ def _collect_gitlab(app: AppContext, source: object, since: datetime | None) -> 
 
     ws = app.workspace()
     scope = "instance" if source.instance else ",".join(source.groups)
-    now = datetime.now(UTC).replace(tzinfo=None)
-    if since is None:
-        mark = high_water(ws, source.base_url, scope)
-        since = mark - OVERLAP if mark else now - timedelta(days=source.audit_initial_days)
     with progress(f"collecting GitLab {source.base_url} ({scope})…"):
-        collected = run_collect(source, token, since, now, lambda p: classify(p)[0])
-        install_macros(ws.con)
-        summary = load_collected(ws, collected, classify)
-    return summary.to_json()
+        return sync(ws, source, token, since, classify=classify)
 
 
-def _report(results: list[dict[str, object]], as_json: bool) -> None:
+def _report(results: list[CollectSummary], as_json: bool) -> None:
+    """Every run's summary: one JSON document (a list for several runs), or a table per run with its gaps."""
     if as_json:
-        echo_json(results[0] if len(results) == 1 else results)
+        docs = [r.to_json() for r in results]
+        echo_json(docs[0] if len(docs) == 1 else docs)
         return
-    print_summaries(results, console())
+    print_summaries(results, wide_console())
 
 
-def print_summaries(results: list[dict[str, object]], out: Any) -> None:
-    """One line per collected source and its coverage gaps, on `out` (a rich Console)."""
+def print_summaries(results: list[CollectSummary], out: Any) -> None:
+    """Each run's table of counts, its notes and its coverage gaps, on `out` (a rich Console)."""
     for result in results:
-        counts = result["counts"]
-        assert isinstance(counts, dict)
-        shown = ", ".join(f"{k} {v}" for k, v in counts.items())
-        if result["platform"] == "github":
-            out.print(f"GitHub {result['scope']}: {shown}; {result['audit_events_imported']} new audit events imported "
-                      f"({result['requests']} requests).")  # fmt: skip
-        elif result["platform"] == "gitlab":
-            out.print(
-                f"GitLab {result['base_url']} ({result['scope']}): {shown}; "
-                f"{result['audit_events_imported']} new audit events imported."
-            )
-        else:
-            out.print(f"Entra {result['tenant']}: {shown}; {result['signins_imported']} new sign-ins imported.")
-        gaps = result["coverage_gaps"]
-        assert isinstance(gaps, list)
-        for gap in gaps:
-            out.print(f"[yellow]coverage gap:[/yellow] {gap['source']}: {gap['consequence']}. Needs: {gap['needs']}.")
+        result.render(out)

@@ -35,7 +35,7 @@ class SandboxRun:
 def collect_sandbox_entra(ws: Workspace, sandbox_dir: Path, start: datetime) -> int:
     """Serve the sandbox tenant as Microsoft Graph on 127.0.0.1 and collect it with the real connector."""
     from auditor.config.models import EntraSource
-    from auditor.connectors.entra.auth import AsyncStaticTokenCredential
+    from auditor.connectors.entra.auth import AsyncStaticTokenCredential, EntraCredentials
     from auditor.connectors.entra.collect import collect
     from auditor.connectors.entra.load import load_collected
     from auditor.importers.sqlfuncs import install_macros
@@ -45,7 +45,9 @@ def collect_sandbox_entra(ws: Workspace, sandbox_dir: Path, start: datetime) -> 
     since = start.replace(tzinfo=None) - timedelta(days=1)
     with serve_graph(sandbox_dir, token=token) as server:
         source = EntraSource(tenant_id="acme", graph_url=server.url, arm_url=server.url, groups=["Engineering"])
-        collected = collect(source, AsyncStaticTokenCredential(token), since)
+        collected = collect(
+            source, EntraCredentials(AsyncStaticTokenCredential(token), AsyncStaticTokenCredential(token)), since
+        )
     install_macros(ws.con)
     return load_collected(ws, "acme", collected, since).signins_imported
 

@@ -17,6 +17,7 @@ from auditor.errors import ConfigError, InputError
 
 if TYPE_CHECKING:
     from auditor.config.models import AuditorConfig
+    from auditor.connectors.kit.summary import CollectSummary
 
 EXIT_FINDINGS = 3
 SEVERITIES = ["info", "low", "medium", "high", "critical"]
@@ -117,10 +118,11 @@ def run(
         above = _at_or_above(app, threshold)
     summary["findings_at_or_above"] = len(above)
     summary["exit_code"] = EXIT_FINDINGS if above else 0
+    collected = summary.pop("_collected")
     if as_json:
         echo_json(summary)
     else:
-        _print(summary)
+        _print(summary, collected)
     if above:
         err = console(stderr=True)
         err.print(f"{len(above)} open finding(s) at or above {threshold}:")
@@ -149,7 +151,8 @@ def _pipeline(
 
     summary: dict[str, Any] = {"workspace": str(app.workspace_dir)}
     # The connectors show their own status line, so the run's spinner starts after them.
-    summary["collected"] = collect_configured(app) if collecting else []
+    collected = collect_configured(app) if collecting else []
+    summary["collected"] = [c.to_json() for c in collected]
     ws = app.workspace()
     try:
         with progress(f"importing {len(paths)} file(s)…") as status:
@@ -178,6 +181,7 @@ def _pipeline(
                 summary["evidence"] = pack.to_json()
     finally:
         ws.close()
+    summary["_collected"] = collected  # the summaries themselves, for the table (not part of the JSON)
     return summary
 
 
@@ -195,11 +199,11 @@ def _at_or_above(app: AppContext, threshold: str | None) -> list[tuple[str, str,
         ws.close()
 
 
-def _print(summary: dict[str, Any]) -> None:
+def _print(summary: dict[str, Any], collected: list[CollectSummary]) -> None:
     from auditor.cli.collect import print_summaries
 
     out = wide_console()  # no wrapping at 80 columns in a log or a CI job's output
-    print_summaries(summary["collected"], out)
+    print_summaries(collected, out)
     imported = summary["imported"]
     if imported is not None:
         out.print(

@@ -245,6 +245,7 @@ class GitHubSource(Strict):
     max_rate_limit_wait: int = Field(default=900, ge=1)  # seconds; a longer wait fails the run
     retries: int = Field(default=5, ge=0, le=20)
     request_interval: float = Field(default=0.0, ge=0.0, le=10.0)  # seconds between requests (PyGithub throttle)
+    timeout_seconds: int = Field(default=60, ge=1)  # per request (PyGithub takes whole seconds); timeouts retry twice
 
     @model_validator(mode="after")
     def _target_and_auth(self) -> GitHubSource:
@@ -282,7 +283,7 @@ class EntraSource(Strict):
     in AUDITOR_GRAPH_TOKEN. `graph_url` is the Graph root without /v1.0 (national clouds differ)."""
 
     graph_url: str = "https://graph.microsoft.com"
-    arm_url: str = "https://management.azure.com"
+    arm_url: str | None = None  # None: the ARM of graph_url's cloud (none for a custom graph_url)
     authority_host: str | None = None
     tenant_id: str
     client_id: str | None = None

@@ -44,16 +44,12 @@ from auditor.importers.sources import (
 )
 from auditor.importers.sqlfuncs import install_macros
 from auditor.workspace.store import Workspace, utcnow
+from auditor.workspace.tables import PROVENANCE, column_list
 
-EVENT_COLUMNS = (
-    "event_uid, platform, source_format, ts, action, category, actor, actor_id, actor_email, identity, "
-    "org, repo, repo_visibility, ip, country, city, latitude, longitude, user_agent, credential_type, "
-    "credential_id, token_scopes, app_id, app_name, route, http_method, status_code, outcome, "
-    "risk_level, target, bytes, permission"
-)
-IDENTITY_COLUMNS = (
-    "identity_id, upn, mail, display_name, department, job_title, employee_type, user_type, account_enabled, created_at"
-)
+EVENT_COLUMNS = column_list("events", without=PROVENANCE)  # what a format's normaliser selects
+# Identity files give the directory attributes; provenance and what only Graph knows are set elsewhere.
+IDENTITY_EXTRA = ("source_sha256", "line_no", "manager_id", "last_sign_in", "last_non_interactive_sign_in")
+IDENTITY_COLUMNS = column_list("identities", without=IDENTITY_EXTRA)
 
 
 @dataclass

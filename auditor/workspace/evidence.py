@@ -33,3 +33,16 @@ def store_blob(evidence_dir: Path, source: Path, sha256: str) -> tuple[Path, boo
     tmp.chmod(0o444)
     tmp.replace(target)
     return target, True
+
+
+def store_bytes(evidence_dir: Path, body: bytes, sha256: str) -> Path:
+    """Keep `body` (whose SHA-256 is `sha256`) in the store unless present, read-only like `store_blob`."""
+    target = blob_path(evidence_dir, sha256)
+    if target.exists():
+        return target
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = target.with_suffix(".partial")
+    tmp.write_bytes(body)
+    tmp.chmod(0o444)
+    tmp.replace(target)
+    return target

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import time
+from dataclasses import dataclass
 from typing import Any
 
 from azure.core.credentials import AccessToken
@@ -16,6 +17,24 @@ from auditor.config.models import EntraSource
 from auditor.errors import ConfigError
 
 TOKEN_ENV = "AUDITOR_GRAPH_TOKEN"  # noqa: S105 - the variable name, not a secret
+ARM_TOKEN_ENV = "AUDITOR_ARM_TOKEN"  # noqa: S105 - the variable name, not a secret
+
+
+@dataclass(frozen=True)
+class EntraCredentials:
+    """One credential per API: `graph` for Microsoft Graph, `arm` for Azure Resource Manager (None: no
+    credential for ARM's audience, so ARM is not asked). An azure-identity credential serves both, each
+    token requested for its own audience; a bearer token serves only the API it was issued for."""
+
+    graph: Any
+    arm: Any | None
+
+    @classmethod
+    def of(cls, credential: Any) -> EntraCredentials:
+        """`credential` as a pair: a bearer token is Graph's only; anything else asks per audience."""
+        if isinstance(credential, EntraCredentials):
+            return credential
+        return cls(credential, None if isinstance(credential, StaticTokenCredential) else credential)
 
 
 class StaticTokenCredential:
@@ -72,3 +91,13 @@ def build_credential(source: EntraSource) -> Any:
         f"no Entra credentials: set {TOKEN_ENV}, or configure client_id with client_secret "
         "({env: VAR} or {file: PATH}) or certificate_file"
     )
+
+
+def build_credentials(source: EntraSource) -> EntraCredentials:
+    """Graph's credential (see `build_credential`) and ARM's: the same azure-identity credential (its own
+    audience per request), or a bearer token from AUDITOR_ARM_TOKEN, never the Graph token."""
+    graph = build_credential(source)
+    if not isinstance(graph, StaticTokenCredential):
+        return EntraCredentials(graph, graph)
+    arm_token = os.environ.get(ARM_TOKEN_ENV)
+    return EntraCredentials(graph, AsyncStaticTokenCredential(arm_token) if arm_token else None)

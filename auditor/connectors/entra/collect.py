@@ -1,7 +1,9 @@
 """Collect an Entra tenant: one event loop, bounded concurrency, every page kept as received.
 
-403 and 404 on an endpoint become coverage gaps naming the permission or licence; 401 stops the
-run before anything is written; 429 and 5xx are retried by the SDK (Retry-After honoured).
+403 and 404 on an endpoint (and a host that cannot be reached) become coverage gaps naming the
+permission or licence; 401 stops the run before anything is written; 429 and 5xx are retried by the
+SDK (Retry-After honoured). Azure Resource Manager is asked with its own credential and audience, in
+the Graph's cloud, and whatever it answers is at worst a gap.
 """
 
 from __future__ import annotations
@@ -14,8 +16,23 @@ from urllib.parse import quote
 
 from auditor.config.models import EntraSource
 from auditor.connectors.entra import endpoints as ep
-from auditor.connectors.entra.graph import GraphAuthError, GraphError, GraphPages, Page
+from auditor.connectors.entra.auth import EntraCredentials
+from auditor.connectors.entra.clouds import arm_root
+from auditor.connectors.entra.graph import GraphError, GraphPages, Page
 from auditor.connectors.gaps import Gap
+from auditor.connectors.kit.endpoints import optional_async, refusal_gap
+from auditor.connectors.kit.errors import ApiError, TransportError
+
+ARM_ROOT_UNKNOWN = Gap(
+    "Azure Resource Manager (diagnostic settings)",
+    "the Azure Resource Manager root of this cloud: --arm-url (arm_url in the config) when --graph-url is not a "
+    "Microsoft Graph cloud",
+    "sign-in log export unknown",
+)
+ARM_NO_CREDENTIAL = (
+    "a credential for Azure Resource Manager's own audience: client_id with a client secret or certificate, or a "
+    "bearer token for ARM in AUDITOR_ARM_TOKEN (the Graph token is never sent to ARM)"
+)
 
 
 @dataclass
@@ -37,9 +54,13 @@ class EntraCollector:
     """Runs the collection for one source; `since` is the sign-in high-water mark (UTC)."""
 
     def __init__(self, source: EntraSource, credential: object, since: datetime) -> None:
+        creds = EntraCredentials.of(credential)
         self.source = source
-        self.graph = GraphPages(credential, source.graph_url, source.graph_url)
-        self.arm = GraphPages(credential, source.arm_url, source.arm_url)
+        self.graph = GraphPages(creds.graph, source.graph_url, source.graph_url)
+        self.arm_root = arm_root(source.graph_url, source.arm_url)
+        self.arm = None
+        if self.arm_root is not None and creds.arm is not None:
+            self.arm = GraphPages(creds.arm, self.arm_root, self.arm_root)  # ARM's own token audience
         self.since = since
         self.limit = asyncio.Semaphore(source.max_concurrency)
         self.out = Collected()
@@ -56,9 +77,29 @@ class EntraCollector:
         async with self.limit:
             return [page async for page in (client or self.graph).pages(url)]
 
-    def _gap(self, endpoint: ep.Endpoint, exc: GraphError, consequence: str | None = None) -> None:
-        needs = endpoint.needs if exc.status in (401, 403) else f"{endpoint.needs} (HTTP {exc.status} {exc.code})"
-        self.out.gaps.append(Gap(exc.endpoint, needs, consequence or endpoint.consequence))
+    async def _get(
+        self,
+        endpoint: ep.Endpoint,
+        url: str | None = None,
+        statuses: tuple[int, ...] = (403, 404),
+        consequence: str | None = None,
+    ) -> list[Page] | None:
+        """All pages of `url` (default: the endpoint's), or None with a gap for a refusal in `statuses`."""
+
+        def gap(e: ep.Endpoint, exc: ApiError) -> Gap:
+            return self._gap(e, exc, consequence)
+
+        return await optional_async(
+            endpoint, lambda: self._fetch(url or endpoint.path), self.out.gaps, statuses=statuses, gap=gap
+        )
+
+    def _gap(self, endpoint: ep.Endpoint, exc: ApiError, consequence: str | None = None) -> Gap:
+        if isinstance(exc, TransportError):
+            found = refusal_gap(endpoint, exc, exc.endpoint)
+            return Gap(found.source, found.needs, consequence or found.consequence)
+        code = getattr(exc, "code", "")
+        needs = endpoint.needs if exc.status in (401, 403) else f"{endpoint.needs} (HTTP {exc.status} {code})"
+        return Gap(exc.endpoint, needs, consequence or endpoint.consequence)
 
     async def _users(self) -> None:
         """Users with signInActivity and manager; each refused part is dropped and reported as a gap
@@ -70,105 +111,93 @@ class EntraCollector:
         ]
         for endpoint, fallback_on, consequence, needs in attempts:
             try:
-                self.out.pages["users"] = await self._fetch(endpoint.url)
+                self.out.pages["users"] = await self._fetch(endpoint.path)
                 return
-            except GraphAuthError:
-                raise
             except GraphError as exc:
-                if exc.status not in fallback_on:
+                if exc.status == 401 or exc.status not in fallback_on:
                     raise
                 self.out.gaps.append(Gap(exc.endpoint, needs, consequence))
 
     async def _optional(self, endpoint: ep.Endpoint) -> None:
-        try:
-            self.out.pages[endpoint.key] = await self._fetch(endpoint.url)
-        except GraphAuthError:
-            raise
-        except GraphError as exc:
-            if exc.status not in (400, 403, 404):
-                raise
-            self._gap(endpoint, exc)
+        pages = await self._get(endpoint, statuses=(400, 403, 404))
+        if pages is not None:
+            self.out.pages[endpoint.key] = pages
 
     async def _signins(self) -> None:
         since = quote(self.since.strftime("%Y-%m-%dT%H:%M:%SZ"), safe=":")
-        try:
-            self.out.pages["signins"] = await self._fetch(ep.SIGNINS.url.format(since=since))
-            self.out.signins_licensed = True
-        except GraphAuthError:
-            raise
-        except GraphError as exc:
-            if exc.status not in (403, 404):
-                raise
-            self._gap(ep.SIGNINS, exc)
+        pages = await self._get(ep.SIGNINS, ep.SIGNINS.path.format(since=since))
+        if pages is None:
             return
+        self.out.pages["signins"] = pages
+        self.out.signins_licensed = True
         if not self.source.non_interactive_signins:
             return
-        try:
-            url = ep.SIGNINS_NON_INTERACTIVE.url.format(since=since)
-            self.out.pages["signins_non_interactive"] = await self._fetch(url)
-        except GraphAuthError:
-            raise
-        except GraphError as exc:
-            if exc.status not in (400, 403, 404):
-                raise
-            self._gap(ep.SIGNINS_NON_INTERACTIVE, exc)
+        url = ep.SIGNINS_NON_INTERACTIVE.path.format(since=since)
+        pages = await self._get(ep.SIGNINS_NON_INTERACTIVE, url, statuses=(400, 403, 404))
+        if pages is not None:
+            self.out.pages["signins_non_interactive"] = pages
 
     async def _groups(self) -> None:
         for name in self.source.groups:
             literal = name.replace("'", "''")
             url = f"/v1.0/groups?$filter=displayName eq '{quote(literal)}'&$select=id,displayName"
             endpoint = ep.Endpoint("groups", url, "GroupMember.Read.All", f"members of group {name!r} unknown")
-            try:
-                found = await self._fetch(url)
-                ids = [g["id"] for p in found for g in json.loads(p.body).get("value", [])]
-                if not ids:
-                    self.out.gaps.append(Gap(f"group {name!r}", "a group with this display name", "group not found"))
-                    continue
-                members = f"/v1.0/groups/{ids[0]}/members?$select=id,userPrincipalName&$top=999"
-                self.out.group_pages[name] = await self._fetch(members)
-            except GraphAuthError:
-                raise
-            except GraphError as exc:
-                if exc.status not in (403, 404):
-                    raise
-                self._gap(endpoint, exc)
+            found = await self._get(endpoint)
+            if found is None:
+                continue
+            ids = [g["id"] for p in found for g in json.loads(p.body).get("value", [])]
+            if not ids:
+                self.out.gaps.append(Gap(f"group {name!r}", "a group with this display name", "group not found"))
+                continue
+            members = await self._get(endpoint, f"/v1.0/groups/{ids[0]}/members?$select=id,userPrincipalName&$top=999")
+            if members is not None:
+                self.out.group_pages[name] = members
 
     async def _assignments(self) -> None:
         """Application permissions granted to each service principal (one call per principal)."""
         ids = [sp["id"] for p in self.out.pages.get("service_principals", []) for sp in json.loads(p.body)["value"]]
+        lost = "application permissions of some apps unknown"
 
         async def one(sp_id: str) -> list[Page]:
-            try:
-                return await self._fetch(f"/v1.0/servicePrincipals/{sp_id}/appRoleAssignedTo?$top=999")
-            except GraphAuthError:
-                raise
-            except GraphError as exc:
-                if exc.status not in (403, 404):
-                    raise
-                self._gap(ep.SERVICE_PRINCIPALS, exc, "application permissions of some apps unknown")
-                return []
+            url = f"/v1.0/servicePrincipals/{sp_id}/appRoleAssignedTo?$top=999"
+            return await self._get(ep.SERVICE_PRINCIPALS, url, consequence=lost) or []
 
         for pages in await asyncio.gather(*(one(i) for i in ids)):
             self.out.assignment_pages.extend(pages)
 
     async def _diagnostic(self) -> None:
+        """ARM's diagnostic settings: not asked without a known ARM root and a credential for its audience;
+        any refusal or transport failure is a gap, never fatal (ARM is a different API)."""
+        endpoint = ep.DIAGNOSTIC_SETTINGS
+        if self.arm_root is None:
+            self.out.gaps.append(ARM_ROOT_UNKNOWN)
+            return
+        if self.arm is None:
+            where = self.arm_root + endpoint.path.split("?")[0]
+            self.out.gaps.append(Gap(where, ARM_NO_CREDENTIAL, "sign-in log export unknown"))
+            return
         try:
-            pages = await self._fetch(ep.DIAGNOSTIC_SETTINGS.url, self.arm)
+            pages = await self._fetch(endpoint.path, self.arm)
             self.out.diagnostic = pages[0] if pages else None
-        except GraphError as exc:
-            # ARM is a different API and token audience: any refusal is a gap, never fatal.
-            self.out.gaps.append(Gap(exc.endpoint, ep.DIAGNOSTIC_SETTINGS.needs, "sign-in log export unknown"))
+        except ApiError as exc:
+            if isinstance(exc, TransportError):
+                self.out.gaps.append(self._gap(endpoint, exc, "sign-in log export unknown"))
+            else:
+                self.out.gaps.append(Gap(exc.endpoint, endpoint.needs, "sign-in log export unknown"))
 
 
 def collect(source: EntraSource, credential: object, since: datetime) -> Collected:
-    """Run the whole collection in one event loop (msgraph-sdk is asyncio only)."""
+    """Run the whole collection in one event loop (msgraph-sdk is asyncio only). `credential` is an
+    `EntraCredentials` pair, or one credential (a bearer token then serves Graph only)."""
     return asyncio.run(_run(source, credential, since))
 
 
 async def _run(source: EntraSource, credential: object, since: datetime) -> Collected:
+    creds = EntraCredentials.of(credential)
     try:
-        return await EntraCollector(source, credential, since).run()
+        return await EntraCollector(source, creds, since).run()
     finally:
-        close = getattr(credential, "close", None)
-        if close is not None:
-            await close()
+        for cred in {id(c): c for c in (creds.graph, creds.arm) if c is not None}.values():
+            close = getattr(cred, "close", None)
+            if close is not None:
+                await close()

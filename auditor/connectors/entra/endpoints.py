@@ -2,22 +2,13 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from auditor.connectors.kit.endpoints import Endpoint
+
+__all__ = ["Endpoint"]  # paths are relative to the Graph root (ARM root for DIAGNOSTIC_SETTINGS)
 
 USER_FIELDS = (
     "id,userPrincipalName,mail,displayName,department,jobTitle,employeeType,userType,accountEnabled,createdDateTime"
 )
-
-
-@dataclass(frozen=True)
-class Endpoint:
-    """One collection: the URL (relative to the Graph root), the permission or licence it needs,
-    and what the auditor cannot see without it (shown as a coverage gap)."""
-
-    key: str
-    url: str
-    needs: str
-    consequence: str
 
 
 USERS = Endpoint(

@@ -8,34 +8,27 @@ from __future__ import annotations
 
 import json
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
-from auditor.errors import AuditorError
+from auditor.connectors.entra.clouds import audience
+from auditor.connectors.kit.errors import ApiError, AuthError, host_of
+from auditor.connectors.kit.page import Page
+from auditor.connectors.kit.transport import guarded_async
+
+__all__ = ["GraphAuthError", "GraphError", "GraphPages", "Page"]
 
 
-class GraphError(AuditorError):
+class GraphError(ApiError):
     """A Graph call failed; `status` decides what the collector does with it."""
 
     def __init__(self, status: int, code: str, endpoint: str, message: str) -> None:
-        super().__init__(f"HTTP {status} {code}: {message}", endpoint)
-        self.status = status
+        super().__init__(status, endpoint, f"HTTP {status} {code}: {message}")
         self.code = code
-        self.endpoint = endpoint
 
 
-class GraphAuthError(GraphError):
+class GraphAuthError(GraphError, AuthError):
     """401: the credentials were refused. Fatal, exit code 2, nothing written."""
-
-
-@dataclass(frozen=True)
-class Page:
-    """One response body exactly as received, with the URL that produced it."""
-
-    url: str
-    body: bytes
-    items: int
 
 
 class GraphPages:
@@ -49,9 +42,7 @@ class GraphPages:
 
         host = urlsplit(root).hostname or ""
         # The token goes only to the configured host: a nextLink elsewhere gets no Authorization header.
-        provider = AzureIdentityAuthenticationProvider(
-            credential, scopes=[scope_root.rstrip("/") + "/.default"], allowed_hosts=[host]
-        )
+        provider = AzureIdentityAuthenticationProvider(credential, scopes=[audience(scope_root)], allowed_hosts=[host])
         self.adapter = GraphRequestAdapter(provider)
         from msgraph.graph_service_client import GraphServiceClient
 
@@ -68,15 +59,21 @@ class GraphPages:
         info.http_method = Method.GET
         info.url = url if url.startswith("http") else self.root + url
         info.headers.try_add("Accept", "application/json")
+        from azure.core.exceptions import ClientAuthenticationError
         from msgraph.generated.models.o_data_errors.o_data_error import ODataError
 
+        async def send() -> Any:
+            return await self.adapter.send_primitive_async(info, "bytes", {"XXX": ODataError})
+
         try:
-            body = await self.adapter.send_primitive_async(info, "bytes", {"XXX": ODataError})
+            body = await guarded_async(host_of(info.url), send, endpoint=_endpoint(info.url))
         except APIError as exc:
             status = int(exc.response_status_code or 0)
             code, message = _error_fields(exc)
             cls = GraphAuthError if status == 401 else GraphError
             raise cls(status, code, _endpoint(info.url), message) from None
+        except ClientAuthenticationError as exc:  # no token for this audience (never its value)
+            raise GraphAuthError(401, "TokenRequestFailed", _endpoint(info.url), type(exc).__name__) from None
         return body if isinstance(body, bytes) else b""
 
     async def pages(self, url: str) -> AsyncIterator[Page]:
@@ -85,7 +82,7 @@ class GraphPages:
         while next_url:
             body = await self.get(next_url)
             doc = json.loads(body) if body else {}
-            yield Page(next_url, body, len(doc.get("value", [])) if isinstance(doc, dict) else 0)
+            yield Page(next_url, body, items=len(doc.get("value", [])) if isinstance(doc, dict) else 0)
             link = doc.get("@odata.nextLink") if isinstance(doc, dict) else None
             next_url = link if isinstance(link, str) and link else None
 

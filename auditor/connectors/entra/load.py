@@ -6,9 +6,10 @@ import json
 import shutil
 import tempfile
 import uuid
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
+from typing import ClassVar
 
 import duckdb
 
@@ -16,52 +17,46 @@ from auditor import __version__
 from auditor.connectors.entra.collect import Collected
 from auditor.connectors.entra.graph import Page
 from auditor.connectors.gaps import Gap, replace_gaps
+from auditor.connectors.kit.evidence import store_pages
+from auditor.connectors.kit.provenance import import_staged, stage_records
+from auditor.connectors.kit.state import write_mark
+from auditor.connectors.kit.summary import CollectSummary as KitSummary
 from auditor.importers.formats.entra import ENTRA_SIGNIN_GRAPH, USERS_SPEC
-from auditor.importers.pipeline import import_files
 from auditor.importers.sources import sql_str
-from auditor.workspace.evidence import blob_path
 from auditor.workspace.store import Workspace, utcnow
 
 SOURCE_PREFIX = "entra:"
 
 
+def signins_key(tenant: str) -> str:
+    """The collect_state key of this tenant's sign-in high-water mark."""
+    return f"{SOURCE_PREFIX}{tenant}:signins"
+
+
 @dataclass
-class CollectSummary:
+class CollectSummary(KitSummary):
     """What `auditor collect entra` printed: counts per resource and the gaps."""
 
-    snapshot_id: str
-    tenant: str
-    counts: dict[str, int] = field(default_factory=dict)
+    tenant: str = ""
     signins_imported: int = 0
-    gaps: list[Gap] = field(default_factory=list)
 
-    def to_json(self) -> dict[str, object]:
-        return {
-            "snapshot_id": self.snapshot_id,
-            "platform": "entra",
-            "tenant": self.tenant,
-            "counts": self.counts,
-            "signins_imported": self.signins_imported,
-            "coverage_gaps": [g.to_json() for g in self.gaps],
-        }
+    platform: ClassVar[str] = "entra"
+    label: ClassVar[str] = "Entra"
+
+    def head(self) -> dict[str, object]:
+        return {"tenant": self.tenant}
+
+    def tail(self) -> dict[str, object]:
+        return {"signins_imported": self.signins_imported}
+
+    def notes(self) -> list[str]:
+        return [f"{self.signins_imported} new sign-ins imported."]
 
 
-def _store(ws: Workspace, page: Page) -> Path:
-    """Keep the body as received, named by its SHA-256 (same store as imports)."""
-    import hashlib
-
-    sha = hashlib.sha256(page.body).hexdigest()
-    path = blob_path(ws.evidence_dir, sha)
-    if not path.exists():
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_suffix(".partial")
-        tmp.write_bytes(page.body)
-        tmp.replace(path)
-    ws.con.execute(
-        "INSERT OR IGNORE INTO evidence VALUES (?, 'collect', ?, ?, ?, ?)",
-        [sha, page.url, str(path), len(page.body), utcnow()],
-    )
-    return path
+def _store(ws: Workspace, pages: list[Page]) -> list[Path]:
+    """Keep the bodies as received (read-only, named by SHA-256, same store as imports); their blob paths."""
+    stored = store_pages(ws, pages)
+    return [stored[p.sha256][1] for p in pages]
 
 
 def _files(paths: list[Path]) -> str:
@@ -80,7 +75,7 @@ def _rows(paths: list[Path], spec: dict[str, str]) -> str:
 def load_collected(ws: Workspace, tenant: str, collected: Collected, since: datetime) -> CollectSummary:
     """Write pages, directory rows, sign-ins (through the importer), gaps and the high-water mark."""
     snap = "collect-" + uuid.uuid4().hex[:12]
-    summary = CollectSummary(snap, tenant, gaps=list(collected.gaps))
+    summary = CollectSummary(snap, gaps=list(collected.gaps), tenant=tenant)
     con = ws.con
     work = Path(tempfile.mkdtemp(prefix="entra-", dir=ws.root))
     try:
@@ -88,7 +83,7 @@ def load_collected(ws: Workspace, tenant: str, collected: Collected, since: date
             con.execute(
                 "INSERT INTO snapshots VALUES (?, 'collect', 'entra', ?, ?, ?)", [snap, tenant, utcnow(), __version__]
             )
-            stored = {k: [_store(ws, p) for p in pages] for k, pages in collected.pages.items()}
+            stored = {k: _store(ws, pages) for k, pages in collected.pages.items()}
             for key in stored:
                 summary.counts[key] = collected.count(key)
             _identities(con, stored.get("users", []))
@@ -96,7 +91,7 @@ def load_collected(ws: Workspace, tenant: str, collected: Collected, since: date
             _groups(ws, snap, collected)
             _apps(ws, snap, stored, collected)
             _risk(con, snap, stored)
-            summary.signins_imported = _signins(ws, stored, work)
+            summary.signins_imported = _signins(ws, collected, work, tenant)
             _coverage(con, snap, tenant, collected)
             _high_water(con, tenant, since)
     finally:
@@ -141,7 +136,7 @@ def _roles(con: duckdb.DuckDBPyConnection, snap: str, stored: dict[str, list[Pat
 
 def _groups(ws: Workspace, snap: str, collected: Collected) -> None:
     for name, pages in collected.group_pages.items():
-        paths = [_store(ws, p) for p in pages]
+        paths = _store(ws, pages)
         if paths:
             ws.con.execute(
                 f"INSERT INTO identity_groups SELECT ?, id, ?, ? FROM ({_rows(paths, {'id': 'VARCHAR'})})",
@@ -149,106 +144,80 @@ def _groups(ws: Workspace, snap: str, collected: Collected) -> None:
             )
 
 
+_APP_COLUMNS = "snapshot_id, platform, app_id, name, kind, permissions, reach, first_seen, source"
+# (pages key, fields read from each record, the apps row selected from them)
+_APPS = (
+    (
+        "service_principals",
+        ("id", "appId", "displayName", "servicePrincipalType", "appOwnerOrganizationId"),
+        "id, displayName, 'service_principal:' || coalesce(servicePrincipalType, '?'), NULL, appOwnerOrganizationId, "
+        "?, 'graph:/servicePrincipals'",
+    ),
+    (
+        "oauth2_grants",
+        ("clientId", "consentType", "principalId", "resourceId", "scope"),
+        "clientId, NULL, 'oauth2_grant', trim(scope), consentType || coalesce(':' || principalId, ''), ?, "
+        "'graph:/oauth2PermissionGrants'",
+    ),
+    (
+        "app_role_assignments",
+        ("appRoleId", "principalId", "principalType", "principalDisplayName", "resourceId"),
+        "principalId, principalDisplayName, 'app_role_assignment', appRoleId, resourceId, ?, "
+        "'graph:/servicePrincipals/appRoleAssignedTo'",
+    ),
+)
+
+
 def _apps(ws: Workspace, snap: str, stored: dict[str, list[Path]], collected: Collected) -> None:
+    """Service principals, delegated consents and app-role assignments as `apps` rows."""
+    pages = {**stored, "app_role_assignments": _store(ws, collected.assignment_pages)}
     now = utcnow()
-    con = ws.con
-    if stored.get("service_principals"):
-        spec = {
-            "id": "VARCHAR",
-            "appId": "VARCHAR",
-            "displayName": "VARCHAR",
-            "servicePrincipalType": "VARCHAR",
-            "appOwnerOrganizationId": "VARCHAR",
-        }
-        con.execute(
-            "INSERT INTO apps (snapshot_id, platform, app_id, name, kind, permissions, reach, first_seen, source) "
-            "SELECT ?, 'entra', id, displayName, "
-            "'service_principal:' || coalesce(servicePrincipalType, '?'), NULL, appOwnerOrganizationId, ?, "
-            "'graph:/servicePrincipals' "
-            f"FROM ({_rows(stored['service_principals'], spec)})",
-            [snap, now],
-        )
-    if stored.get("oauth2_grants"):
-        spec = {
-            "clientId": "VARCHAR",
-            "consentType": "VARCHAR",
-            "principalId": "VARCHAR",
-            "resourceId": "VARCHAR",
-            "scope": "VARCHAR",
-        }
-        con.execute(
-            "INSERT INTO apps (snapshot_id, platform, app_id, name, kind, permissions, reach, first_seen, source) "
-            "SELECT ?, 'entra', clientId, NULL, 'oauth2_grant', trim(scope), "
-            "consentType || coalesce(':' || principalId, ''), ?, 'graph:/oauth2PermissionGrants' "
-            f"FROM ({_rows(stored['oauth2_grants'], spec)})",
-            [snap, now],
-        )
-    paths = [_store(ws, p) for p in collected.assignment_pages]
-    if paths:
-        spec = {
-            "appRoleId": "VARCHAR",
-            "principalId": "VARCHAR",
-            "principalType": "VARCHAR",
-            "principalDisplayName": "VARCHAR",
-            "resourceId": "VARCHAR",
-        }
-        con.execute(
-            "INSERT INTO apps (snapshot_id, platform, app_id, name, kind, permissions, reach, first_seen, source) "
-            "SELECT ?, 'entra', principalId, principalDisplayName, 'app_role_assignment', appRoleId, "
-            "resourceId, ?, 'graph:/servicePrincipals/appRoleAssignedTo' "
-            f"FROM ({_rows(paths, spec)})",
-            [snap, now],
-        )
+    for key, fields, select in _APPS:
+        if pages.get(key):
+            ws.con.execute(
+                f"INSERT INTO apps ({_APP_COLUMNS}) SELECT ?, 'entra', {select} "
+                f"FROM ({_rows(pages[key], dict.fromkeys(fields, 'VARCHAR'))})",
+                [snap, now],
+            )
+
+
+_RISK = (
+    (
+        "risky_users",
+        dict.fromkeys(("id", "userPrincipalName", "riskLevel", "riskState", "riskLastUpdatedDateTime"), "VARCHAR"),
+        "id, userPrincipalName, 'risky_user', riskLevel, riskState, NULL, auditor_ts(riskLastUpdatedDateTime), "
+        "NULL, NULL",
+    ),
+    (
+        "risk_detections",
+        {
+            **dict.fromkeys(
+                ("userId", "userPrincipalName", "riskLevel", "riskState", "riskEventType", "detectedDateTime"),
+                "VARCHAR",
+            ),
+            "ipAddress": "VARCHAR",
+            "location": "STRUCT(countryOrRegion VARCHAR)",
+        },
+        "userId, userPrincipalName, 'detection', riskLevel, riskState, riskEventType, auditor_ts(detectedDateTime), "
+        "ipAddress, location.countryOrRegion",
+    ),
+)
 
 
 def _risk(con: duckdb.DuckDBPyConnection, snap: str, stored: dict[str, list[Path]]) -> None:
-    if stored.get("risky_users"):
-        spec = {
-            "id": "VARCHAR",
-            "userPrincipalName": "VARCHAR",
-            "riskLevel": "VARCHAR",
-            "riskState": "VARCHAR",
-            "riskLastUpdatedDateTime": "VARCHAR",
-        }
-        con.execute(
-            "INSERT INTO identity_risk SELECT ?, id, userPrincipalName, 'risky_user', riskLevel, riskState, NULL, "
-            f"auditor_ts(riskLastUpdatedDateTime), NULL, NULL FROM ({_rows(stored['risky_users'], spec)})",
-            [snap],
-        )
-    if stored.get("risk_detections"):
-        spec = {
-            "userId": "VARCHAR",
-            "userPrincipalName": "VARCHAR",
-            "riskLevel": "VARCHAR",
-            "riskState": "VARCHAR",
-            "riskEventType": "VARCHAR",
-            "detectedDateTime": "VARCHAR",
-            "ipAddress": "VARCHAR",
-            "location": "STRUCT(countryOrRegion VARCHAR)",
-        }
-        con.execute(
-            "INSERT INTO identity_risk SELECT ?, userId, userPrincipalName, 'detection', riskLevel, riskState, "
-            "riskEventType, auditor_ts(detectedDateTime), ipAddress, location.countryOrRegion "
-            f"FROM ({_rows(stored['risk_detections'], spec)})",
-            [snap],
-        )
+    """Risky users (P2) and risk detections as `identity_risk` rows."""
+    for key, spec, select in _RISK:
+        if stored.get(key):
+            con.execute(f"INSERT INTO identity_risk SELECT ?, {select} FROM ({_rows(stored[key], spec)})", [snap])
 
 
-def _signins(ws: Workspace, stored: dict[str, list[Path]], work: Path) -> int:
-    """Sign-in pages become one NDJSON file (one record per line, in DuckDB) for the importer's fast path."""
-    pages = stored.get("signins", []) + stored.get("signins_non_interactive", [])
-    if not pages:
-        return 0
-    combined = work / "entra-signins.ndjson"
-    ws.con.execute(
-        "COPY (SELECT CAST(elem AS VARCHAR) FROM (SELECT unnest(json_extract(content, '$.value[*]')) AS elem "
-        f"FROM read_text({_files(pages)}))) TO {sql_str(str(combined))} "
-        "(FORMAT csv, HEADER false, QUOTE '', ESCAPE '', DELIMITER '\x01')"
-    )
-    if combined.stat().st_size == 0:
-        return 0
-    summary = import_files(ws, [combined], forced=ENTRA_SIGNIN_GRAPH, own_transaction=False)
-    return summary.imported
+def _signins(ws: Workspace, collected: Collected, work: Path, tenant: str) -> int:
+    """Sign-in pages through the importer's fast path, each sign-in citing its page and position."""
+    pages = collected.pages.get("signins", []) + collected.pages.get("signins_non_interactive", [])
+    stored = store_pages(ws, pages)
+    stage_records(ws, [(sha, path) for sha, (_, path) in stored.items()], "$.value[*]")
+    what = f"{SOURCE_PREFIX}{tenant} sign-in pages"
+    return import_staged(ws, ENTRA_SIGNIN_GRAPH, work, what)[0]
 
 
 def _coverage(con: duckdb.DuckDBPyConnection, snap: str, tenant: str, collected: Collected) -> None:
@@ -293,6 +262,4 @@ def _high_water(con: duckdb.DuckDBPyConnection, tenant: str, since: datetime) ->
     """The newest sign-in now held (or the window start): the next run asks from there."""
     row = con.execute("SELECT max(ts) FROM events WHERE platform = 'entra'").fetchone()
     mark = row[0] if row and row[0] is not None and row[0] > since else since
-    con.execute(
-        "INSERT OR REPLACE INTO collect_state VALUES (?, ?, ?)", [f"{SOURCE_PREFIX}{tenant}:signins", mark, utcnow()]
-    )
+    write_mark(con, signins_key(tenant), mark)

@@ -10,11 +10,14 @@ import json
 import re
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlencode, urlsplit
 
-from auditor.errors import AuditorError
+from auditor.connectors.kit.errors import ApiError, AuthError, host_of
+from auditor.connectors.kit.page import Page
+from auditor.connectors.kit.transport import guarded
+
+__all__ = ["GitHubApi", "GitHubAuthError", "GitHubError", "Page"]
 
 if TYPE_CHECKING:
     from github import Github
@@ -22,30 +25,16 @@ if TYPE_CHECKING:
 _NEXT = re.compile(r'<([^>]+)>\s*;\s*rel="next"')
 
 
-class GitHubError(AuditorError):
+class GitHubError(ApiError):
     """A GitHub call failed; `status` decides whether it is a coverage gap or fatal."""
 
     def __init__(self, status: int, endpoint: str, message: str, accepted_scopes: str = "") -> None:
-        super().__init__(f"HTTP {status}: {message}", endpoint)
-        self.status = status
-        self.endpoint = endpoint
+        super().__init__(status, endpoint, f"HTTP {status}: {message}")
         self.accepted_scopes = accepted_scopes
 
 
-class GitHubAuthError(GitHubError):
+class GitHubAuthError(GitHubError, AuthError):
     """401: the token or App credentials were refused. Fatal, exit code 2, nothing written."""
-
-
-@dataclass(frozen=True)
-class Page:
-    """One response body as received, the URL that produced it, and its Link header."""
-
-    url: str
-    body: bytes
-    link: str = ""
-
-    def json(self) -> Any:
-        return json.loads(self.body)
 
 
 class GitHubApi:
@@ -104,21 +93,28 @@ class GitHubApi:
         endpoint = _endpoint(url)
         attempt = 0
         waited = 0.0
-        while True:
+        host = host_of(self.requester.base_url if url.startswith("/") else url)
+
+        def send() -> tuple[int, dict[str, Any], str]:
             self.requests += 1
+            return self.requester.requestJson(verb, url, parameters=params, input=body)
+
+        while True:
             try:
-                status, headers, text = self.requester.requestJson(verb, url, parameters=params, input=body)
+                # No HTTP answer: refused, DNS and TLS are final at once; timeouts get a bounded retry.
+                status, headers, text = guarded(
+                    host,
+                    send,
+                    endpoint=endpoint,
+                    backoff=self.backoff,
+                    sleep=self.sleep,
+                )
             except BadCredentialsException as exc:
                 raise GitHubAuthError(401, endpoint, _message(exc.data) or "Bad credentials") from None
             except GithubException as exc:  # GithubRetry raises for refused 403s and waits it would not do
                 status, headers, text = exc.status, dict(exc.headers or {}), json.dumps(exc.data)
-            except (rx.RetryError, rx.ConnectionError, rx.Timeout, rx.ChunkedEncodingError) as exc:
-                if attempt >= self.retries:
-                    what = f"no answer after {attempt + 1} attempts ({type(exc).__name__})"
-                    raise GitHubError(503, endpoint, what) from None
-                attempt += 1
-                self.sleep(self.backoff * 2**attempt)
-                continue
+            except rx.RetryError as exc:  # GithubRetry gave up on 5xx answers
+                raise GitHubError(503, endpoint, f"no answer after retries ({type(exc).__name__})") from None
             lower = {k.lower(): v for k, v in (headers or {}).items()}
             wait = _limit_wait(status, lower)
             if wait is not None:

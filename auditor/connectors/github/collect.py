@@ -17,7 +17,9 @@ from typing import Any
 from auditor.config.models import GitHubSource
 from auditor.connectors.gaps import Gap
 from auditor.connectors.github import endpoints as ep
-from auditor.connectors.github.client import GitHubApi, GitHubAuthError, GitHubError, Page
+from auditor.connectors.github.client import GitHubApi, Page
+from auditor.connectors.kit.endpoints import optional, refusal_gap
+from auditor.connectors.kit.errors import ApiError, TransportError
 
 GAP_STATUSES = (403, 404, 410, 422)
 _COLLAB_FIELDS = (
@@ -87,18 +89,17 @@ class GitHubCollector:
         return endpoint.path.format(org=self.source.org, enterprise=self.source.enterprise)
 
     def _optional(self, endpoint: ep.Endpoint, fetch: Callable[[], None]) -> None:
-        try:
-            fetch()
-        except GitHubAuthError:
-            raise
-        except GitHubError as exc:
-            if exc.status not in GAP_STATUSES:
-                raise
-            needs = endpoint.needs
-            if exc.accepted_scopes:
-                needs = f"{needs} (GitHub asked for: {exc.accepted_scopes})"
-            where = self._path(endpoint) if endpoint.path.startswith("/") else endpoint.path
-            self.out.gaps.append(Gap(f"{where} (HTTP {exc.status})", needs, endpoint.consequence))
+        optional(endpoint, fetch, self.out.gaps, statuses=GAP_STATUSES, gap=self._gap)
+
+    def _gap(self, endpoint: ep.Endpoint, exc: ApiError) -> Gap:
+        where = self._path(endpoint) if endpoint.path.startswith("/") else endpoint.path
+        if isinstance(exc, TransportError):
+            return refusal_gap(endpoint, exc, where)
+        needs = endpoint.needs
+        scopes = getattr(exc, "accepted_scopes", "")
+        if scopes:
+            needs = f"{needs} (GitHub asked for: {scopes})"
+        return Gap(f"{where} (HTTP {exc.status})", needs, endpoint.consequence)
 
     def _list(self, endpoint: ep.Endpoint, paged: bool = True) -> None:
         path = self._path(endpoint)
@@ -225,6 +226,9 @@ def build_api(source: GitHubSource, token: str | None, *, fast: bool = False) ->
             raise ConfigError("no GitHub token: set GITHUB_TOKEN, or token: {env: NAME} / App auth in the config")
         auth = Auth.Token(token)
     retry = GithubRetry(
+        connect=0,  # no answer at all is classified by GitHubApi: refused fails at once, timeouts retry briefly
+        read=0,
+        other=0,  # e.g. a TLS handshake failure: final at once
         total=source.retries,
         backoff_factor=0.1 if fast else 0.5,
         secondary_rate_wait=1 if fast else 60,
@@ -235,7 +239,7 @@ def build_api(source: GitHubSource, token: str | None, *, fast: bool = False) ->
         auth=auth,
         per_page=100,
         retry=retry,
-        timeout=60,
+        timeout=source.timeout_seconds,
         seconds_between_requests=source.request_interval or None,
         seconds_between_writes=None,
     )

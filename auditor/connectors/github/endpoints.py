@@ -3,15 +3,9 @@ costs: the text of the coverage gap recorded when GitHub answers 403 or 404."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from auditor.connectors.kit.endpoints import Endpoint
 
-
-@dataclass(frozen=True)
-class Endpoint:
-    key: str
-    path: str  # with {org} / {enterprise}
-    needs: str
-    consequence: str
+__all__ = ["Endpoint"]  # paths hold {org} / {enterprise}
 
 
 OUTSIDE = Endpoint(

@@ -3,14 +3,13 @@ inventory rows as one snapshot, audit events through the file importer's GitHub 
 
 from __future__ import annotations
 
-import hashlib
 import shutil
 import tempfile
 import uuid
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import duckdb
 
@@ -19,12 +18,13 @@ from auditor.connectors.gaps import Gap, replace_gaps
 from auditor.connectors.github.client import Page
 from auditor.connectors.github.collect import Collected
 from auditor.connectors.github.transform import Rows, transform
-from auditor.importers.derive import refresh_derived
+from auditor.connectors.kit.evidence import store_pages
+from auditor.connectors.kit.provenance import import_staged, stage_records
+from auditor.connectors.kit.state import write_mark
+from auditor.connectors.kit.summary import CollectSummary as KitSummary
 from auditor.importers.formats.github import GITHUB_AUDIT
-from auditor.importers.pipeline import import_files
-from auditor.importers.sources import sql_str
-from auditor.workspace.evidence import blob_path
 from auditor.workspace.store import Workspace, json_rows, utcnow
+from auditor.workspace.tables import row_types
 
 SOURCE_PREFIX = "github:"
 AUDIT_RETENTION_DAYS = 180  # GitHub Enterprise Cloud: web/API events (UI, REST, export)
@@ -32,28 +32,30 @@ GIT_RETENTION_DAYS = 7  # GitHub Enterprise Cloud: Git events, REST/export only
 
 
 @dataclass
-class CollectSummary:
+class CollectSummary(KitSummary):
     """What `auditor collect github` prints: counts per resource, new audit events, gaps."""
 
-    snapshot_id: str
-    scope: str
-    counts: dict[str, int] = field(default_factory=dict)
+    scope: str = ""
     audit_imported: int = 0
     audit_duplicates: int = 0
     requests: int = 0
-    gaps: list[Gap] = field(default_factory=list)
 
-    def to_json(self) -> dict[str, object]:
+    platform: ClassVar[str] = "github"
+    label: ClassVar[str] = "GitHub"
+
+    def head(self) -> dict[str, object]:
+        return {"scope": self.scope}
+
+    def tail(self) -> dict[str, object]:
         return {
-            "snapshot_id": self.snapshot_id,
-            "platform": "github",
-            "scope": self.scope,
-            "counts": self.counts,
             "audit_events_imported": self.audit_imported,
             "audit_events_duplicates": self.audit_duplicates,
             "requests": self.requests,
-            "coverage_gaps": [g.to_json() for g in self.gaps],
         }
+
+    def notes(self) -> list[str]:
+        return [f"{self.audit_imported} new audit events imported ({self.audit_duplicates} already held); "
+                f"{self.requests} requests."]  # fmt: skip
 
 
 def scope_of(collected: Collected) -> str:
@@ -61,32 +63,12 @@ def scope_of(collected: Collected) -> str:
 
 
 def state_key(collected: Collected) -> str:
-    return f"{SOURCE_PREFIX}{scope_of(collected)}:audit-log"
+    return audit_state_key(collected.org, collected.enterprise)
 
 
-def _store(ws: Workspace, pages: list[Page]) -> list[Path]:
-    """Keep each body as received, named by its SHA-256 (the store imports use); one evidence insert."""
-    paths, rows = [], []
-    now = utcnow()
-    for page in pages:
-        sha = hashlib.sha256(page.body).hexdigest()
-        path = blob_path(ws.evidence_dir, sha)
-        if not path.exists():
-            path.parent.mkdir(parents=True, exist_ok=True)
-            tmp = path.with_suffix(".partial")
-            tmp.write_bytes(page.body)
-            tmp.replace(path)
-        paths.append(path)
-        rows.append((sha, page.url, str(path), len(page.body), now))
-    if rows:
-        cols = {"sha256": "VARCHAR", "source": "VARCHAR", "path": "VARCHAR", "bytes": "BIGINT", "received": "TIMESTAMP"}
-        sql, params = json_rows(cols, rows)
-        ws.con.execute(
-            "INSERT OR IGNORE INTO evidence SELECT DISTINCT ON (sha256) sha256, 'collect', source, path, bytes, "
-            f"received FROM ({sql})",
-            params,
-        )
-    return paths
+def audit_state_key(org: str | None, enterprise: str | None) -> str:
+    """The collect_state key of an org's (else the enterprise's) audit-log high-water mark."""
+    return f"{SOURCE_PREFIX}{org or f'enterprise:{enterprise}'}:audit-log"
 
 
 def _all_pages(c: Collected) -> list[Page]:
@@ -100,7 +82,7 @@ def load_collected(ws: Workspace, base_url: str, collected: Collected, since: da
     """Write pages, inventory rows, audit events, gaps, log sources and the high-water mark."""
     snap = "collect-" + uuid.uuid4().hex[:12]
     scope = scope_of(collected)
-    summary = CollectSummary(snap, scope, gaps=list(collected.gaps), requests=collected.requests)
+    summary = CollectSummary(snap, gaps=list(collected.gaps), scope=scope, requests=collected.requests)
     rows = transform(collected, base_url.rstrip("/"))
     con = ws.con
     work = Path(tempfile.mkdtemp(prefix="github-", dir=ws.root))
@@ -108,7 +90,7 @@ def load_collected(ws: Workspace, base_url: str, collected: Collected, since: da
         with ws.transaction():
             con.execute("INSERT INTO snapshots VALUES (?, 'collect', 'github', ?, ?, ?)",
                         [snap, scope, utcnow(), __version__])  # fmt: skip
-            _store(ws, _all_pages(collected))
+            store_pages(ws, _all_pages(collected))
             _inventory(con, snap, rows)
             summary.counts = {
                 "repos": len(rows.repos),
@@ -119,12 +101,8 @@ def load_collected(ws: Workspace, base_url: str, collected: Collected, since: da
                 "external_identities": len(rows.identities),
                 "audit_pages": len(collected.audit_pages),
             }
-            audit = _store(ws, collected.audit_pages)
-            newest = None
-            if audit:
-                summary.audit_imported, summary.audit_duplicates, newest = _audit(ws, audit, work)
-            else:
-                refresh_derived(con)
+            audit = [(sha, path) for sha, (_, path) in store_pages(ws, collected.audit_pages).items()]
+            summary.audit_imported, summary.audit_duplicates, newest = _audit(ws, audit, work, scope)
             if collected.org is not None:
                 _oauth_restrictions(con, snap, collected)
             _coverage(con, snap, scope, collected, rows, ghes)
@@ -159,9 +137,9 @@ def _inventory(con: duckdb.DuckDBPyConnection, snap: str, rows: Rows) -> None:
         )
     _insert(con, "repo_properties", snap, {"repo": v, "name": v, "value": v, "source": v}, rows.properties)
     _insert(con, "platform_settings", snap, {"scope": v, "key": v, "value": v, "source": v}, rows.settings)
-    member_cols = {"kind": v, "scope": v, "account": v, "role": v, "via": v, "source": v}
+    member_cols = row_types("memberships", ("kind", "scope", "account", "role", "via", "source"))
     _insert(con, "memberships", snap, member_cols, rows.memberships)
-    _insert(con, "grants", snap, {"account": v, "repo": v, "role": v, "via": '["VARCHAR"]'}, rows.grants)
+    _insert(con, "grants", snap, row_types("grants", ("account", "repo", "role", "via")), rows.grants)
     path_cols = {"account": v, "repo": v, "path": v, "role": v, "target": v}
     _insert(con, "grant_paths", snap, path_cols, rows.grant_paths)
     cred_cols = {"kind": v, "credential_id": v, "owner": v, "scopes": '["VARCHAR"]', "created_at": t,
@@ -173,31 +151,17 @@ def _inventory(con: duckdb.DuckDBPyConnection, snap: str, rows: Rows) -> None:
     _insert(con, "external_identities", snap, {"login": v, "provider": v, "name_id": v, "source": v}, rows.identities)
 
 
-def _audit(ws: Workspace, pages: list[Path], work: Path) -> tuple[int, int, datetime | None]:
-    """Audit-log pages (JSON arrays) become one NDJSON file for the importer's GitHub normaliser;
-    returns (imported, duplicates, newest event time received)."""
-    combined = work / "github-audit-log.ndjson"
-    files = "[" + ", ".join(sql_str(str(p)) for p in pages) + "]"
-    con = ws.con
-    con.execute(
-        "CREATE OR REPLACE TEMP TABLE github_audit_elems AS SELECT unnest(json_extract(content, '$[*]')) AS elem "
-        f"FROM read_text({files})"
-    )
-    row = con.execute(
+def _audit(ws: Workspace, pages: list[tuple[str, Path]], work: Path, scope: str) -> tuple[int, int, datetime | None]:
+    """Audit-log pages (JSON arrays) through the importer's GitHub normaliser, each event citing its page
+    and position; returns (imported, duplicates, newest event time received)."""
+    stage_records(ws, pages)
+    row = ws.con.execute(
         "SELECT max(auditor_ts(coalesce(json_extract_string(elem, '$.\"@timestamp\"'), "
-        "json_extract_string(elem, '$.created_at')))) FROM github_audit_elems"
+        "json_extract_string(elem, '$.created_at')))) FROM collected_records"
     ).fetchone()
     newest = row[0] if row else None
-    con.execute(
-        f"COPY (SELECT CAST(elem AS VARCHAR) FROM github_audit_elems) TO {sql_str(str(combined))} "
-        "(FORMAT csv, HEADER false, QUOTE '', ESCAPE '', DELIMITER '\x01')"
-    )
-    con.execute("DROP TABLE github_audit_elems")
-    if combined.stat().st_size == 0:
-        refresh_derived(con)
-        return 0, 0, newest
-    summary = import_files(ws, [combined], forced=GITHUB_AUDIT, own_transaction=False)
-    return summary.imported, summary.duplicates, newest
+    imported, duplicates = import_staged(ws, GITHUB_AUDIT, work, f"{SOURCE_PREFIX}{scope} audit-log pages")
+    return imported, duplicates, newest
 
 
 def _oauth_restrictions(con: duckdb.DuckDBPyConnection, snap: str, c: Collected) -> None:
@@ -257,4 +221,4 @@ def _coverage(con: duckdb.DuckDBPyConnection, snap: str, scope: str, c: Collecte
 def _high_water(con: duckdb.DuckDBPyConnection, c: Collected, newest: datetime | None, since: datetime) -> None:
     """The newest audit event received (or the window start): the next run asks from there."""
     mark = newest if newest is not None and newest > since else since
-    con.execute("INSERT OR REPLACE INTO collect_state VALUES (?, ?, ?)", [state_key(c), mark, utcnow()])
+    write_mark(con, state_key(c), mark)

@@ -12,12 +12,15 @@ import os
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, TypeVar
-from urllib.parse import urlsplit
 
 from auditor.config.models import GitLabSource
-from auditor.errors import AuditorError, ConfigError
+from auditor.connectors.kit.errors import ApiError, AuthError, host_of
+from auditor.connectors.kit.page import Page
+from auditor.connectors.kit.transport import guarded
+from auditor.errors import ConfigError
+
+__all__ = ["GitLabAuthError", "GitLabError", "Page", "Recorder", "call", "connect", "resolve_token"]
 
 if TYPE_CHECKING:
     import gitlab
@@ -27,29 +30,15 @@ T = TypeVar("T")
 PARSE_RETRIES = 3
 
 
-class GitLabError(AuditorError):
+class GitLabError(ApiError):
     """GitLab refused or broke a request we cannot do without; `status` is the HTTP status (0: none)."""
 
     def __init__(self, status: int, endpoint: str, message: str) -> None:
-        super().__init__(f"HTTP {status}: {message}" if status else message, endpoint)
-        self.status = status
-        self.endpoint = endpoint
+        super().__init__(status, endpoint, f"HTTP {status}: {message}" if status else message)
 
 
-class GitLabAuthError(GitLabError):
+class GitLabAuthError(GitLabError, AuthError):
     """401: the token is missing, wrong, expired or revoked."""
-
-
-@dataclass(frozen=True)
-class Page:
-    """One response body as received, with the URL it answered (tokens travel in headers, never URLs)."""
-
-    url: str
-    body: bytes
-
-    @property
-    def path(self) -> str:
-        return urlsplit(self.url).path
 
 
 class Recorder:
@@ -89,6 +78,7 @@ def connect(source: GitLabSource, token: str) -> tuple[gitlab.Gitlab, Recorder]:
 
     client = gl_module.Gitlab(
         source.base_url.rstrip("/"),
+        session=_guarded_session(host_of(source.base_url)),
         private_token=token,
         retry_transient_errors=True,
         per_page=100,
@@ -99,6 +89,19 @@ def connect(source: GitLabSource, token: str) -> tuple[gitlab.Gitlab, Recorder]:
     recorder = Recorder()
     client.session.hooks["response"].append(recorder)
     return client, recorder
+
+
+def _guarded_session(host: str) -> Any:
+    """A requests session whose failures without an HTTP answer raise TransportError at once (refused,
+    DNS, TLS) or after a bounded, announced retry (timeouts), instead of python-gitlab's long retry loop."""
+    import requests
+
+    class GuardedSession(requests.Session):
+        def request(self, *args: Any, **kwargs: Any) -> Any:
+            parent = super().request
+            return guarded(host, lambda: parent(*args, **kwargs))
+
+    return GuardedSession()
 
 
 def call(endpoint: str, fn: Callable[[], T]) -> T:

@@ -17,7 +17,11 @@ from urllib.parse import quote
 
 from auditor.config.models import GitLabSource
 from auditor.connectors.gaps import Gap
+from auditor.connectors.gitlab import endpoints as ep
 from auditor.connectors.gitlab.client import GitLabError, Recorder, call
+from auditor.connectors.gitlab.endpoints import ADMIN_SELF_MANAGED
+from auditor.connectors.kit.endpoints import Endpoint, optional, refusal_gap
+from auditor.connectors.kit.errors import ApiError, TransportError
 
 if TYPE_CHECKING:
     import gitlab
@@ -97,17 +101,9 @@ class GitLabCollector:
         return dict(self.gl.user.attributes)
 
     # ---- helpers ----------------------------------------------------------------------------------
-    def _optional(self, endpoint: str, needs: str, consequence: str, fn: Callable[[], Any]) -> Any:
-        """`fn()`, or None and a gap when GitLab answers 403 or 404."""
-        try:
-            return call(endpoint, fn)
-        except GitLabError as exc:
-            if exc.status not in GAP_STATUSES:
-                raise
-            self.out.gaps.append(
-                Gap(f"GET {endpoint.removeprefix('GET ')}", f"{needs} (HTTP {exc.status})", consequence)
-            )
-            return None
+    def _optional(self, endpoint: Endpoint, fn: Callable[[], Any]) -> Any:
+        """`fn()`, or None and a gap when GitLab answers 403 or 404 or cannot be reached."""
+        return optional(endpoint, lambda: call(endpoint.path, fn), self.out.gaps, statuses=GAP_STATUSES, gap=_gap)
 
     def _list(self, path: str, **params: Any) -> list[dict[str, Any]]:
         """Every page of a list endpoint, following Link rel=next (python-gitlab's iterator)."""
@@ -124,16 +120,9 @@ class GitLabCollector:
     # ---- the run ---------------------------------------------------------------------------------------
     def run(self) -> Collected:
         out = self.out
-        out.version = self._optional(
-            "GET /api/v4/version", "read_api scope", "GitLab version unknown", lambda: self.gl.http_get("/version")
-        )
+        out.version = self._optional(ep.VERSION, lambda: self.gl.http_get("/version"))
         if out.admin:
-            out.settings = self._optional(
-                "GET /api/v4/application/settings",
-                "an administrator token",
-                "instance settings that shape access (sign-up, visibility, 2FA, token lifetime) unknown",
-                lambda: self.gl.http_get("/application/settings"),
-            )
+            out.settings = self._optional(ep.SETTINGS, lambda: self.gl.http_get("/application/settings"))
         self._groups_and_projects()
         self._members()
         self._users()
@@ -214,13 +203,7 @@ class GitLabCollector:
             for s in x.get("shared_with_groups") or []
         }
         for gid, path in sorted(shares.items()):
-            endpoint = f"GET /api/v4/groups/{path}/members/all"
-            members = self._optional(
-                endpoint,
-                f"membership of shared group {path} or an administrator token",
-                f"who reaches projects through shared_group:{path} is unknown",
-                partial(self._list, f"/groups/{gid}/members/all"),
-            )
+            members = self._optional(ep.SHARED_MEMBERS.at(path=path), partial(self._list, f"/groups/{gid}/members/all"))
             if members is not None:
                 out.shared_members[gid] = members
 
@@ -240,14 +223,7 @@ class GitLabCollector:
             for m in rows:
                 seen.setdefault(m["id"], {k: m.get(k) for k in ("id", "username", "name", "state", "bot")})
         out.users = sorted(seen.values(), key=lambda u: u["id"])
-        out.gaps.append(
-            Gap(
-                "GET /api/v4/users",
-                "an administrator token (self-managed)",
-                "users' admin and external flags, e-mail and SAML identities unknown; "
-                "accounts are linked by audit-event e-mail only",
-            )
-        )
+        out.gaps.append(Gap(ep.USERS.path, ep.USERS.needs, ep.USERS.consequence))
 
     def _credentials(self) -> None:
         out = self.out
@@ -255,31 +231,21 @@ class GitLabCollector:
             "GET /api/v4/personal_access_tokens", lambda: self._list("/personal_access_tokens")
         )
         if not out.admin:
-            out.gaps.append(
-                Gap(
-                    "GET /api/v4/personal_access_tokens",
-                    "an administrator token (self-managed)",
-                    "only the collecting user's own personal access tokens are listed",
-                )
-            )
+            pats = ep.PERSONAL_ACCESS_TOKENS
+            out.gaps.append(Gap(pats.path, pats.needs, pats.consequence))
         paths = {g["id"]: g["full_path"] for g in out.groups}
         ppaths = {p["id"]: p["path_with_namespace"] for p in out.projects}
 
         def group(g: dict[str, Any]) -> None:
             tokens = self._optional(
-                f"GET /api/v4/groups/{g['full_path']}/access_tokens",
-                f"Owner role in group {g['full_path']}",
-                f"group access tokens of {g['full_path']} unknown",
-                lambda: self._list(f"/groups/{g['id']}/access_tokens"),
+                ep.GROUP_ACCESS_TOKENS.at(path=g["full_path"]), lambda: self._list(f"/groups/{g['id']}/access_tokens")
             )
             if tokens is not None:
                 out.group_tokens[g["id"]] = tokens
 
         def project(p: dict[str, Any]) -> None:
             tokens = self._optional(
-                f"GET /api/v4/projects/{p['path_with_namespace']}/access_tokens",
-                f"Maintainer role in project {p['path_with_namespace']}",
-                f"project access tokens of {p['path_with_namespace']} unknown",
+                ep.PROJECT_ACCESS_TOKENS.at(path=p["path_with_namespace"]),
                 lambda: self._list(f"/projects/{p['id']}/access_tokens"),
             )
             if tokens is not None:
@@ -293,12 +259,7 @@ class GitLabCollector:
         out = self.out
         keys = None
         if out.admin:
-            keys = self._optional(
-                "GET /api/v4/deploy_keys",
-                "an administrator token",
-                "deploy keys unknown",
-                lambda: self._list("/deploy_keys"),
-            )
+            keys = self._optional(ep.DEPLOY_KEYS, lambda: self._list("/deploy_keys"))
         if keys is not None:
             for key in keys:
                 for flag, name in ((True, "projects_with_write_access"), (False, "projects_with_readonly_access")):
@@ -311,27 +272,18 @@ class GitLabCollector:
             path = p["path_with_namespace"]
             if keys is None:
                 found = self._optional(
-                    f"GET /api/v4/projects/{path}/deploy_keys",
-                    f"Maintainer role in project {path}",
-                    f"deploy keys of {path} unknown",
-                    lambda: self._list(f"/projects/{p['id']}/deploy_keys"),
+                    ep.PROJECT_DEPLOY_KEYS.at(path=path), lambda: self._list(f"/projects/{p['id']}/deploy_keys")
                 )
                 lock_free.extend((path, k) for k in found or [])
             tokens = self._optional(
-                f"GET /api/v4/projects/{path}/deploy_tokens",
-                f"Maintainer role in project {path}",
-                f"deploy tokens of {path} unknown",
-                lambda: self._list(f"/projects/{p['id']}/deploy_tokens"),
+                ep.PROJECT_DEPLOY_TOKENS.at(path=path), lambda: self._list(f"/projects/{p['id']}/deploy_tokens")
             )
             lock_free.extend((path, {**t, "_kind": "project"}) for t in tokens or [])
 
         def group(g: dict[str, Any]) -> None:
             path = g["full_path"]
             tokens = self._optional(
-                f"GET /api/v4/groups/{path}/deploy_tokens",
-                f"Maintainer role in group {path}",
-                f"deploy tokens of group {path} unknown",
-                lambda: self._list(f"/groups/{g['id']}/deploy_tokens"),
+                ep.GROUP_DEPLOY_TOKENS.at(path=path), lambda: self._list(f"/groups/{g['id']}/deploy_tokens")
             )
             lock_free.extend((path, {**t, "_kind": "group"}) for t in tokens or [])
 
@@ -342,20 +294,9 @@ class GitLabCollector:
 
     def _applications(self) -> None:
         if not self.out.admin:
-            self.out.gaps.append(
-                Gap(
-                    "GET /api/v4/applications",
-                    "an administrator token (self-managed)",
-                    "instance-wide OAuth applications unknown",
-                )
-            )
+            self.out.gaps.append(Gap(ep.APPLICATIONS.path, ADMIN_SELF_MANAGED, ep.APPLICATIONS.consequence))
             return
-        self.out.applications = self._optional(
-            "GET /api/v4/applications",
-            "an administrator token",
-            "instance-wide OAuth applications unknown",
-            lambda: self._list("/applications"),
-        )
+        self.out.applications = self._optional(ep.APPLICATIONS, lambda: self._list("/applications"))
 
     def _streaming(self) -> None:
         """Audit-event streaming destinations (GraphQL, Ultimate). Errors in the answer mean unknown."""
@@ -365,12 +306,7 @@ class GitLabCollector:
         queries = [("auditEventsInstanceStreamingDestinations", STREAMING_QUERY_INSTANCE)] if out.admin else []
         queries += [("group", STREAMING_QUERY_GROUP % g["full_path"]) for g in out.groups if g["parent_id"] is None]
         for name, query in queries:
-            answer = self._optional(
-                "POST /api/graphql",
-                "GraphQL API access",
-                "streaming destinations unknown",
-                partial(self.gl.http_post, url, post_data={"query": query}),
-            )
+            answer = self._optional(ep.STREAMING, partial(self.gl.http_post, url, post_data={"query": query}))
             data = (answer or {}).get("data") or {}
             node = data.get(name)
             if name == "group" and isinstance(node, dict):
@@ -442,6 +378,12 @@ class GitLabCollector:
                     "visibility changes) not collected",
                 )
             )
+
+
+def _gap(endpoint: Endpoint, exc: ApiError) -> Gap:
+    if isinstance(exc, TransportError):
+        return refusal_gap(endpoint, exc)
+    return Gap(endpoint.path, f"{endpoint.needs} (HTTP {exc.status})", endpoint.consequence)
 
 
 def _iso(moment: datetime) -> str:

@@ -4,35 +4,31 @@ importer, coverage gaps and the audit high-water mark."""
 
 from __future__ import annotations
 
-import hashlib
 import json
 import shutil
 import tempfile
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass, field
-from datetime import datetime
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import duckdb
 
 from auditor import __version__
 from auditor.connectors.gaps import Gap, replace_gaps
-from auditor.connectors.gitlab.client import Page
 from auditor.connectors.gitlab.collect import Collected
-from auditor.importers.derive import refresh_derived
+from auditor.connectors.kit.evidence import store_pages
+from auditor.connectors.kit.provenance import import_staged, stage_records
+from auditor.connectors.kit.sql import run_sql_files
+from auditor.connectors.kit.state import write_mark
+from auditor.connectors.kit.summary import CollectSummary as KitSummary
 from auditor.importers.formats.gitlab import GITLAB_AUDIT
-from auditor.importers.pipeline import import_files
-from auditor.importers.sources import sql_str
-from auditor.workspace.evidence import blob_path
 from auditor.workspace.store import Workspace, json_rows, utcnow
 
 SOURCE_PREFIX = "gitlab:"
-ROLE_SQL = (
-    "CASE {x} WHEN 50 THEN 'owner' WHEN 40 THEN 'maintainer' WHEN 30 THEN 'developer' WHEN 20 THEN 'reporter' "
-    "WHEN 15 THEN 'planner' WHEN 10 THEN 'guest' WHEN 5 THEN 'minimal_access' ELSE 'level_' || {x} END"
-)
+# Memberships and effective grants, computed in SQL (sql/*.sql, run in this order).
+GRANT_SQL = ("role.sql", "ancestors.sql", "paths.sql", "memberships.sql", "grants.sql", "grant_paths.sql")
 INSTANCE_SETTINGS = (
     "signup_enabled",
     "require_two_factor_authentication",
@@ -59,58 +55,28 @@ def state_key(base_url: str, scope: str) -> str:
 
 
 @dataclass
-class CollectSummary:
+class CollectSummary(KitSummary):
     """What `auditor collect gitlab` prints: counts per resource and the gaps."""
 
-    snapshot_id: str
-    base_url: str
-    scope: str
-    counts: dict[str, int] = field(default_factory=dict)
+    base_url: str = ""
+    scope: str = ""
     audit_events_imported: int = 0
     requests: int = 0
-    gaps: list[Gap] = field(default_factory=list)
 
-    def to_json(self) -> dict[str, object]:
-        return {
-            "snapshot_id": self.snapshot_id,
-            "platform": "gitlab",
-            "base_url": self.base_url,
-            "scope": self.scope,
-            "counts": self.counts,
-            "audit_events_imported": self.audit_events_imported,
-            "requests": self.requests,
-            "coverage_gaps": [g.to_json() for g in self.gaps],
-        }
+    platform: ClassVar[str] = "gitlab"
+    label: ClassVar[str] = "GitLab"
 
+    def head(self) -> dict[str, object]:
+        return {"base_url": self.base_url, "scope": self.scope}
 
-def _store_pages(ws: Workspace, pages: list[Page]) -> dict[str, tuple[Page, Path]]:
-    """Keep every body as received, named by its SHA-256 (same store as imports); one evidence insert."""
-    stored: dict[str, tuple[Page, Path]] = {}
-    for page in pages:
-        sha = hashlib.sha256(page.body).hexdigest()
-        if sha in stored:
-            continue
-        path = blob_path(ws.evidence_dir, sha)
-        if not path.exists():
-            path.parent.mkdir(parents=True, exist_ok=True)
-            tmp = path.with_suffix(".partial")
-            tmp.write_bytes(page.body)
-            tmp.replace(path)
-        stored[sha] = (page, path)
-    now = utcnow()
-    rows = [(sha, "collect", page.url, str(path), len(page.body), now) for sha, (page, path) in stored.items()]
-    if rows:
-        cols = {
-            "sha": "VARCHAR",
-            "kind": "VARCHAR",
-            "source": "VARCHAR",
-            "path": "VARCHAR",
-            "bytes": "BIGINT",
-            "at": "TIMESTAMP",
-        }
-        sql, params = json_rows(cols, rows)
-        ws.con.execute(f"INSERT OR IGNORE INTO evidence SELECT * FROM ({sql})", params)
-    return stored
+    def tail(self) -> dict[str, object]:
+        return {"audit_events_imported": self.audit_events_imported, "requests": self.requests}
+
+    def title(self) -> str:
+        return f"GitLab {self.base_url} ({self.scope})"
+
+    def notes(self) -> list[str]:
+        return [f"{self.audit_events_imported} new audit events imported; {self.requests} requests."]
 
 
 def _insert(con: duckdb.DuckDBPyConnection, table: str, columns: dict[str, str], rows: list[tuple[Any, ...]]) -> None:
@@ -133,7 +99,7 @@ def load_collected(
     """Write everything from one run, or nothing (one transaction)."""
     snap = "collect-" + uuid.uuid4().hex[:12]
     c = collected
-    summary = CollectSummary(snap, c.base_url, c.scope, gaps=list(c.gaps), requests=c.recorder.requests)
+    summary = CollectSummary(snap, gaps=list(c.gaps), base_url=c.base_url, scope=c.scope, requests=c.recorder.requests)
     con = ws.con
     work = Path(tempfile.mkdtemp(prefix="gitlab-", dir=ws.root))
     source = f"{SOURCE_PREFIX}{c.base_url}"
@@ -143,22 +109,19 @@ def load_collected(
                 "INSERT INTO snapshots VALUES (?, 'collect', 'gitlab', ?, ?, ?)",
                 [snap, f"{c.base_url} {c.scope}", utcnow(), __version__],
             )
-            stored = _store_pages(ws, c.recorder.pages)
+            stored = store_pages(ws, c.recorder.pages)
             _repos(con, c, restricted)
             _staging(con, c, restricted)
             summary.counts.update(_memberships_and_grants(con, snap, source))
             summary.counts.update(_users(con, snap, source, c))
             summary.counts.update(_credentials(con, snap, source, c))
             summary.counts.update(_apps_and_settings(con, snap, source, c))
-            audit = [path for page, path in stored.values() if page.path.endswith("/audit_events")]
-            summary.audit_events_imported = _audit(ws, audit, work)
+            audit = [(sha, path) for sha, (page, path) in stored.items() if page.path.endswith("/audit_events")]
+            summary.audit_events_imported = _audit(ws, audit, work, f"{source} {c.scope} audit-event pages")
             _coverage(con, snap, c, summary)
             if c.audit_endpoints and c.audit_until is not None:
-                con.execute(
-                    "INSERT OR REPLACE INTO collect_state VALUES (?, ?, ?)",
-                    [state_key(c.base_url, c.scope), c.audit_until, utcnow()],
-                )
-            for table in ("gl_groups", "gl_projects", "gl_members", "gl_shares", "gl_paths"):
+                write_mark(con, state_key(c.base_url, c.scope), c.audit_until)
+            for table in ("gl_groups", "gl_projects", "gl_members", "gl_shares", "gl_paths", "gl_anc"):
                 con.execute(f"DROP TABLE IF EXISTS {table}")
     finally:
         shutil.rmtree(work, ignore_errors=True)
@@ -259,85 +222,9 @@ def _staging(
     )
 
 
-_ANCESTORS = """
-WITH RECURSIVE anc(group_id, ancestor_id) AS (
-    SELECT id, id FROM gl_groups
-    UNION ALL
-    SELECT a.group_id, g.parent_id FROM anc a JOIN gl_groups g ON g.id = a.ancestor_id
-    WHERE g.parent_id IS NOT NULL AND g.parent_id IN (SELECT id FROM gl_groups)
-)
-"""
-
-# Every path by which a user reaches a project: direct membership, membership of the namespace or an
-# ancestor, or membership of a group shared with either (capped at the share's access level).
-_PATHS = (
-    "CREATE OR REPLACE TEMP TABLE gl_paths AS "
-    + _ANCESTORS
-    + """
-SELECT p.id AS project_id, m.username, m.level, 'project' AS via, p.path AS target
-FROM gl_projects p JOIN gl_members m ON m.kind = 'project' AND m.target_id = p.id
-UNION ALL
-SELECT p.id, m.username, m.level, 'group:' || g.full_path, g.full_path
-FROM gl_projects p JOIN anc a ON a.group_id = p.namespace_id JOIN gl_groups g ON g.id = a.ancestor_id
-JOIN gl_members m ON m.kind = 'group' AND m.target_id = a.ancestor_id
-UNION ALL
-SELECT p.id, m.username, least(m.level, s.level), 'shared_group:' || s.shared_path, g.full_path
-FROM gl_projects p JOIN anc a ON a.group_id = p.namespace_id JOIN gl_groups g ON g.id = a.ancestor_id
-JOIN gl_shares s ON s.kind = 'group' AND s.target_id = a.ancestor_id
-JOIN gl_members m ON m.kind = 'shared' AND m.target_id = s.shared_id
-UNION ALL
-SELECT p.id, m.username, least(m.level, s.level), 'shared_group:' || s.shared_path, p.path
-FROM gl_projects p JOIN gl_shares s ON s.kind = 'project' AND s.target_id = p.id
-JOIN gl_members m ON m.kind = 'shared' AND m.target_id = s.shared_id
-"""
-)
-
-_GROUP_MEMBERSHIPS = (
-    "INSERT INTO memberships "
-    + _ANCESTORS
-    + f"""
-SELECT $snap, 'gitlab', 'group', g.full_path, m.username, {ROLE_SQL.format(x="m.level")},
-       CASE WHEN a.ancestor_id = a.group_id THEN 'direct' ELSE 'inherited:' || ag.full_path END, $source
-FROM anc a JOIN gl_groups g ON g.id = a.group_id JOIN gl_groups ag ON ag.id = a.ancestor_id
-JOIN gl_members m ON m.kind = 'group' AND m.target_id = a.ancestor_id
-UNION ALL
-SELECT $snap, 'gitlab', 'group', g.full_path, m.username, {ROLE_SQL.format(x="least(m.level, s.level)")},
-       'shared_group:' || s.shared_path, $source
-FROM anc a JOIN gl_groups g ON g.id = a.group_id
-JOIN gl_shares s ON s.kind = 'group' AND s.target_id = a.ancestor_id
-JOIN gl_members m ON m.kind = 'shared' AND m.target_id = s.shared_id
-UNION ALL
-SELECT $snap, 'gitlab', 'project', p.path, m.username, {ROLE_SQL.format(x="m.level")}, 'direct', $source
-FROM gl_projects p JOIN gl_members m ON m.kind = 'project' AND m.target_id = p.id
-UNION ALL
-SELECT $snap, 'gitlab', 'project', p.path, m.username, {ROLE_SQL.format(x="least(m.level, s.level)")},
-       'shared_group:' || s.shared_path, $source
-FROM gl_projects p JOIN gl_shares s ON s.kind = 'project' AND s.target_id = p.id
-JOIN gl_members m ON m.kind = 'shared' AND m.target_id = s.shared_id
-"""
-)
-
-_GRANTS = f"""
-INSERT INTO grants
-SELECT $snap, 'gitlab', x.username, p.path, {ROLE_SQL.format(x="max(x.level)")}, list(DISTINCT x.via ORDER BY x.via)
-FROM gl_paths x JOIN gl_projects p ON p.id = x.project_id
-WHERE p.restricted AND x.level >= 10
-GROUP BY x.username, p.path
-"""
-# The role each path gives (a grant keeps only the highest); `target` is where a group is shared into.
-_GRANT_PATHS = f"""
-INSERT INTO grant_paths
-SELECT DISTINCT $snap, 'gitlab', x.username, p.path, x.via, {ROLE_SQL.format(x="x.level")}, x.target
-FROM gl_paths x JOIN gl_projects p ON p.id = x.project_id
-WHERE p.restricted AND x.level >= 10
-"""
-
-
 def _memberships_and_grants(con: duckdb.DuckDBPyConnection, snap: str, source: str) -> dict[str, int]:
-    con.execute(_PATHS)
-    con.execute(_GROUP_MEMBERSHIPS, {"snap": snap, "source": source})
-    con.execute(_GRANTS, {"snap": snap})
-    con.execute(_GRANT_PATHS, {"snap": snap})
+    """Memberships, effective grants and the role of each path, set-based from the staging tables."""
+    run_sql_files(con, __package__ or "auditor.connectors.gitlab", GRANT_SQL, {"snap": snap, "source": source})
     row = con.execute(
         "SELECT (SELECT count(*) FROM memberships WHERE snapshot_id = $s), "
         "(SELECT count(*) FROM grants WHERE snapshot_id = $s)",
@@ -451,22 +338,14 @@ def _credentials(con: duckdb.DuckDBPyConnection, snap: str, source: str, c: Coll
         )
     paths = {g["id"]: g["full_path"] for g in c.groups}
     ppaths = {p["id"]: p["path_with_namespace"] for p in c.projects}
-    for gid, tokens in c.group_tokens.items():
-        for t in tokens:
-            token(
-                "group_access_token",
-                t,
-                logins.get(t.get("user_id"), paths[gid]),
-                f"{source}/api/v4/groups/{paths[gid]}/access_tokens",
-            )
-    for pid, tokens in c.project_tokens.items():
-        for t in tokens:
-            token(
-                "project_access_token",
-                t,
-                logins.get(t.get("user_id"), ppaths[pid]),
-                f"{source}/api/v4/projects/{ppaths[pid]}/access_tokens",
-            )
+    for kind, owned, where, names in (
+        ("group_access_token", c.group_tokens, "groups", paths),
+        ("project_access_token", c.project_tokens, "projects", ppaths),
+    ):
+        for owner_id, tokens in owned.items():
+            for t in tokens:
+                name = names[owner_id]
+                token(kind, t, logins.get(t.get("user_id"), name), f"{source}/api/v4/{where}/{name}/access_tokens")
     for owner, t in c.deploy_tokens:
         token("deploy_token", t, owner, f"{source} deploy_tokens of {owner}", t.get("username"))
     seen: set[tuple[str, int]] = set()
@@ -554,22 +433,11 @@ def _apps_and_settings(con: duckdb.DuckDBPyConnection, snap: str, source: str, c
     return {"apps": len(apps), "settings": len(settings)}
 
 
-def _audit(ws: Workspace, pages: list[Path], work: Path) -> int:
-    """Audit-event pages (JSON arrays) become one NDJSON file for the importer: same rows as file imports."""
-    if not pages:
-        refresh_derived(ws.con)
-        return 0
-    combined = work / "gitlab-audit-events.ndjson"
-    files = "[" + ", ".join(sql_str(str(p)) for p in pages) + "]"
-    ws.con.execute(
-        "COPY (SELECT CAST(elem AS VARCHAR) FROM (SELECT unnest(json_extract(content, '$[*]')) AS elem "
-        f"FROM read_text({files}))) TO {sql_str(str(combined))} "
-        "(FORMAT csv, HEADER false, QUOTE '', ESCAPE '', DELIMITER '\x01')"
-    )
-    if combined.stat().st_size == 0:
-        refresh_derived(ws.con)
-        return 0
-    return import_files(ws, [combined], forced=GITLAB_AUDIT, own_transaction=False).imported
+def _audit(ws: Workspace, pages: list[tuple[str, Path]], work: Path, what: str) -> int:
+    """Audit-event pages (JSON arrays) through the importer (same rows as file imports), each event citing
+    its page and position."""
+    stage_records(ws, pages)
+    return import_staged(ws, GITLAB_AUDIT, work, what)[0]
 
 
 def _coverage(con: duckdb.DuckDBPyConnection, snap: str, c: Collected, summary: CollectSummary) -> None:
@@ -588,10 +456,3 @@ def _coverage(con: duckdb.DuckDBPyConnection, snap: str, c: Collected, summary: 
         "FROM events WHERE platform = 'gitlab' AND source_format = 'gitlab-audit'",
         [streaming],
     )
-
-
-def high_water(ws: Workspace, base_url: str, scope: str) -> datetime | None:
-    row = ws.con.execute(
-        "SELECT high_water FROM collect_state WHERE source = ?", [state_key(base_url, scope)]
-    ).fetchone()
-    return row[0] if row and row[0] is not None else None
