@@ -7,6 +7,7 @@ from datetime import datetime
 from typing import Any
 
 from auditor.config.models import DetectionSettings
+from auditor.detect.context import UNLINKED_REASON
 from auditor.detect.scoring import Baseline
 
 MAX_PRECURSOR_LINES = 6
@@ -76,9 +77,14 @@ def _baseline_lines(e: dict[str, Any], b: Baseline, det: DetectionSettings) -> l
             f"most first pulls on one day before were {b.max_new_day}."
         )
     if b.learning:
+        cap = (
+            "scored at most medium: its sign-in context is unknown"
+            if e.get("identity_unknown")
+            else "scored at most low unless identity or credential signals preceded it"
+        )
         lines.append(
             f"The data begins less than {det.learning_days} days before this activity, so this account's baseline "
-            "is still learning: scored at most low unless identity or credential signals preceded it."
+            f"is still learning: {cap}."
         )
     return lines
 
@@ -91,6 +97,10 @@ def reasons_for(e: dict[str, Any], b: Baseline, det: DetectionSettings, ctx: dic
         reasons.append(f"Includes {len(tier1)} tier-1 repositories: {_fmt_list(tier1)}.")
     if ctx.get("account_class"):
         reasons.append(f"Account class: {ctx['account_class']} ({ctx['class_rule']}).")
+    if e.get("identity_unknown"):
+        reasons.append(UNLINKED_REASON)
+    for text, _ in e.get("departure") or []:
+        reasons.append(f"Departing person: {text}.")
     broad = e.get("broad_grant_repos") or []
     if broad:
         reasons.append(

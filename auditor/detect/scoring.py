@@ -29,6 +29,9 @@ PEER_FLOOR = 2
 NEW_FLOOR = 3  # first pulls of repositories an actor may take up in a day without it meaning anything
 MIN_PEERS = 5  # a smaller peer group is no baseline
 PEER_TYPICAL_CAP = 40
+# No IdP identity linked: the caps that assume the sign-in context was checked and found clean (learning,
+# candidate) give way to this one. Unknown context is worth a look (medium), never high on its own.
+UNKNOWN_IDENTITY_CAP = 45
 
 
 def severity_for(score: int) -> str:
@@ -158,17 +161,19 @@ def score_episode(e: Episode, b: Baseline, det: DetectionSettings, account_class
     weights += [WEAK_PRECURSOR_WEIGHT[k] for k in sorted(set(weak))]
     weights.append(5 if weak.count("first_use") >= 2 else 0)
     score += min(25, sum(weights))
+    departing = min(25, sum(int(w) for _, w in e.get("departure") or []))
+    score += departing
     score += min(15, 5 * len(e.get("tier1_repos") or []))
     score += CLASS_WEIGHT.get(account_class or "", 0)
     if e.get("broad_grant_repos"):
         score += 5
     if kind == "candidate" and not b.anomalous(distinct):
         score = min(score, ORDINARY_CAP)
-    if not strong:
-        if b.learning:
-            score = min(score, LEARNING_CAP)
-        if kind == "candidate":
-            score = min(score, CANDIDATE_CAP)
+    if not (strong or departing):
+        # Caps for "nothing in the identity context": unknown context (no IdP identity linked) is not clean.
+        caps = ([LEARNING_CAP] if b.learning else []) + ([CANDIDATE_CAP] if kind == "candidate" else [])
+        if caps:
+            score = min(score, UNKNOWN_IDENTITY_CAP if e.get("identity_unknown") else min(caps))
         if kind in ("burst", "candidate") and b.peer_typical(distinct):
             score = min(score, PEER_TYPICAL_CAP)
     return max(0, min(100, score))

@@ -43,7 +43,8 @@ EVENT_COLUMNS = (
     "risk_level, target, bytes, permission"
 )
 IDENTITY_COLUMNS = (
-    "identity_id, upn, mail, display_name, department, job_title, employee_type, user_type, account_enabled, created_at"
+    "identity_id, upn, mail, display_name, department, job_title, employee_type, user_type, account_enabled, "
+    "created_at, leave_at"
 )
 
 

@@ -251,6 +251,7 @@ USERS_SPEC: dict[str, str] = {
     "userType": "VARCHAR",
     "accountEnabled": "VARCHAR",
     "createdDateTime": "VARCHAR",
+    "employeeLeaveDateTime": "VARCHAR",
 }
 
 USERS_NORMALISE = """
@@ -265,6 +266,7 @@ SELECT
     userType AS user_type,
     try_cast(accountEnabled AS BOOLEAN) AS account_enabled,
     auditor_ts_plausible(auditor_ts(createdDateTime)) AS created_at,
+    auditor_ts_plausible(auditor_ts(employeeLeaveDateTime)) AS leave_at,
     line_no,
     CASE
         WHEN id IS NULL OR id = '' THEN 'missing id'
