@@ -3,6 +3,7 @@ earlier inside the account's normal work, and its counts, places and credentials
 
 from __future__ import annotations
 
+import json
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -77,3 +78,56 @@ def test_low_and_slow_over_several_days_still_starts_at_its_first_new_repository
     run_detection(ws, AuditorConfig())
     (f,) = [f for f in load_findings(ws) if f.actor == "dev"]
     assert f.first_seen == DAY0 + timedelta(days=16, hours=10) and len(f.repos) == 15
+
+
+def _signin(i: int, at: datetime, ip: str) -> dict[str, Any]:
+    return {
+        "id": f"s-{i}",
+        "createdDateTime": at.strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "userPrincipalName": "dev@acme.example",
+        "appId": "a",
+        "ipAddress": ip,
+        "status": {"errorCode": 0},
+        "riskLevelDuringSignIn": "none",
+        "location": {
+            "city": "Berlin",
+            "countryOrRegion": "DE",
+            "geoCoordinates": {"latitude": 52.5, "longitude": 13.4},
+        },
+    }
+
+
+def _with_owner_signins(ws: Workspace, tmp_path: Path, records: list[dict[str, Any]]) -> None:
+    """The developer's SAML identity on its events, and an office sign-in every weekday at 08:55."""
+    office = "198.51.100.7"  # the IP gh_event gives the developer's own pulls
+    signins = [
+        _signin(day, DAY0 + timedelta(days=day, hours=8, minutes=55), office)
+        for day in range(22)
+        if (DAY0 + timedelta(days=day)).weekday() < 5
+    ]
+    path = tmp_path / "signins.json"
+    path.write_text(json.dumps({"value": signins}), encoding="utf-8")
+    linked = [r | {"external_identity_nameid": "dev@acme.example"} for r in records]
+    import_files(ws, [path, write_ndjson(tmp_path / "gh.ndjson", linked)])
+    run_detection(ws, AuditorConfig())
+
+
+def test_a_token_used_where_its_owner_never_signed_in_is_a_replay_indicator(ws: Workspace, tmp_path: Path) -> None:
+    _with_owner_signins(ws, tmp_path, _replay_week())
+    (f,) = [f for f in load_findings(ws) if f.actor == "dev"]
+    assert "Credential used: Personal access token 41." in f.reasons
+    assert (
+        f"Replay indicator: Personal access token 41 used from IP {REPLAY_IP}, where its owner did not sign in "
+        "within 72 h before or during the activity (nor from that country); the owner's last sign-in before it "
+        "was from Berlin, DE (198.51.100.7) at 2026-07-31 08:55 UTC."
+    ) in f.reasons
+
+
+def test_pulls_from_where_the_owner_signed_in_say_so_and_are_no_replay(ws: Workspace, tmp_path: Path) -> None:
+    records = [r for r in _replay_week() if r.get("actor_ip") != REPLAY_IP]
+    night = DAY0 + timedelta(days=20, hours=10)  # Friday morning, from the office, after the 08:55 sign-in
+    records += [_clone(900 + i, night + timedelta(minutes=i), f"acme/y{i}") for i in range(12)]
+    _with_owner_signins(ws, tmp_path, records)
+    (f,) = [f for f in load_findings(ws) if f.actor == "dev" and f.first_seen >= night]
+    assert "The owner signed in from the same IP (198.51.100.7) within 72 h before or during it." in f.reasons
+    assert not any(r.startswith("Replay indicator") for r in f.reasons)

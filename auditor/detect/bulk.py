@@ -21,6 +21,7 @@ from auditor.detect.departures import (
 )
 from auditor.detect.engine import DuckDBEngine, Engine
 from auditor.detect.explain import reasons_for
+from auditor.detect.replay import attach_owner_signins
 from auditor.detect.scoring import baseline_of, mark_routine, score_episode, severity_for
 from auditor.detect.stages import attach_history, find_episodes
 from auditor.detect.suppress import Activity, approval_for, suppression_reason
@@ -88,6 +89,7 @@ def build_findings(
         found = leaving.of(row["platform"], row["actor"], row["upn"])
         row["departure"] = departure_signals(row, found, cfg.departures.window_days)
     attach_history(engine, episodes, det)
+    attach_owner_signins(engine, episodes, det)
     attach_broad_grants(engine, episodes)
     identity_gap(engine, episodes, ctx)
     mark_routine(episodes)

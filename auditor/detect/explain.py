@@ -8,6 +8,7 @@ from typing import Any
 
 from auditor.config.models import DetectionSettings
 from auditor.detect.context import UNLINKED_REASON
+from auditor.detect.replay import credential_phrase, network_reason
 from auditor.detect.scoring import Baseline
 
 MAX_PRECURSOR_LINES = 6
@@ -107,8 +108,8 @@ def reasons_for(e: dict[str, Any], b: Baseline, det: DetectionSettings, ctx: dic
             f"Access to {len(broad)} of these repositories comes only through a broad grant "
             f"({_fmt_list(sorted({v for _, v in broad}), 3)}), not a team or direct grant."
         )
-    if e.get("credential_types"):
-        reasons.append(f"Credential used: {_fmt_list(e['credential_types'])}.")
+    if e.get("credential_types") or e.get("credential_ids"):
+        reasons.append(f"Credential used: {credential_phrase(e)}.")
     if e.get("app_ids"):
         reasons.append(f"Through OAuth/GitHub App id(s): {_fmt_list(e['app_ids'])}.")
     where = []
@@ -118,6 +119,9 @@ def reasons_for(e: dict[str, Any], b: Baseline, det: DetectionSettings, ctx: dic
         where.append(f"country {_fmt_list(e['countries'], 3)}")
     if where:
         reasons.append("From " + "; ".join(where) + ".")
+    network = network_reason(e, det.precursor_lookback_hours)
+    if network:
+        reasons.append(network)
     if e.get("routine") and e.get("score", 0) <= 20:
         reasons.append(
             f"Routine for this account: similar activity on {e['routine_days']} other day(s) in the previous 35 "

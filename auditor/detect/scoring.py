@@ -16,6 +16,7 @@ Episode = dict[str, Any]
 STRONG_PRECURSOR_WEIGHT = {"impossible_travel": 15, "new_country": 10, "idp_risk": 10, "new_credential": 10}
 # Signals that are common on their own (a new IP, a new client): they add, but never override routine.
 WEAK_PRECURSOR_WEIGHT = {"first_use": 5, "api_rate": 10}
+REPLAY_WEIGHT = 10  # downloads from a network the owner did not sign in from (detect/replay.py): weak, adds up
 CLASS_WEIGHT = {"non_developer": 15, "contractor": 15, "external": 15, "privileged": 10}
 ROUTINE_CAP = 20
 LEARNING_CAP = 40
@@ -160,6 +161,7 @@ def score_episode(e: Episode, b: Baseline, det: DetectionSettings, account_class
     weak = [kind for kind, _, _ in e.get("precursors", []) if kind in WEAK_PRECURSOR_WEIGHT]
     weights += [WEAK_PRECURSOR_WEIGHT[k] for k in sorted(set(weak))]
     weights.append(5 if weak.count("first_use") >= 2 else 0)
+    weights.append(REPLAY_WEIGHT if e.get("replay") else 0)
     score += min(25, sum(weights))
     departing = min(25, sum(int(w) for _, w in e.get("departure") or []))
     score += departing
