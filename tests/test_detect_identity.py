@@ -103,7 +103,8 @@ def _mapping_config(tmp_path: Path) -> AuditorConfig:
 
 def test_unlinked_account_says_the_sign_in_context_was_not_checked(ws: Workspace, tmp_path: Path) -> None:
     _gitlab_case(ws, tmp_path)
-    run_detection(ws, AuditorConfig())
+    result = run_detection(ws, AuditorConfig())
+    assert any(u.startswith("1 finding(s) on accounts with no IdP identity linked") for u in result.unavailable)
     f = _finding(ws)
     assert f.identity is None and UNLINKED in f.reasons
     assert not any("sign-in" in r.lower() and "risk" in r.lower() for r in f.reasons)

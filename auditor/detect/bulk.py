@@ -11,7 +11,13 @@ from typing import Any
 
 from auditor.classify import classify_accounts
 from auditor.config.models import AuditorConfig
-from auditor.detect.context import account_context, attach_broad_grants, identity_gap, unavailable_signals
+from auditor.detect.context import (
+    UNLINKED_REASON,
+    account_context,
+    attach_broad_grants,
+    identity_gap,
+    unavailable_signals,
+)
 from auditor.detect.departures import (
     Departure,
     DepartureIndex,
@@ -49,6 +55,13 @@ FINDING_COLUMNS = {
     "run_id": "VARCHAR",
     "detected_at": "TIMESTAMP",
 }
+
+_REASONS = list(FINDING_COLUMNS).index("reasons")
+
+
+def _reasons(row: tuple[object, ...]) -> list[str]:
+    value = row[_REASONS]
+    return [str(v) for v in value] if isinstance(value, list) else []
 
 
 @dataclass
@@ -168,6 +181,12 @@ def run_detection(ws: Workspace, cfg: AuditorConfig, engine: Engine | None = Non
         result.suppressed = sum(1 for r in rows if r[12])
         result.download_events = int(eng.query("SELECT count(*) AS n FROM events WHERE category = 'download'")[0]["n"])
         result.unavailable = unavailable_signals(eng)
+        unlinked = sum(1 for r in rows if UNLINKED_REASON in _reasons(r))
+        if unlinked:
+            result.unavailable.append(
+                f"{unlinked} finding(s) on accounts with no IdP identity linked: their sign-in precursors were not "
+                "evaluated (auditor coverage counts them; link them with `linking:` in the config)"
+            )
         # The run and its summary (open counts, incident ids) commit with the findings: trends between runs.
         summary = {"findings": result.findings, "suppressed": result.suppressed, **findings_summary(con)}
         record_run(con, "detect", started, summary, run_id=result.run_id)
