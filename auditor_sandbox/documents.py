@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -11,8 +11,9 @@ from auditor_sandbox.tenant import GITHUB_ORG, GITLAB_GROUP, Tenant
 from auditor_sandbox.writers import iso_utc
 
 
-def write_users(path: Path, tenant: Tenant) -> int:
-    """entra/users.json as a Microsoft Graph `/users` response with the fields the tool selects."""
+def write_users(path: Path, tenant: Tenant, start: datetime | None = None) -> int:
+    """entra/users.json as a Microsoft Graph `/users` response with the fields the tool selects; a person
+    who leaves (active_until, a day of the window from `start`) has an employeeLeaveDateTime."""
     value = [
         {
             "id": p.object_id,
@@ -28,6 +29,11 @@ def write_users(path: Path, tenant: Tenant) -> int:
             "accountEnabled": p.active_until is None,
             "createdDateTime": iso_utc(p.created),
         }
+        | (
+            {"employeeLeaveDateTime": iso_utc(start + timedelta(days=p.active_until))}
+            if start is not None and p.active_until is not None
+            else {}
+        )
         for p in tenant.people
     ]
     doc = {"@odata.context": "https://graph.microsoft.com/v1.0/$metadata#users", "value": value}

@@ -103,7 +103,7 @@ def generate_tenant(
             scale = max(0.0, (events - fixed - base) / intensity) if intensity else 0.0
             total = fixed + base + round(scale * intensity)
     out_dir.mkdir(parents=True, exist_ok=True)
-    files = {USERS_FILE: write_users(out_dir / USERS_FILE, box.tenant)}
+    files = {USERS_FILE: write_users(out_dir / USERS_FILE, box.tenant, ctx.start)}
     files.update(_stream(box, out_dir, seed, scale, fixed, total, progress))
     accessed = scan_access(out_dir / STREAM_FILES[GITHUB])
     inventory = build_github_inventory(box.tenant, now=END, accessed=accessed)

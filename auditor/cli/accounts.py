@@ -21,13 +21,17 @@ FIELDS = (
     "link_evidence",
     "link_confidence",
     "link_conflict",
+    "leave_date",
 )
 
 _QUERY = """
 SELECT a.platform, a.login, l.upn, a.account_class, a.class_rule, a.class_evidence, l.linked_by, l.evidence,
        l.confidence,
        (SELECT string_agg(o.login, ', ' ORDER BY o.login) FROM account_links o
-         WHERE o.platform = l.platform AND o.identity_id = l.identity_id AND o.login <> l.login) AS conflict
+         WHERE o.platform = l.platform AND o.identity_id = l.identity_id AND o.login <> l.login) AS conflict,
+       (SELECT strftime(min(d."at"), '%Y-%m-%d') FROM departures d
+         WHERE d.kind = 'leave_date' AND (d.upn = lower(l.upn)
+               OR (lower(d.login) = lower(a.login) AND coalesce(d.platform, a.platform) = a.platform))) AS leave_date
 FROM accounts a LEFT JOIN account_links l ON l.platform = a.platform AND l.login = a.login
 {where} ORDER BY a.platform, a.login
 """
@@ -36,10 +40,15 @@ FROM accounts a LEFT JOIN account_links l ON l.platform = a.platform AND l.login
 def _rows(app: AppContext, login: str | None = None) -> list[dict[str, Any]]:
     """Classify afresh (rules may have changed) and read every account with its link."""
     from auditor.classify import classify_accounts
+    from auditor.detect.departures import refresh_departures
+    from auditor.importers.link_rules import apply_link_rules
 
     ws = app.workspace()
-    with ws.transaction():
-        classify_accounts(ws, app.config().account_classes)
+    cfg = app.config()
+    with ws.transaction() as con:
+        apply_link_rules(con, cfg.linking)
+        refresh_departures(con, cfg.departures)
+        classify_accounts(ws, cfg.account_classes)
     where = "WHERE lower(a.login) = lower($login)" if login else ""
     rows = ws.con.execute(_QUERY.format(where=where), {"login": login} if login else {}).fetchall()
     return [dict(zip(FIELDS, r, strict=True)) for r in rows]
@@ -52,7 +61,8 @@ def accounts(ctx: click.Context, fmt: str) -> None:
     """List code-platform accounts with their identity, class, the rule that decided it, and the link.
 
     JSON/CSV fields: platform, login, identity, account_class, class_rule, linked_by (plus the
-    evidence of each, the link's confidence, and other accounts claiming the same identity).
+    evidence of each, the link's confidence, other accounts claiming the same identity, and the
+    person's leave date from Entra or the departures file).
     Unlinked accounts are listed with identity null, never guessed.
 
     \b
@@ -67,7 +77,7 @@ def accounts(ctx: click.Context, fmt: str) -> None:
         from rich.table import Table
 
         table = Table(title=f"Accounts ({len(rows)})")
-        for col in ("platform", "login", "identity", "class", "rule", "linked by"):
+        for col in ("platform", "login", "identity", "class", "rule", "linked by", "leaves"):
             table.add_column(col)
         for r in rows:
             table.add_row(
@@ -77,6 +87,7 @@ def accounts(ctx: click.Context, fmt: str) -> None:
                 r["account_class"] or "",
                 r["class_rule"] or "",
                 r["linked_by"] or "",
+                r["leave_date"] or "",
             )
         console().print(table)
 
@@ -107,6 +118,11 @@ def explain(app: AppContext, login: str, as_json: bool) -> None:
             if r["link_conflict"]:
                 out.print(f"  [yellow]also claimed by: {r['link_conflict']}[/yellow]")
         else:
-            out.print("  identity: none — no SAML NameID, GitLab identity or verified e-mail links it")
+            out.print(
+                "  identity: none — no SAML NameID, GitLab identity, verified e-mail, mapping file or username "
+                "convention links it"
+            )
         out.print(f"  class: {r['account_class']} by rule {r['class_rule']!r}")
+        if r["leave_date"]:
+            out.print(f"  leaves (or left) on: {r['leave_date']}")
         out.print(f"  evidence: {r['class_evidence']}")

@@ -45,7 +45,7 @@ def evaluate_cmd(out_dir: Path, seed: int, as_json: bool) -> None:
 
     A scenario counts as detected when an open finding at severity >= medium names its actor and
     overlaps its time span; every other open finding at >= medium is a false positive. Published
-    rules (Elastic, Google SecOps) run on the same events and are scored the same way (`anchors`).
+    rules (Elastic, Google SecOps, Datadog) run on the same events and are scored the same way (`anchors`).
 
     \b
     Example:

@@ -184,6 +184,36 @@ class AccountClassRules(Strict):
     behaviour_window_days: int = Field(default=90, ge=1)
 
 
+class UsernameConvention(Strict):
+    """A linking rule: a platform login is `prefix` + the local part of an IdP UPN + `suffix` (compared
+    case-insensitively), e.g. prefix "ext-" links GitLab login ext-jdoe to jdoe@acme.example. A local part
+    shared by several UPNs (two domains) links nothing: a convention never guesses between people."""
+
+    name: str
+    platform: Literal["github", "gitlab"]
+    prefix: str = ""
+    suffix: str = ""
+    confidence: float = Field(default=0.6, gt=0.0, le=1.0)
+
+
+class LinkingRules(Strict):
+    """Explicit identity linking, beyond what the platforms say (SAML/SCIM identities, e-mails): a mapping
+    file (CSV with columns platform, login, upn) and username conventions. Each is a linking rule with its
+    own confidence and evidence; a weaker rule never replaces a stronger link."""
+
+    mapping_file: Path | None = None
+    mapping_confidence: float = Field(default=0.9, gt=0.0, le=1.0)
+    conventions: list[UsernameConvention] = []
+
+
+class DepartureSettings(Strict):
+    """Departing people: downloads in the `window_days` before a leave date, or after an account was
+    disabled, raise a finding's score. `departures_file`: optional CSV (login or upn, date[, kind])."""
+
+    window_days: int = Field(default=14, ge=1, le=180)
+    departures_file: Path | None = None
+
+
 class ApprovedAutomation(Strict):
     """An approved workflow (CI, backup, mirroring, migration, scanner): matching findings are kept but
     marked suppressed with this name and ticket. Every criterion given must hold; give at least one of
@@ -407,6 +437,8 @@ class AuditorConfig(Strict):
     company: Company = Company()
     restriction: Restriction = Restriction()
     account_classes: AccountClassRules = AccountClassRules()
+    linking: LinkingRules = LinkingRules()
+    departures: DepartureSettings = DepartureSettings()
     approved_automation: list[ApprovedAutomation] = []
     detection: DetectionSettings = DetectionSettings()
     sources: Sources = Sources()

@@ -11,12 +11,27 @@ from typing import Any
 
 from auditor.classify import classify_accounts
 from auditor.config.models import AuditorConfig
-from auditor.detect.context import account_context, attach_broad_grants, unavailable_signals
+from auditor.detect.context import (
+    UNLINKED_REASON,
+    account_context,
+    attach_broad_grants,
+    identity_gap,
+    unavailable_signals,
+)
+from auditor.detect.departures import (
+    Departure,
+    DepartureIndex,
+    departure_signals,
+    load_departures,
+    refresh_departures,
+)
 from auditor.detect.engine import DuckDBEngine, Engine
 from auditor.detect.explain import reasons_for
+from auditor.detect.replay import attach_owner_signins
 from auditor.detect.scoring import baseline_of, mark_routine, score_episode, severity_for
 from auditor.detect.stages import attach_history, find_episodes
 from auditor.detect.suppress import Activity, approval_for, suppression_reason
+from auditor.importers.link_rules import apply_link_rules
 from auditor.restriction import apply_restriction
 from auditor.runs import findings_summary, record_run
 from auditor.workspace.store import Workspace, insert_rows, utcnow
@@ -40,6 +55,13 @@ FINDING_COLUMNS = {
     "run_id": "VARCHAR",
     "detected_at": "TIMESTAMP",
 }
+
+_REASONS = list(FINDING_COLUMNS).index("reasons")
+
+
+def _reasons(row: tuple[object, ...]) -> list[str]:
+    value = row[_REASONS]
+    return [str(v) for v in value] if isinstance(value, list) else []
 
 
 @dataclass
@@ -66,16 +88,23 @@ class DetectionResult:
         }
 
 
-def build_findings(engine: Engine, cfg: AuditorConfig, run_id: str, now: datetime) -> list[tuple[object, ...]]:
+def build_findings(
+    engine: Engine, cfg: AuditorConfig, run_id: str, now: datetime, departures: list[Departure] | None = None
+) -> list[tuple[object, ...]]:
     """Every stage, baseline, precursor and context on `engine`; one finding row per kept episode."""
     det = cfg.detection
     episodes = find_episodes(engine, det)
     ctx = account_context(engine)
+    leaving = DepartureIndex(departures or [])
     for row in episodes:
         row["key"] = f"{row['platform']}|{row['actor']}|{row['first_seen'].isoformat()}"
         row["upn"] = ctx.get((row["platform"], row["actor"]), {}).get("upn") or row["event_identity"]
+        found = leaving.of(row["platform"], row["actor"], row["upn"])
+        row["departure"] = departure_signals(row, found, cfg.departures.window_days)
     attach_history(engine, episodes, det)
+    attach_owner_signins(engine, episodes, det)
     attach_broad_grants(engine, episodes)
+    identity_gap(engine, episodes, ctx)
     mark_routine(episodes)
     rows: list[tuple[object, ...]] = []
     for row in episodes:
@@ -129,9 +158,11 @@ def run_detection(ws: Workspace, cfg: AuditorConfig, engine: Engine | None = Non
     started = utcnow()
     with ws.transaction() as con:
         result.restricted_repos = apply_restriction(ws, cfg.restriction)
+        apply_link_rules(con, cfg.linking)
+        refresh_departures(con, cfg.departures)
         classify_accounts(ws, cfg.account_classes)
         eng = engine or DuckDBEngine(con)
-        rows = build_findings(eng, cfg, result.run_id, utcnow())
+        rows = build_findings(eng, cfg, result.run_id, utcnow(), load_departures(con))
         # Finding the same incident again keeps its id, so the analyst's status survives the re-run.
         kept = con.execute(
             "SELECT id, status, status_note, status_changed_at, status_expires FROM findings "
@@ -150,6 +181,12 @@ def run_detection(ws: Workspace, cfg: AuditorConfig, engine: Engine | None = Non
         result.suppressed = sum(1 for r in rows if r[12])
         result.download_events = int(eng.query("SELECT count(*) AS n FROM events WHERE category = 'download'")[0]["n"])
         result.unavailable = unavailable_signals(eng)
+        unlinked = sum(1 for r in rows if UNLINKED_REASON in _reasons(r))
+        if unlinked:
+            result.unavailable.append(
+                f"{unlinked} finding(s) on accounts with no IdP identity linked: their sign-in precursors were not "
+                "evaluated (auditor coverage counts them; link them with `linking:` in the config)"
+            )
         # The run and its summary (open counts, incident ids) commit with the findings: trends between runs.
         summary = {"findings": result.findings, "suppressed": result.suppressed, **findings_summary(con)}
         record_run(con, "detect", started, summary, run_id=result.run_id)

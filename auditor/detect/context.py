@@ -26,6 +26,22 @@ def account_context(engine: Engine) -> dict[tuple[str, str], dict[str, Any]]:
     }
 
 
+UNLINKED_REASON = "no IdP identity linked: sign-in precursors not evaluated"
+NO_IDP_CLASSES = ("service",)  # workloads: no IdP sign-in is expected, so no gap to name
+
+
+def identity_gap(engine: Engine, episodes: list[dict[str, Any]], ctx: dict[tuple[str, str], dict[str, Any]]) -> None:
+    """Set `identity_unknown` on episodes of human accounts with no linked IdP identity (neither a link
+    nor an identity on their events) while the workspace holds IdP sign-ins for others: their sign-in
+    precursors could not be evaluated, which is unknown, not clean."""
+    signins = _count(engine, "SELECT 1 FROM events WHERE platform = 'entra' AND category = 'signin' LIMIT 1")
+    for e in episodes:
+        c = ctx.get((e["platform"], e["actor"]), {})
+        e["identity_unknown"] = bool(
+            signins and not (c.get("upn") or e.get("event_identity")) and c.get("account_class") not in NO_IDP_CLASSES
+        )
+
+
 def _count(engine: Engine, sql: str) -> int:
     return int(engine.query(f"SELECT count(*) AS n FROM ({sql}) q")[0]["n"])
 

@@ -7,6 +7,8 @@ from datetime import datetime
 from typing import Any
 
 from auditor.config.models import DetectionSettings
+from auditor.detect.context import UNLINKED_REASON
+from auditor.detect.replay import credential_phrase, network_reason
 from auditor.detect.scoring import Baseline
 
 MAX_PRECURSOR_LINES = 6
@@ -76,9 +78,14 @@ def _baseline_lines(e: dict[str, Any], b: Baseline, det: DetectionSettings) -> l
             f"most first pulls on one day before were {b.max_new_day}."
         )
     if b.learning:
+        cap = (
+            "scored at most medium: its sign-in context is unknown"
+            if e.get("identity_unknown")
+            else "scored at most low unless identity or credential signals preceded it"
+        )
         lines.append(
             f"The data begins less than {det.learning_days} days before this activity, so this account's baseline "
-            "is still learning: scored at most low unless identity or credential signals preceded it."
+            f"is still learning: {cap}."
         )
     return lines
 
@@ -91,14 +98,18 @@ def reasons_for(e: dict[str, Any], b: Baseline, det: DetectionSettings, ctx: dic
         reasons.append(f"Includes {len(tier1)} tier-1 repositories: {_fmt_list(tier1)}.")
     if ctx.get("account_class"):
         reasons.append(f"Account class: {ctx['account_class']} ({ctx['class_rule']}).")
+    if e.get("identity_unknown"):
+        reasons.append(UNLINKED_REASON)
+    for text, _ in e.get("departure") or []:
+        reasons.append(f"Departing person: {text}.")
     broad = e.get("broad_grant_repos") or []
     if broad:
         reasons.append(
             f"Access to {len(broad)} of these repositories comes only through a broad grant "
             f"({_fmt_list(sorted({v for _, v in broad}), 3)}), not a team or direct grant."
         )
-    if e.get("credential_types"):
-        reasons.append(f"Credential used: {_fmt_list(e['credential_types'])}.")
+    if e.get("credential_types") or e.get("credential_ids"):
+        reasons.append(f"Credential used: {credential_phrase(e)}.")
     if e.get("app_ids"):
         reasons.append(f"Through OAuth/GitHub App id(s): {_fmt_list(e['app_ids'])}.")
     where = []
@@ -108,6 +119,9 @@ def reasons_for(e: dict[str, Any], b: Baseline, det: DetectionSettings, ctx: dic
         where.append(f"country {_fmt_list(e['countries'], 3)}")
     if where:
         reasons.append("From " + "; ".join(where) + ".")
+    network = network_reason(e, det.precursor_lookback_hours)
+    if network:
+        reasons.append(network)
     if e.get("routine") and e.get("score", 0) <= 20:
         reasons.append(
             f"Routine for this account: similar activity on {e['routine_days']} other day(s) in the previous 35 "

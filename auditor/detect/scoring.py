@@ -16,6 +16,7 @@ Episode = dict[str, Any]
 STRONG_PRECURSOR_WEIGHT = {"impossible_travel": 15, "new_country": 10, "idp_risk": 10, "new_credential": 10}
 # Signals that are common on their own (a new IP, a new client): they add, but never override routine.
 WEAK_PRECURSOR_WEIGHT = {"first_use": 5, "api_rate": 10}
+REPLAY_WEIGHT = 10  # downloads from a network the owner did not sign in from (detect/replay.py): weak, adds up
 CLASS_WEIGHT = {"non_developer": 15, "contractor": 15, "external": 15, "privileged": 10}
 ROUTINE_CAP = 20
 LEARNING_CAP = 40
@@ -29,6 +30,9 @@ PEER_FLOOR = 2
 NEW_FLOOR = 3  # first pulls of repositories an actor may take up in a day without it meaning anything
 MIN_PEERS = 5  # a smaller peer group is no baseline
 PEER_TYPICAL_CAP = 40
+# No IdP identity linked: the caps that assume the sign-in context was checked and found clean (learning,
+# candidate) give way to this one. Unknown context is worth a look (medium), never high on its own.
+UNKNOWN_IDENTITY_CAP = 45
 
 
 def severity_for(score: int) -> str:
@@ -157,18 +161,21 @@ def score_episode(e: Episode, b: Baseline, det: DetectionSettings, account_class
     weak = [kind for kind, _, _ in e.get("precursors", []) if kind in WEAK_PRECURSOR_WEIGHT]
     weights += [WEAK_PRECURSOR_WEIGHT[k] for k in sorted(set(weak))]
     weights.append(5 if weak.count("first_use") >= 2 else 0)
+    weights.append(REPLAY_WEIGHT if e.get("replay") else 0)
     score += min(25, sum(weights))
+    departing = min(25, sum(int(w) for _, w in e.get("departure") or []))
+    score += departing
     score += min(15, 5 * len(e.get("tier1_repos") or []))
     score += CLASS_WEIGHT.get(account_class or "", 0)
     if e.get("broad_grant_repos"):
         score += 5
     if kind == "candidate" and not b.anomalous(distinct):
         score = min(score, ORDINARY_CAP)
-    if not strong:
-        if b.learning:
-            score = min(score, LEARNING_CAP)
-        if kind == "candidate":
-            score = min(score, CANDIDATE_CAP)
+    if not (strong or departing):
+        # Caps for "nothing in the identity context": unknown context (no IdP identity linked) is not clean.
+        caps = ([LEARNING_CAP] if b.learning else []) + ([CANDIDATE_CAP] if kind == "candidate" else [])
+        if caps:
+            score = min(score, UNKNOWN_IDENTITY_CAP if e.get("identity_unknown") else min(caps))
         if kind in ("burst", "candidate") and b.peer_typical(distinct):
             score = min(score, PEER_TYPICAL_CAP)
     return max(0, min(100, score))

@@ -4,6 +4,8 @@ low-and-slow novelty) with their baselines and precursors."""
 from __future__ import annotations
 
 from bisect import bisect_right
+from collections.abc import Callable
+from dataclasses import dataclass
 from importlib import resources
 from typing import Any
 
@@ -54,36 +56,54 @@ class _Kept:
         ends.insert(i, e["last_seen"])
 
 
+@dataclass(frozen=True)
+class Stage:
+    """One episode stage in the registry: its SQL file (which defines view episode_downloads), the integer
+    parameters it takes from the detection settings, the episode kind it yields and what that kind means."""
+
+    kind: str
+    sql: str
+    params: Callable[[DetectionSettings], dict[str, int]]
+    meaning: str
+
+
+STAGES = (
+    Stage(
+        "burst",
+        "bulk_download.sql",
+        lambda det: {
+            "window_minutes": det.bulk_window_minutes,
+            "min_repos": min(det.candidate_min_repos, det.bulk_min_restricted_repos),
+        },
+        "distinct restricted repositories in a sliding window (below the fixed threshold: a candidate)",
+    ),
+    Stage("api_rate", "api_scraping.sql", lambda det: {}, "API content reads in hours far above the actor's rate"),
+    Stage("export", "exports.sql", lambda det: {}, "whole-project exports of restricted repositories"),
+    Stage(
+        "novelty",
+        "novelty.sql",
+        lambda det: {"learning_days": det.learning_days, "min_new_repos": det.novel_min_repos_7d},
+        "restricted repositories pulled for the first time, low and slow over 7 days",
+    ),
+)
+
 # When episodes of one actor overlap, the first kind in this order explains them.
 PRIORITY = ("burst", "api_rate", "export", "novelty", "candidate")
 
 
 def find_episodes(engine: Engine, det: DetectionSettings) -> list[Episode]:
-    """Bursts (above the fixed threshold, or candidates above the lower one), hot API hours, whole-project
-    exports and low-and-slow novelty; overlapping episodes of one actor keep the highest-priority kind."""
+    """Every registered stage's episodes (bursts below the fixed threshold become candidates); overlapping
+    episodes of one actor keep the highest-priority kind."""
     engine.execute(load_sql("download_activity.sql"))
     engine.execute(
         load_sql("api_rate.sql", min_requests=det.api_min_requests_per_hour, rate_factor=det.api_rate_factor)
     )
-    candidate_floor = min(det.candidate_min_repos, det.bulk_min_restricted_repos)
-    bursts = _run(
-        engine,
-        load_sql("bulk_download.sql", window_minutes=det.bulk_window_minutes, min_repos=candidate_floor),
-        "burst",
-    )
-    for b in bursts:
-        if (b["peak_repos"] or 0) < det.bulk_min_restricted_repos:
+    found: list[Episode] = []
+    for stage in STAGES:
+        found += _run(engine, load_sql(stage.sql, **stage.params(det)), stage.kind)
+    for b in found:
+        if b["kind"] == "burst" and (b["peak_repos"] or 0) < det.bulk_min_restricted_repos:
             b["kind"] = "candidate"
-    found = (
-        bursts
-        + _run(engine, load_sql("api_scraping.sql"), "api_rate")
-        + _run(engine, load_sql("exports.sql"), "export")
-        + _run(
-            engine,
-            load_sql("novelty.sql", learning_days=det.learning_days, min_new_repos=det.novel_min_repos_7d),
-            "novelty",
-        )
-    )
     kept: list[Episode] = []
     spans = _Kept()
     for kind in PRIORITY:

@@ -128,6 +128,9 @@ FROM events GROUP BY platform, source_format
 """
 
 
+LINK_STATEMENTS = (_LINKS_PLATFORM, _LINKS_SAML, _LINKS_EMAIL)
+
+
 def refresh_derived(con: duckdb.DuckDBPyConnection) -> None:
     """Recompute derived tables inside the caller's transaction (set-based; no per-row Python)."""
     con.execute(_GITLAB_USERNAMES)
@@ -137,9 +140,7 @@ def refresh_derived(con: duckdb.DuckDBPyConnection) -> None:
         _ACCOUNTS_LISTED,
         _ACCOUNTS_GRANTED,
         _REPOS,
-        _LINKS_PLATFORM,
-        _LINKS_SAML,
-        _LINKS_EMAIL,
+        *LINK_STATEMENTS,
         _LOG_SOURCES,
     ):
         con.execute(statement)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from auditor.importers.timerule import OUT_OF_RANGE, implausible_sql
 
-SCHEMA_VERSION = 11
+SCHEMA_VERSION = 12
 
 _BAD_TS = implausible_sql("ts")
 
@@ -272,6 +272,18 @@ MIGRATIONS: list[tuple[int, list[str]]] = [
                       GROUP BY r.platform, r.full_name) s
                 WHERE repos.platform = s.platform AND repos.full_name = s.full_name""",
             f"UPDATE identities SET created_at = NULL WHERE {implausible_sql('created_at')}",
+        ],
+    ),
+    (
+        12,
+        [
+            # Departing and departed people: Entra leave dates and disabled accounts, and a departures CSV.
+            # One row per (account or identity, kind); "at" (quoted: a keyword) is NULL when the source gives
+            # no date.
+            """CREATE TABLE departures (
+                platform VARCHAR, login VARCHAR, upn VARCHAR, identity_id VARCHAR, kind VARCHAR NOT NULL,
+                "at" TIMESTAMP, detail VARCHAR, source VARCHAR NOT NULL)""",
+            "ALTER TABLE identities ADD COLUMN leave_at TIMESTAMP",
         ],
     ),
 ]

@@ -122,6 +122,7 @@ TABLES: dict[str, tuple[Column, ...]] = {
         manager_id VARCHAR
         last_sign_in TIMESTAMP
         last_non_interactive_sign_in TIMESTAMP
+        leave_at TIMESTAMP
         """
     ),
     "identity_risk": _cols(

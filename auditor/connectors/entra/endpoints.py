@@ -29,6 +29,12 @@ USERS_BASIC = Endpoint(
     "User.Read.All",
     "no users: accounts cannot be linked to people or classed by department, title or type",
 )
+USERS_LIFECYCLE = Endpoint(
+    "users_lifecycle",
+    "/v1.0/users?$select=id,employeeLeaveDateTime&$top=999",
+    "User.Read.All and User-LifeCycleInfo.Read.All",
+    "leave dates unknown: downloads in the days before a person leaves are not raised",
+)
 ROLE_ASSIGNMENTS = Endpoint(
     "role_assignments",
     "/v1.0/roleManagement/directory/roleAssignments?$expand=roleDefinition",
@@ -86,4 +92,12 @@ DIAGNOSTIC_SETTINGS = Endpoint(
     "sign-in export unknown",
 )
 
-OPTIONAL = (ROLE_ASSIGNMENTS, ROLE_ELIGIBILITY, GRANTS, SERVICE_PRINCIPALS, RISKY_USERS, RISK_DETECTIONS)
+OPTIONAL = (
+    USERS_LIFECYCLE,
+    ROLE_ASSIGNMENTS,
+    ROLE_ELIGIBILITY,
+    GRANTS,
+    SERVICE_PRINCIPALS,
+    RISKY_USERS,
+    RISK_DETECTIONS,
+)

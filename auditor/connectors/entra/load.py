@@ -87,6 +87,7 @@ def load_collected(ws: Workspace, tenant: str, collected: Collected, since: date
             for key in stored:
                 summary.counts[key] = collected.count(key)
             _identities(con, stored.get("users", []))
+            _leave_dates(con, stored.get("users_lifecycle", []))
             _roles(con, snap, stored)
             _groups(ws, snap, collected)
             _apps(ws, snap, stored, collected)
@@ -110,12 +111,23 @@ def _identities(con: duckdb.DuckDBPyConnection, pages: list[Path]) -> None:
     con.execute(
         "INSERT OR REPLACE INTO identities (identity_id, upn, mail, display_name, department, job_title, "
         "employee_type, user_type, account_enabled, created_at, source_sha256, line_no, manager_id, last_sign_in, "
-        "last_non_interactive_sign_in) "
+        "last_non_interactive_sign_in, leave_at) "
         "SELECT id, userPrincipalName, mail, displayName, department, jobTitle, employeeType, userType, "
         "try_cast(accountEnabled AS BOOLEAN), auditor_ts(createdDateTime), 'graph', NULL, manager.id, "
-        "auditor_ts(signInActivity.lastSignInDateTime), auditor_ts(signInActivity.lastNonInteractiveSignInDateTime) "
+        "auditor_ts(signInActivity.lastSignInDateTime), auditor_ts(signInActivity.lastNonInteractiveSignInDateTime), "
+        "auditor_ts(employeeLeaveDateTime) "
         f"FROM ({_rows(pages, spec)}) WHERE id IS NOT NULL"
     )
+
+
+def _leave_dates(con: duckdb.DuckDBPyConnection, pages: list[Path]) -> None:
+    """employeeLeaveDateTime (a separate request: it needs User-LifeCycleInfo.Read.All) onto identities."""
+    if pages:
+        spec = {"id": "VARCHAR", "employeeLeaveDateTime": "VARCHAR"}
+        con.execute(
+            "UPDATE identities SET leave_at = u.leave_at FROM (SELECT id, auditor_ts(employeeLeaveDateTime) "
+            f"AS leave_at FROM ({_rows(pages, spec)}) WHERE id IS NOT NULL) u WHERE identities.identity_id = u.id"
+        )
 
 
 def _roles(con: duckdb.DuckDBPyConnection, snap: str, stored: dict[str, list[Path]]) -> None:

@@ -18,6 +18,9 @@ ANCHORS = {
     "elastic_user_clones": "Elastic: Exfiltration via High Number of Repository Clones by User",
     "secops_nonpublic_burst": "Google SecOps community: >5 non-public repos cloned or zipped in 30 min",
     "secops_pat_then_clones": "Google SecOps community: PAT granted, then >5 clones in 30 min",
+    "datadog_pat_many_clones": "Datadog: PAT used to clone >=5 repositories per token and actor in 1 h",
+    "datadog_token_new_user_agent": "Datadog: GitHub token used from a new user agent (7-day learning per token)",
+    "elastic_private_repo_unusual_ip": "Elastic: Activity on a Private Repository from an Unusual IP (7-day history)",
 }
 
 

@@ -30,15 +30,15 @@ hot_days AS (
     SELECT platform, actor, day FROM windowed WHERE new_in_7d >= :min_new_repos
 ),
 islands AS (
-    -- Hot days less than a week apart form one episode reaching back over its 7-day window.
+    -- Hot days less than a week apart form one episode.
     SELECT platform, actor, day,
            CASE WHEN day - INTERVAL 7 DAY <= max(day) OVER (
                     PARTITION BY platform, actor ORDER BY day ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING)
                 THEN 0 ELSE 1 END AS is_new
     FROM hot_days
 ),
-episodes AS (
-    SELECT platform, actor, min(day) - INTERVAL 6 DAY AS episode_start, max(day) + INTERVAL 1 DAY AS episode_end
+islands_numbered AS (
+    SELECT platform, actor, min(day) AS first_hot, max(day) + INTERVAL 1 DAY AS episode_end
     FROM (
         SELECT platform, actor, day,
                sum(is_new) OVER (PARTITION BY platform, actor ORDER BY day
@@ -46,6 +46,23 @@ episodes AS (
         FROM islands
     ) numbered
     GROUP BY platform, actor, episode_no
+),
+suffixes AS (
+    -- New repositories from each day of the first hot day's 7-day window up to that hot day.
+    SELECT i.platform, i.actor, i.first_hot, i.episode_end, d.day,
+           sum(d.new_repos) OVER (PARTITION BY i.platform, i.actor, i.first_hot ORDER BY d.day DESC
+                                  ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS suffix_new
+    FROM islands_numbered i
+    JOIN daily d ON d.platform = i.platform AND d.actor = i.actor
+     AND d.day >= i.first_hot - INTERVAL 6 DAY AND d.day <= i.first_hot
+),
+episodes AS (
+    -- The episode starts where the anomaly starts: the latest day from which the new repositories up
+    -- to the first hot day still reach the threshold, not six days earlier inside normal work.
+    SELECT platform, actor, CAST(max(day) AS TIMESTAMP) AS episode_start, max(episode_end) AS episode_end
+    FROM suffixes
+    WHERE suffix_new >= :min_new_repos
+    GROUP BY platform, actor, first_hot
 )
 SELECT ep.episode_start, CAST(NULL AS BIGINT) AS peak_repos, d.*
 FROM episodes ep

@@ -251,6 +251,7 @@ USERS_SPEC: dict[str, str] = {
     "userType": "VARCHAR",
     "accountEnabled": "VARCHAR",
     "createdDateTime": "VARCHAR",
+    "employeeLeaveDateTime": "VARCHAR",
     # Sign-in fields: only to refuse a sign-in record read as a user (`foreign` below).
     "ipAddress": "VARCHAR",
     "appId": "VARCHAR",
@@ -269,6 +270,7 @@ SELECT
     userType AS user_type,
     try_cast(accountEnabled AS BOOLEAN) AS account_enabled,
     auditor_ts_plausible(auditor_ts(createdDateTime)) AS created_at,
+    auditor_ts_plausible(auditor_ts(employeeLeaveDateTime)) AS leave_at,
     line_no,
     CASE
         WHEN id IS NULL OR id = '' THEN 'missing id'
