@@ -177,7 +177,7 @@ def test_readme_systemd_and_actions_commands_run_as_written(
         out = Path(args[args.index("--out") + 1])
         out = out if out.is_absolute() else root / out
         assert (out / "report.pdf").is_file() and (out / "evidence.zip").is_file()
-        assert re.search(r"GitHub acme-corp: .*new audit events imported", done.stdout), done.stdout
+        assert "GitHub acme-corp" in done.stdout and "new audit events imported" in done.stdout, done.stdout
         above = int(re.findall(r"Open findings at or above high: (\d+)\.", done.stdout)[0])
         assert done.returncode == (3 if above else 0)
 
