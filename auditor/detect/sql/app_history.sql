@@ -29,9 +29,9 @@ owner_rows AS (
 ),
 owners AS (
     SELECT episode_key, count(*) AS owner_count,
-           list(token_owner ORDER BY repos DESC, token_owner) AS owner_logins,
-           list(repos ORDER BY repos DESC, token_owner) AS owner_repos,
-           list(evidence ORDER BY repos DESC, token_owner) AS owner_evidence
+           list(token_owner ORDER BY token_owner) AS owner_logins,
+           list(repos ORDER BY token_owner) AS owner_repos,
+           list(evidence ORDER BY token_owner) AS owner_evidence
     FROM owner_rows
     GROUP BY episode_key
 ),
