@@ -1,5 +1,5 @@
-"""Run the SQL stages on an engine and return episodes (bursts, candidates, hot API hours, exports,
-low-and-slow novelty) with their baselines and precursors."""
+"""Run the SQL stages on an engine and return episodes (bursts, candidates, apps across users, hot API
+hours, exports, low-and-slow novelty) with their baselines and precursors."""
 
 from __future__ import annotations
 
