@@ -146,7 +146,22 @@ def test_ground_truth_points_at_logged_activity(small: tuple[Path, SandboxSummar
     assert labels.count("incident") >= 7 and labels.count("benign") >= 6
     for s in truth["scenarios"]:
         lo, hi = _ms(s["start"]), _ms(s["end"])
-        if s["platform"] == "github":
+        if s["actor"].startswith("app:"):  # an app as the actor: its tokens' records, whoever owned them
+            app_id = int(s["actor"][4:])
+            seen = {
+                r["repo"]
+                for r in github
+                if r.get("oauth_application_id") == app_id and lo <= r["@timestamp"] <= hi and "repo" in r
+            }
+            owners = {r["actor"] for r in github if r.get("oauth_application_id") == app_id and lo <= r["@timestamp"]}
+            consented = {
+                r["actor"]
+                for r in github
+                if r["action"] == "oauth_authorization.create" and r.get("oauth_application_id") == app_id
+                and r["@timestamp"] < lo
+            }  # fmt: skip
+            assert len(owners) >= 3 and owners <= consented, s["name"]
+        elif s["platform"] == "github":
             seen = {
                 r["repo"] for r in github if r["actor"] == s["actor"] and lo <= r["@timestamp"] <= hi and "repo" in r
             }
@@ -154,7 +169,9 @@ def test_ground_truth_points_at_logged_activity(small: tuple[Path, SandboxSummar
             author = names.get(s["identity"], s["actor"])
             seen = {r["entity_path"] for r in gitlab if r["author_name"] == author and lo <= _ms(r["created_at"]) <= hi}
         assert set(s["repos"]) <= seen, s["name"]
-        if s["label"] == "incident":
+        if s["label"] == "incident" and s["actor"].startswith("app:"):
+            assert s["technique"] == "T1213.003" and s["identity"] is None  # an app has no IdP identity
+        elif s["label"] == "incident":
             assert s["technique"] == "T1213.003" and s["identity"]
             if s["name"] not in BEHAVIOUR_ONLY:
                 assert _precursor_seen(s, lo, github, gitlab, signins, names), s["name"]

@@ -97,6 +97,21 @@ def test_small_tenant_same_findings_on_both_engines(ws: Workspace, tmp_path: Pat
     assert {f[3] for f in found} >= {"mallory"}
 
 
+def test_app_across_users_same_findings_on_both_engines(ws: Workspace, tmp_path: Path, spark: Any) -> None:
+    """apps.sql and app_history.sql (network /24, owners, the app's history) transpile and agree."""
+    oauth = {"oauth_application_id": 9001, "oauth_application_name": "DeployHelper"}
+    records = _burst("bg", 1, T0 - 20 * 86_400_000, MIN, prefix="bg")
+    for day in (0, 1):  # the same app two days running: the second day is routine
+        for k, user in enumerate(("ana", "ben", "cai", "dee")):
+            records += _burst(user, 3, T0 + day * 86_400_000 + 3 * k * MIN, MIN, prefix=f"{user}-", **oauth)
+    import_files(ws, [write_ndjson(tmp_path / "gh.ndjson", records)])
+    export_lake(ws, tmp_path / "lake")
+    found = _compare(ws, AuditorConfig(), tmp_path / "lake", spark)
+    apps = [f for f in found if f[3] == "app:9001"]
+    reasons = [str(r) for f in apps for r in f[7]]  # type: ignore[attr-defined]
+    assert len(apps) == 2 and any("ana (3), ben (3), cai (3), dee (3)" in r for r in reasons)
+
+
 def test_rows_come_back_as_duckdb_gives_them(ws: Workspace, tmp_path: Path, spark: Any) -> None:
     import_files(ws, [write_ndjson(tmp_path / "gh.ndjson", _burst("a", 5, T0, 7 * MIN))])
     export_lake(ws, tmp_path / "lake")

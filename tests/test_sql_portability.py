@@ -24,6 +24,7 @@ PARAMS = {
     "min_requests": 300,
     "rate_factor": 10,
     "evidence_cap": 50,
+    "min_users": 3,
 }
 
 
@@ -38,6 +39,8 @@ def test_there_are_stages() -> None:
         "api_rate.sql",
         "api_scraping.sql",
         "exports.sql",
+        "apps.sql",
+        "app_history.sql",
     } <= set(STAGES)
 
 

@@ -256,6 +256,11 @@ class DetectionSettings(Strict):
     novel_min_repos_7d: int = Field(default=15, ge=2)
     learning_days: int = Field(default=14, ge=0, le=365)
     precursor_lookback_hours: int = Field(default=72, ge=1, le=720)
+    # Apps as actors: one OAuth app / GitHub App whose tokens for several users pull many restricted repos
+    # from one network (the same IPv4 /24, or the same IPv6 address) within the window is one incident.
+    app_window_minutes: int = Field(default=60, ge=1, le=1440)
+    app_min_users: int = Field(default=3, ge=2)
+    app_min_repos: int = Field(default=10, ge=2)
 
 
 class GitHubSource(Strict):

@@ -11,6 +11,7 @@ from typing import Any
 
 from auditor.classify import classify_accounts
 from auditor.config.models import AuditorConfig
+from auditor.detect.apps import attach_app_context
 from auditor.detect.context import (
     UNLINKED_REASON,
     account_context,
@@ -106,6 +107,7 @@ def build_findings(
     attach_broad_grants(engine, episodes)
     identity_gap(engine, episodes, ctx)
     mark_routine(episodes)
+    attach_app_context(engine, episodes, det)
     rows: list[tuple[object, ...]] = []
     for row in episodes:
         c = ctx.get((row["platform"], row["actor"]), {})

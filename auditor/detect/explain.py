@@ -7,6 +7,7 @@ from datetime import datetime
 from typing import Any
 
 from auditor.config.models import DetectionSettings
+from auditor.detect.apps import APP_KIND, app_reasons
 from auditor.detect.context import UNLINKED_REASON
 from auditor.detect.replay import credential_phrase, network_reason
 from auditor.detect.scoring import Baseline
@@ -92,7 +93,8 @@ def _baseline_lines(e: dict[str, Any], b: Baseline, det: DetectionSettings) -> l
 
 def reasons_for(e: dict[str, Any], b: Baseline, det: DetectionSettings, ctx: dict[str, Any]) -> list[str]:
     """The reasons list of one finding, most important first."""
-    reasons = [_what(e, det), *_baseline_lines(e, b, det)]
+    # An app's own context (owners, its history) replaces the account baselines.
+    reasons = app_reasons(e, det) if e["kind"] == APP_KIND else [_what(e, det), *_baseline_lines(e, b, det)]
     tier1 = e.get("tier1_repos") or []
     if tier1:
         reasons.append(f"Includes {len(tier1)} tier-1 repositories: {_fmt_list(tier1)}.")
@@ -122,7 +124,7 @@ def reasons_for(e: dict[str, Any], b: Baseline, det: DetectionSettings, ctx: dic
     network = network_reason(e, det.precursor_lookback_hours)
     if network:
         reasons.append(network)
-    if e.get("routine") and e.get("score", 0) <= 20:
+    if e.get("routine") and e.get("score", 0) <= 20 and e["kind"] != APP_KIND:
         reasons.append(
             f"Routine for this account: similar activity on {e['routine_days']} other day(s) in the previous 35 "
             "days, mostly repositories it pulled before, so it scores low (approve it in approved_automation to "

@@ -9,6 +9,7 @@ from datetime import timedelta
 from typing import Any
 
 from auditor.config.models import DetectionSettings
+from auditor.detect.apps import APP_KIND, app_score
 
 Episode = dict[str, Any]
 
@@ -145,6 +146,8 @@ def score_episode(e: Episode, b: Baseline, det: DetectionSettings, account_class
         score = 40 + min(30, 30 * (distinct - threshold) // max(threshold, 1))
     elif kind == "novelty":  # repos never pulled before, spread over days: volume counts double
         score = 45 + min(25, 2 * (distinct - det.novel_min_repos_7d))
+    elif kind == APP_KIND:  # one app's tokens for several users, one network: the app is the actor
+        score = app_score(e, det)
     elif kind == "api_rate":
         score = 45
     elif kind == "export":  # a whole project with its history, issues and wiki

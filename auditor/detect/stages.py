@@ -1,5 +1,5 @@
-"""Run the SQL stages on an engine and return episodes (bursts, candidates, hot API hours, exports,
-low-and-slow novelty) with their baselines and precursors."""
+"""Run the SQL stages on an engine and return episodes (bursts, candidates, apps across users, hot API
+hours, exports, low-and-slow novelty) with their baselines and precursors."""
 
 from __future__ import annotations
 
@@ -77,6 +77,17 @@ STAGES = (
         },
         "distinct restricted repositories in a sliding window (below the fixed threshold: a candidate)",
     ),
+    Stage(
+        "app",
+        "apps.sql",
+        lambda det: {
+            "window_minutes": det.app_window_minutes,
+            "min_repos": det.app_min_repos,
+            "min_users": det.app_min_users,
+        },
+        "one OAuth app or GitHub App whose tokens for several users pull many restricted repositories from one "
+        "network in a short window (the app is the actor)",
+    ),
     Stage("api_rate", "api_scraping.sql", lambda det: {}, "API content reads in hours far above the actor's rate"),
     Stage("export", "exports.sql", lambda det: {}, "whole-project exports of restricted repositories"),
     Stage(
@@ -88,7 +99,7 @@ STAGES = (
 )
 
 # When episodes of one actor overlap, the first kind in this order explains them.
-PRIORITY = ("burst", "api_rate", "export", "novelty", "candidate")
+PRIORITY = ("burst", "app", "api_rate", "export", "novelty", "candidate")
 
 
 def find_episodes(engine: Engine, det: DetectionSettings) -> list[Episode]:
