@@ -116,6 +116,7 @@ def test_blank_lines_anywhere_keep_every_line_number_right(
         (b'{"a":1}\n\r\n{"b":2}\n', True),
         (b'{"a":1}\r', True),
         (b'{"ab":1}\r\n{"b":2}\r\n\r\n', True),
+        (b'{"a":1}\n\x01!\n', True),
     ],
 )
 @pytest.mark.parametrize("block", [3, 4, 1 << 20])
@@ -151,3 +152,12 @@ def test_block_lines_are_cut_at_the_right_bytes_and_bad_lines_blanked(
     bad = lines.write_block_lines(src, dst, [2], 10, 20)
     assert [(b.line_no, b.reason) for b in bad] == [(26, "line longer than 20 bytes")]
     assert json.loads(dst.read_text().splitlines()[5]) == {"n": 26, "raw": ""}
+
+
+def test_a_line_with_a_0x01_byte_is_a_record_rejected_not_a_blank(tmp_path: Path) -> None:
+    """Found by the property test: the line reader's column delimiter (0x01) once cut such a line to nothing."""
+    path = tmp_path / "signins.ndjson"
+    path.write_bytes(b'{"category": "SignInLogs", "time": "2024-05-10T17:46:49Z", "properties": {"id": "x"}}\n\x01!\n')
+    outcome = _outcome(tmp_path / "ws", path)
+    assert outcome.counts == (2, 1, 0, 1)
+    assert outcome.rejects == [(2, "not valid JSON")]

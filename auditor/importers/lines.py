@@ -132,14 +132,19 @@ def first_blank_line(path: Path) -> int | None:
 
 
 def has_stray_cr(path: Path) -> bool:
-    """Whether a CR appears other than in a plain CRLF line end (a lone CR, or a blank CRLF line): DuckDB's line
-    reader ends lines there too, so its line numbers would not be the file's."""
+    """Whether DuckDB's line reader would misread the file: a CR other than in a plain CRLF line end (a lone CR,
+    or a blank CRLF line), where it ends lines too, so its line numbers would not be the file's; or a 0x01 byte,
+    its column delimiter, which would cut a line short."""
     prev = b""
     try:
         with path.open("rb") as fh:
             while block := fh.read(BLOCK):
                 data = prev + block
-                if b"\n\r" in data or data.count(b"\r") != data.count(b"\r\n") + data.endswith(b"\r"):
+                if (
+                    b"\x01" in data
+                    or b"\n\r" in data
+                    or data.count(b"\r") != data.count(b"\r\n") + data.endswith(b"\r")
+                ):
                     return True
                 prev = data[-1:]
                 if prev == b"\r":
