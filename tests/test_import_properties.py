@@ -84,7 +84,9 @@ def _run(lines: list[bytes], name: str) -> None:
         shutil.rmtree(root, ignore_errors=True)
 
 
-SETTINGS = settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+SETTINGS = settings(
+    max_examples=12, deadline=None, derandomize=True, database=None, suppress_health_check=[HealthCheck.too_slow]
+)  # derandomized: the same examples on every CI run; raise max_examples locally to explore
 
 
 @SETTINGS
