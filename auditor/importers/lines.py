@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -33,11 +32,19 @@ def excerpt(raw: bytes) -> str:
     return "".join(ch if ch.isprintable() else repr(ch)[1:-1] for ch in text)[:EXCERPT]
 
 
+def _not_utf8(exc: UnicodeDecodeError) -> str:
+    return f"invalid UTF-8 (byte {exc.start + 1} of the line)"
+
+
+def _too_long(max_line: int) -> str:
+    return f"line longer than {max_line} bytes"
+
+
 def _check_line(line: bytes, line_no: int, out: list[BadLine]) -> None:
     try:
         line.decode("utf-8")
     except UnicodeDecodeError as exc:
-        out.append(BadLine(line_no, f"invalid UTF-8 (byte {exc.start + 1} of the line)", excerpt(line)))
+        out.append(BadLine(line_no, _not_utf8(exc), excerpt(line)))
 
 
 def find_bad_lines(path: Path, max_line: int) -> list[BadLine]:
@@ -54,7 +61,7 @@ def find_bad_lines(path: Path, max_line: int) -> list[BadLine]:
                 if cut < 0:
                     carry = data
                     if len(carry) > max_line and not too_long:
-                        bad.append(BadLine(lines + 1, f"line longer than {max_line} bytes", excerpt(carry)))
+                        bad.append(BadLine(lines + 1, _too_long(max_line), excerpt(carry)))
                         too_long = True
                     if too_long:
                         carry = b""
@@ -83,7 +90,7 @@ def _check_block(complete: bytes, before: int, max_line: int, continues_long: bo
         if k == 0 and continues_long:
             continue
         if len(line) > max_line:
-            bad.append(BadLine(before + k + 1, f"line longer than {max_line} bytes", excerpt(line)))
+            bad.append(BadLine(before + k + 1, _too_long(max_line), excerpt(line)))
         elif not clean:
             _check_line(line, before + k + 1, bad)
 
@@ -158,16 +165,6 @@ def has_stray_cr(path: Path) -> bool:
     return False
 
 
-def write_numbered_lines(src: Path, dst: Path, first: int, wanted: Callable[[int], bool]) -> None:
-    """Each wanted line of `src` (split at LF only) as a JSON record {"n": line number, "raw": text} in `dst`,
-    for the rare files DuckDB's line reader would number differently (see has_stray_cr)."""
-    with src.open("rb") as fin, dst.open("w", encoding="utf-8") as fout:
-        for k, line in enumerate(fin, start=first):
-            if wanted(k):
-                text = line[:-1] if line.endswith(b"\n") else line
-                fout.write(json.dumps({"n": k, "raw": text.decode("utf-8", "replace")}) + "\n")
-
-
 def _block_starts(path: Path, starts: list[int]) -> dict[int, int]:
     """Byte offset of each wanted line start (0-based count of lines before it), in one block-wise read."""
     want = sorted(set(starts))
@@ -206,7 +203,7 @@ def write_block_lines(src: Path, dst: Path, blocks: list[int], size: int, max_li
                     if not line:
                         break
                     if len(line) > max_line + 1 or (len(line) == max_line + 1 and not line.endswith(b"\n")):
-                        bad.append(BadLine(k, f"line longer than {max_line} bytes", excerpt(line)))
+                        bad.append(BadLine(k, _too_long(max_line), excerpt(line)))
                         while line and not line.endswith(b"\n"):
                             line = fin.readline(1 << 20)
                         text = ""
@@ -215,7 +212,7 @@ def write_block_lines(src: Path, dst: Path, blocks: list[int], size: int, max_li
                         try:
                             text = raw.decode("utf-8")
                         except UnicodeDecodeError as exc:
-                            bad.append(BadLine(k, f"invalid UTF-8 (byte {exc.start + 1} of the line)", excerpt(raw)))
+                            bad.append(BadLine(k, _not_utf8(exc), excerpt(raw)))
                             text = ""
                     fout.write(json.dumps({"n": k, "raw": text}) + "\n")
     except OSError as exc:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import os
 import shutil
+import sys
 import uuid
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -28,7 +29,6 @@ from auditor.importers.lines import (
     first_blank_line,
     has_stray_cr,
     write_block_lines,
-    write_numbered_lines,
 )
 from auditor.importers.scan import Scanned, scan_file
 from auditor.importers.sniff import Sniffed, sniff
@@ -176,17 +176,18 @@ def _source(con: duckdb.DuckDBPyConnection, path: Path, sn: Sniffed, sc: Scanned
     if sn.container is not Container.NDJSON:
         check_document(path, evidence)
         return Prepared(json_document(sn.fmt, str(evidence), sn.container), [])
+    if has_stray_cr(evidence):
+        # The whole file as one block of the per-block path: cut at LF, checked and numbered in one pass.
+        numbered = work / "numbered.ndjson"
+        bad = write_block_lines(evidence, numbered, [0], sys.maxsize, sources.MAX_OBJECT)
+        stage_numbered(con, str(numbered))
+        return Prepared(ndjson_exact(sn.fmt), bad)
     bad = find_bad_lines(evidence, sources.MAX_OBJECT)
     if bad:
         cleaned = work / "clean.ndjson"
         blank_lines(evidence, cleaned, {b.line_no for b in bad})
         evidence = cleaned
-    if has_stray_cr(evidence):
-        numbered = work / "numbered.ndjson"
-        write_numbered_lines(evidence, numbered, 1, lambda _: True)
-        stage_numbered(con, str(numbered))
-    else:
-        stage_lines(con, str(evidence))
+    stage_lines(con, str(evidence))
     return Prepared(ndjson_exact(sn.fmt), bad)
 
 

@@ -83,7 +83,7 @@ def stage_lines(con: duckdb.DuckDBPyConnection, evidence: str) -> None:
 
 
 def stage_numbered(con: duckdb.DuckDBPyConnection, numbered: str) -> None:
-    """Exact path over lines already numbered at LF (lines.write_numbered_lines / write_block_lines) into
+    """Exact path over lines already numbered at LF (lines.write_block_lines) into
     `staged_lines`."""
     con.execute("DROP TABLE IF EXISTS staged_lines")
     con.execute(
