@@ -97,11 +97,11 @@ def build_findings(
     episodes = find_episodes(engine, det)
     ctx = account_context(engine)
     leaving = DepartureIndex(departures or [])
-    for row in episodes:
-        row["key"] = f"{row['platform']}|{row['actor']}|{row['first_seen'].isoformat()}"
-        row["upn"] = ctx.get((row["platform"], row["actor"]), {}).get("upn") or row["event_identity"]
-        found = leaving.of(row["platform"], row["actor"], row["upn"])
-        row["departure"] = departure_signals(row, found, cfg.departures.window_days)
+    for e in episodes:
+        e.key = f"{e.platform}|{e.actor}|{e.first_seen.isoformat()}"
+        e.upn = ctx.get((e.platform, e.actor), {}).get("upn") or e.event_identity
+        found = leaving.of(e.platform, e.actor, e.upn)
+        e.departure = departure_signals(e, found, cfg.departures.window_days)
     attach_history(engine, episodes, det)
     attach_owner_signins(engine, episodes, det)
     attach_broad_grants(engine, episodes)
@@ -109,41 +109,41 @@ def build_findings(
     mark_routine(episodes)
     attach_app_context(engine, episodes, det)
     rows: list[tuple[object, ...]] = []
-    for row in episodes:
-        c = ctx.get((row["platform"], row["actor"]), {})
-        repos = list(row["repos"])
-        baseline = baseline_of(row, det)
-        score = score_episode(row, baseline, det, c.get("account_class"))
-        row["score"] = score
-        if row["kind"] == "candidate" and severity_for(score) in ("info", "low"):
+    for e in episodes:
+        c = ctx.get((e.platform, e.actor), {})
+        repos = list(e.repos)
+        baseline = baseline_of(e, det)
+        score = score_episode(e, baseline, det, c.get("account_class"))
+        e.score = score
+        if e.kind == "candidate" and severity_for(score) in ("info", "low"):
             continue  # below the fixed threshold and unremarkable against its baselines
         activity = Activity(
-            row["platform"],
-            row["actor"],
+            e.platform,
+            e.actor,
             repos,
-            row["first_seen"],
-            row["last_seen"],
-            row["credential_ids"] or [],
-            row["app_ids"] or [],
-            row["ips"] or [],
-            row["user_agents"] or [],
+            e.first_seen,
+            e.last_seen,
+            e.credential_ids,
+            e.app_ids,
+            e.ips,
+            e.user_agents,
         )
         approval = approval_for(cfg.approved_automation, activity)
-        key = f"{ANALYTIC}|{row['platform']}|{row['actor']}|{row['first_seen'].isoformat()}"
+        key = f"{ANALYTIC}|{e.platform}|{e.actor}|{e.first_seen.isoformat()}"
         rows.append(
             (
                 "AN0732-" + hashlib.sha256(key.encode()).hexdigest()[:12],
                 ANALYTIC,
                 severity_for(score),
                 score,
-                row["platform"],
-                row["actor"],
-                c.get("upn") or row["event_identity"],
+                e.platform,
+                e.actor,
+                c.get("upn") or e.event_identity,
                 repos,
-                row["first_seen"],
-                row["last_seen"],
-                reasons_for(row, baseline, det, c),
-                list(row["evidence"]),
+                e.first_seen,
+                e.last_seen,
+                reasons_for(e, baseline, det, c),
+                list(e.evidence),
                 approval is not None,
                 suppression_reason(approval) if approval else None,
                 run_id,

@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from auditor.detect.engine import Engine
+from auditor.detect.episode import Episode
 
 BROAD_PATHS = ("org_base", "org_owner")
 BROAD_GROUP_MEMBERS = 50  # a team or group this large grants access to nearly everyone
@@ -30,15 +31,15 @@ UNLINKED_REASON = "no IdP identity linked: sign-in precursors not evaluated"
 NO_IDP_CLASSES = ("service",)  # workloads: no IdP sign-in is expected, so no gap to name
 
 
-def identity_gap(engine: Engine, episodes: list[dict[str, Any]], ctx: dict[tuple[str, str], dict[str, Any]]) -> None:
+def identity_gap(engine: Engine, episodes: list[Episode], ctx: dict[tuple[str, str], dict[str, Any]]) -> None:
     """Set `identity_unknown` on episodes of human accounts with no linked IdP identity (neither a link
     nor an identity on their events) while the workspace holds IdP sign-ins for others: their sign-in
     precursors could not be evaluated, which is unknown, not clean."""
     signins = _count(engine, "SELECT 1 FROM events WHERE platform = 'entra' AND category = 'signin' LIMIT 1")
     for e in episodes:
-        c = ctx.get((e["platform"], e["actor"]), {})
-        e["identity_unknown"] = bool(
-            signins and not (c.get("upn") or e.get("event_identity")) and c.get("account_class") not in NO_IDP_CLASSES
+        c = ctx.get((e.platform, e.actor), {})
+        e.identity_unknown = bool(
+            signins and not (c.get("upn") or e.event_identity) and c.get("account_class") not in NO_IDP_CLASSES
         )
 
 
@@ -53,12 +54,12 @@ def _is_broad(path: str, sizes: dict[str, int]) -> bool:
     return kind in ("team", "group", "shared_group") and sizes.get(scope, 0) >= BROAD_GROUP_MEMBERS
 
 
-def attach_broad_grants(engine: Engine, episodes: list[dict[str, Any]]) -> bool:
+def attach_broad_grants(engine: Engine, episodes: list[Episode]) -> bool:
     """Set `broad_grant_repos` [(repo, path)] on each episode from the latest collected grants, where
     every path to the repository is broad (org base permission, owner, a very large team or group).
     Returns False when no grants were collected (the context is then unavailable, not 'narrow')."""
     for e in episodes:
-        e["broad_grant_repos"] = []
+        e.broad_grant_repos = []
     if not episodes:
         return True
     if not _count(engine, "SELECT 1 FROM grants"):
@@ -81,10 +82,10 @@ def attach_broad_grants(engine: Engine, episodes: list[dict[str, Any]]) -> bool:
     }
     grants = {(r["platform"], r["account"], r["repo"]): list(r["via"]) for r in rows}
     for e in episodes:
-        for repo in e["repos"]:
-            via = grants.get((e["platform"], e["actor"], repo))
+        for repo in e.repos:
+            via = grants.get((e.platform, e.actor, repo))
             if via and all(_is_broad(v, sizes) for v in via):
-                e["broad_grant_repos"].append((repo, via[0]))
+                e.broad_grant_repos.append((repo, via[0]))
     return True
 
 

@@ -9,11 +9,11 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime, time
 from pathlib import Path
-from typing import Any
 
 import duckdb
 
 from auditor.config.models import DepartureSettings
+from auditor.detect.episode import Episode
 from auditor.errors import InputError
 
 KINDS = ("leave_date", "disabled", "deleted", "group_removal")
@@ -136,11 +136,11 @@ def _signal(d: Departure, start: datetime, window_days: int) -> tuple[str, int] 
     return f"account {d.kind} on {on}, {days} days before this activity", DATED_WEIGHT
 
 
-def departure_signals(e: dict[str, Any], found: list[Departure], window_days: int) -> list[tuple[str, int]]:
+def departure_signals(e: Episode, found: list[Departure], window_days: int) -> list[tuple[str, int]]:
     """(reason, weight) for each departure fact that bears on the episode's start, citing its source."""
     out = []
     for d in found:
-        signal = _signal(d, e["first_seen"], window_days)
+        signal = _signal(d, e.first_seen, window_days)
         if signal is not None:
             out.append((f"{signal[0]} ({d.source})", signal[1]))
     return out

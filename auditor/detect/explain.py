@@ -9,6 +9,7 @@ from typing import Any
 from auditor.config.models import DetectionSettings
 from auditor.detect.apps import APP_KIND, app_reasons
 from auditor.detect.context import UNLINKED_REASON
+from auditor.detect.episode import Episode
 from auditor.detect.replay import credential_phrase, network_reason
 from auditor.detect.scoring import Baseline
 
@@ -35,11 +36,11 @@ def _num(value: float) -> str:
     return f"{value:.0f}" if value == int(value) else f"{value:.1f}"
 
 
-def _what(e: dict[str, Any], det: DetectionSettings) -> str:
-    kind, n = e["kind"], e["distinct_repos"]
-    span = _minutes(e["first_seen"], e["last_seen"])
+def _what(e: Episode, det: DetectionSettings) -> str:
+    kind, n = e.kind, e.distinct_repos
+    span = _minutes(e.first_seen, e.last_seen)
     if kind == "novelty":
-        days = max(1, round((e["last_seen"] - e["first_seen"]).total_seconds() / 86400))
+        days = max(1, round((e.last_seen - e.first_seen).total_seconds() / 86400))
         return (
             f"Pulled {n} restricted repositories for the first time over {days} days, after a "
             f"{det.learning_days}-day learning period; the threshold is {det.novel_min_repos_7d} new repositories "
@@ -47,20 +48,20 @@ def _what(e: dict[str, Any], det: DetectionSettings) -> str:
         )
     if kind == "api_rate":
         return (
-            f"Read the contents of {n} restricted repositories through the API: {e['downloads']} requests in "
+            f"Read the contents of {n} restricted repositories through the API: {e.downloads} requests in "
             f"{span} minutes."
         )
     if kind == "export":
-        return f"Exported {n} restricted project(s) as whole-project archives: {_fmt_list(list(e['repos']))}."
+        return f"Exported {n} restricted project(s) as whole-project archives: {_fmt_list(list(e.repos))}."
     text = (
-        f"Downloaded {n} restricted repositories ({e['downloads']} downloads) within {span} minutes; the fixed "
+        f"Downloaded {n} restricted repositories ({e.downloads} downloads) within {span} minutes; the fixed "
         f"threshold is {det.bulk_min_restricted_repos} within {det.bulk_window_minutes} minutes"
     )
     return text + (" (below it: baselines and context decide)." if kind == "candidate" else ".")
 
 
-def _baseline_lines(e: dict[str, Any], b: Baseline, det: DetectionSettings) -> list[str]:
-    n = e["distinct_repos"]
+def _baseline_lines(e: Episode, b: Baseline, det: DetectionSettings) -> list[str]:
+    n = e.distinct_repos
     w5, w1h, w24h, w7d = b.windows
     lines = [
         f"Distinct restricted repositories from the start: {w5} in 5 min, {w1h} in 1 h, {w24h} in 24 h, {w7d} in 7 d."
@@ -81,7 +82,7 @@ def _baseline_lines(e: dict[str, Any], b: Baseline, det: DetectionSettings) -> l
     if b.learning:
         cap = (
             "scored at most medium: its sign-in context is unknown"
-            if e.get("identity_unknown")
+            if e.identity_unknown
             else "scored at most low unless identity or credential signals preceded it"
         )
         lines.append(
@@ -91,48 +92,48 @@ def _baseline_lines(e: dict[str, Any], b: Baseline, det: DetectionSettings) -> l
     return lines
 
 
-def reasons_for(e: dict[str, Any], b: Baseline, det: DetectionSettings, ctx: dict[str, Any]) -> list[str]:
+def reasons_for(e: Episode, b: Baseline, det: DetectionSettings, ctx: dict[str, Any]) -> list[str]:
     """The reasons list of one finding, most important first."""
     # An app's own context (owners, its history) replaces the account baselines.
-    reasons = app_reasons(e, det) if e["kind"] == APP_KIND else [_what(e, det), *_baseline_lines(e, b, det)]
-    tier1 = e.get("tier1_repos") or []
+    reasons = app_reasons(e, det) if e.kind == APP_KIND else [_what(e, det), *_baseline_lines(e, b, det)]
+    tier1 = e.tier1_repos
     if tier1:
         reasons.append(f"Includes {len(tier1)} tier-1 repositories: {_fmt_list(tier1)}.")
     if ctx.get("account_class"):
         reasons.append(f"Account class: {ctx['account_class']} ({ctx['class_rule']}).")
-    if e.get("identity_unknown"):
+    if e.identity_unknown:
         reasons.append(UNLINKED_REASON)
-    for text, _ in e.get("departure") or []:
+    for text, _ in e.departure:
         reasons.append(f"Departing person: {text}.")
-    broad = e.get("broad_grant_repos") or []
+    broad = e.broad_grant_repos
     if broad:
         reasons.append(
             f"Access to {len(broad)} of these repositories comes only through a broad grant "
             f"({_fmt_list(sorted({v for _, v in broad}), 3)}), not a team or direct grant."
         )
-    if e.get("credential_types") or e.get("credential_ids"):
+    if e.credential_types or e.credential_ids:
         reasons.append(f"Credential used: {credential_phrase(e)}.")
-    if e.get("app_ids"):
-        reasons.append(f"Through OAuth/GitHub App id(s): {_fmt_list(e['app_ids'])}.")
+    if e.app_ids:
+        reasons.append(f"Through OAuth/GitHub App id(s): {_fmt_list(e.app_ids)}.")
     where = []
-    if e.get("ips"):
-        where.append(f"IP {_fmt_list(e['ips'], 3)}")
-    if e.get("countries"):
-        where.append(f"country {_fmt_list(e['countries'], 3)}")
+    if e.ips:
+        where.append(f"IP {_fmt_list(e.ips, 3)}")
+    if e.countries:
+        where.append(f"country {_fmt_list(e.countries, 3)}")
     if where:
         reasons.append("From " + "; ".join(where) + ".")
     network = network_reason(e, det.precursor_lookback_hours)
     if network:
         reasons.append(network)
-    if e.get("routine") and e.get("score", 0) <= 20 and e["kind"] != APP_KIND:
+    if e.routine and e.score <= 20 and e.kind != APP_KIND:
         reasons.append(
-            f"Routine for this account: similar activity on {e['routine_days']} other day(s) in the previous 35 "
+            f"Routine for this account: similar activity on {e.routine_days} other day(s) in the previous 35 "
             "days, mostly repositories it pulled before, so it scores low (approve it in approved_automation to "
             "suppress it)."
         )
     seen: set[str] = set()
-    for _kind, detail, at in e.get("precursors", []):
-        text = f"{detail[0].upper()}{detail[1:]}, {_ago(at, e['first_seen'])}."
+    for _kind, detail, at in e.precursors:
+        text = f"{detail[0].upper()}{detail[1:]}, {_ago(at, e.first_seen)}."
         if text not in seen and len(seen) < MAX_PRECURSOR_LINES:
             seen.add(text)
             reasons.append(text)

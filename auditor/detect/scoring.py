@@ -6,12 +6,10 @@ from __future__ import annotations
 import statistics
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Any
 
 from auditor.config.models import DetectionSettings
 from auditor.detect.apps import APP_KIND, app_score
-
-Episode = dict[str, Any]
+from auditor.detect.episode import Episode
 
 # Identity and credential signals: they keep an episode's full score even when it looks routine.
 STRONG_PRECURSOR_WEIGHT = {"impossible_travel": 15, "new_country": 10, "idp_risk": 10, "new_credential": 10}
@@ -83,7 +81,7 @@ class Baseline:
 
 def baseline_of(e: Episode, det: DetectionSettings) -> Baseline:
     """Robust statistics over the actor's daily distinct repos in the trailing window (zero-filled)."""
-    b = e.get("baseline") or {}
+    b = e.baseline
     counts = [int(c) for c in (b.get("day_counts") or [])]
     counts += [0] * max(0, det.history_days - len(counts))
     median = float(statistics.median(counts)) if counts else 0.0
@@ -91,7 +89,7 @@ def baseline_of(e: Episode, det: DetectionSettings) -> Baseline:
     expected = max(float(ACTOR_FLOOR), median + 3 * MAD_SCALE * mad)
     data_started = b.get("data_started")
     # In the data's first days nobody's normal is known yet (an old account looks new).
-    learning = bool(data_started is not None and e["first_seen"] < data_started + timedelta(days=det.learning_days))
+    learning = bool(data_started is not None and e.first_seen < data_started + timedelta(days=det.learning_days))
     p99 = b.get("peer_p99")
     return Baseline(
         median=median,
@@ -111,7 +109,7 @@ def baseline_of(e: Episode, det: DetectionSettings) -> Baseline:
 
 
 def strong_precursors(e: Episode) -> set[str]:
-    return {kind for kind, _, _ in e.get("precursors", []) if kind in STRONG_PRECURSOR_WEIGHT}
+    return {kind for kind, _, _ in e.precursors if kind in STRONG_PRECURSOR_WEIGHT}
 
 
 def mark_routine(episodes: list[Episode]) -> None:
@@ -121,25 +119,25 @@ def mark_routine(episodes: list[Episode]) -> None:
     Identity or credential precursors keep the full score; novelty is never routine."""
     groups: dict[tuple[str, str, str], list[Episode]] = {}
     for e in episodes:
-        groups.setdefault((e["platform"], e["actor"], e["kind"]), []).append(e)
+        groups.setdefault((e.platform, e.actor, e.kind), []).append(e)
     for (_, _, kind), group in groups.items():
-        group.sort(key=lambda e: e["first_seen"])
+        group.sort(key=lambda e: e.first_seen)
         start = 0
         for k, e in enumerate(group):
-            while group[start]["first_seen"] < e["first_seen"] - ROUTINE_LOOKBACK:
+            while group[start].first_seen < e.first_seen - ROUTINE_LOOKBACK:
                 start += 1
-            days = {o["first_seen"].date() for o in group[start:k]} - {e["first_seen"].date()}
-            first_time = int((e.get("baseline") or {}).get("first_time_repos") or 0)
-            familiar = first_time * 2 < max(1, e["distinct_repos"])
-            e["routine"] = kind != "novelty" and len(days) >= ROUTINE_MIN_DAYS and familiar
-            e["routine_days"] = len(days)
+            days = {o.first_seen.date() for o in group[start:k]} - {e.first_seen.date()}
+            first_time = int(e.baseline.get("first_time_repos") or 0)
+            familiar = first_time * 2 < max(1, e.distinct_repos)
+            e.routine = kind != "novelty" and len(days) >= ROUTINE_MIN_DAYS and familiar
+            e.routine_days = len(days)
 
 
 def score_episode(e: Episode, b: Baseline, det: DetectionSettings, account_class: str | None) -> int:
     """Score 0-100; see the module docstring. `e` carries kind, distinct_repos, tier1_repos, precursors."""
-    distinct, kind = int(e["distinct_repos"]), str(e["kind"])
+    distinct, kind = int(e.distinct_repos), e.kind
     strong = strong_precursors(e)
-    if e.get("routine") and not strong:
+    if e.routine and not strong:
         return ROUTINE_CAP
     if kind == "burst":
         threshold = det.bulk_min_restricted_repos
@@ -161,16 +159,16 @@ def score_episode(e: Episode, b: Baseline, det: DetectionSettings, account_class
         if b.outside_peer * 2 >= distinct:
             score += 10
     weights = [STRONG_PRECURSOR_WEIGHT.get(k, 0) for k in strong]
-    weak = [kind for kind, _, _ in e.get("precursors", []) if kind in WEAK_PRECURSOR_WEIGHT]
+    weak = [kind for kind, _, _ in e.precursors if kind in WEAK_PRECURSOR_WEIGHT]
     weights += [WEAK_PRECURSOR_WEIGHT[k] for k in sorted(set(weak))]
     weights.append(5 if weak.count("first_use") >= 2 else 0)
-    weights.append(REPLAY_WEIGHT if e.get("replay") else 0)
+    weights.append(REPLAY_WEIGHT if e.replay else 0)
     score += min(25, sum(weights))
-    departing = min(25, sum(int(w) for _, w in e.get("departure") or []))
+    departing = min(25, sum(int(w) for _, w in e.departure))
     score += departing
-    score += min(15, 5 * len(e.get("tier1_repos") or []))
+    score += min(15, 5 * len(e.tier1_repos))
     score += CLASS_WEIGHT.get(account_class or "", 0)
-    if e.get("broad_grant_repos"):
+    if e.broad_grant_repos:
         score += 5
     if kind == "candidate" and not b.anomalous(distinct):
         score = min(score, ORDINARY_CAP)
@@ -178,7 +176,7 @@ def score_episode(e: Episode, b: Baseline, det: DetectionSettings, account_class
         # Caps for "nothing in the identity context": unknown context (no IdP identity linked) is not clean.
         caps = ([LEARNING_CAP] if b.learning else []) + ([CANDIDATE_CAP] if kind == "candidate" else [])
         if caps:
-            score = min(score, UNKNOWN_IDENTITY_CAP if e.get("identity_unknown") else min(caps))
+            score = min(score, UNKNOWN_IDENTITY_CAP if e.identity_unknown else min(caps))
         if kind in ("burst", "candidate") and b.peer_typical(distinct):
             score = min(score, PEER_TYPICAL_CAP)
     return max(0, min(100, score))

@@ -6,13 +6,13 @@ from __future__ import annotations
 from bisect import bisect_right
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
 from importlib import resources
-from typing import Any
 
 from auditor.config.models import DetectionSettings
 from auditor.detect.engine import Engine
+from auditor.detect.episode import Episode, Precursor
 
-Episode = dict[str, Any]
 EVIDENCE_CAP = 50  # evidence references kept per finding
 
 
@@ -27,9 +27,8 @@ def load_sql(name: str, **ints: int) -> str:
 def _run(engine: Engine, stage_sql: str, kind: str) -> list[Episode]:
     """Run a stage (it defines view episode_downloads), then the shared per-episode summary."""
     engine.execute(stage_sql)
-    episodes = [
-        row | {"kind": kind} for row in engine.query(load_sql("episode_summary.sql", evidence_cap=EVIDENCE_CAP))
-    ]
+    summary = load_sql("episode_summary.sql", evidence_cap=EVIDENCE_CAP)
+    episodes = [Episode.from_row(row, kind) for row in engine.query(summary)]
     engine.execute("DROP VIEW episode_downloads")
     return episodes
 
@@ -39,21 +38,21 @@ class _Kept:
     (a pairwise test over all episodes was quadratic: half a minute at 20,000 episodes)."""
 
     def __init__(self) -> None:
-        self.starts: dict[tuple[str, str], list[Any]] = {}
-        self.ends: dict[tuple[str, str], list[Any]] = {}
+        self.starts: dict[tuple[str, str], list[datetime]] = {}
+        self.ends: dict[tuple[str, str], list[datetime]] = {}
 
     def overlaps(self, e: Episode) -> bool:
         # Disjoint and sorted: the last interval starting by e's end has the latest end of all such.
-        key = (e["platform"], e["actor"])
-        i = bisect_right(self.starts.get(key, []), e["last_seen"]) - 1
-        return i >= 0 and bool(self.ends[key][i] >= e["first_seen"])
+        key = (e.platform, e.actor)
+        i = bisect_right(self.starts.get(key, []), e.last_seen) - 1
+        return i >= 0 and bool(self.ends[key][i] >= e.first_seen)
 
     def add(self, e: Episode) -> None:
-        key = (e["platform"], e["actor"])
+        key = (e.platform, e.actor)
         starts, ends = self.starts.setdefault(key, []), self.ends.setdefault(key, [])
-        i = bisect_right(starts, e["first_seen"])
-        starts.insert(i, e["first_seen"])
-        ends.insert(i, e["last_seen"])
+        i = bisect_right(starts, e.first_seen)
+        starts.insert(i, e.first_seen)
+        ends.insert(i, e.last_seen)
 
 
 @dataclass(frozen=True)
@@ -113,16 +112,16 @@ def find_episodes(engine: Engine, det: DetectionSettings) -> list[Episode]:
     for stage in STAGES:
         found += _run(engine, load_sql(stage.sql, **stage.params(det)), stage.kind)
     for b in found:
-        if b["kind"] == "burst" and (b["peak_repos"] or 0) < det.bulk_min_restricted_repos:
-            b["kind"] = "candidate"
+        if b.kind == "burst" and (b.peak_repos or 0) < det.bulk_min_restricted_repos:
+            b.kind = "candidate"
     kept: list[Episode] = []
     spans = _Kept()
     for kind in PRIORITY:
         for e in found:
-            if e["kind"] == kind and not spans.overlaps(e):
+            if e.kind == kind and not spans.overlaps(e):
                 spans.add(e)
                 kept.append(e)
-    return sorted(kept, key=lambda e: (e["first_seen"], e["actor"]))
+    return sorted(kept, key=lambda e: (e.first_seen, e.actor))
 
 
 def _episode_table(engine: Engine, episodes: list[Episode]) -> None:
@@ -134,24 +133,24 @@ def _episode_table(engine: Engine, episodes: list[Episode]) -> None:
         "first_seen": "TIMESTAMP",
         "last_seen": "TIMESTAMP",
     }
-    rows = [(e["key"], e["platform"], e["actor"], e["upn"], e["first_seen"], e["last_seen"]) for e in episodes]
+    rows = [(e.key, e.platform, e.actor, e.upn, e.first_seen, e.last_seen) for e in episodes]
     engine.load_rows("episodes", cols, rows)
-    pairs = [(e["key"], r) for e in episodes for r in e["repos"]]
+    pairs = [(e.key, r) for e in episodes for r in e.repos]
     engine.load_rows("episode_repos", {"episode_key": "VARCHAR", "repo": "VARCHAR"}, pairs)
 
 
 def attach_history(engine: Engine, episodes: list[Episode], det: DetectionSettings) -> None:
-    """Load the episodes once, then add `precursors` [(kind, detail, time)] from precursors.sql and
-    `baseline` (feature dict) from baselines.sql to every episode (which must carry key and upn)."""
+    """Load the episodes once, then add `precursors` from precursors.sql and `baseline` (feature row) from
+    baselines.sql to every episode (which must carry key and upn)."""
     for e in episodes:
-        e["precursors"], e["baseline"] = [], {}
+        e.precursors, e.baseline = [], {}
     if not episodes:
         return
     _episode_table(engine, episodes)
-    by_key = {e["key"]: e for e in episodes}
+    by_key = {e.key: e for e in episodes}
     stage = load_sql("precursors.sql", lookback_hours=det.precursor_lookback_hours, learning_days=det.learning_days)
     for row in sorted(engine.query(stage), key=lambda r: (r["at"], r["kind"], r["detail"])):
-        by_key[row["episode_key"]]["precursors"].append((row["kind"], row["detail"], row["at"]))
+        by_key[row["episode_key"]].precursors.append(Precursor(row["kind"], row["detail"], row["at"]))
     sql = load_sql("baselines.sql", history_days=det.history_days, learning_days=det.learning_days)
     for row in engine.query(sql):
-        by_key[row["episode_key"]]["baseline"] = row
+        by_key[row["episode_key"]].baseline = row
