@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import re
 
+import pytest
+
 from auditor.config.models import DetectionSettings
-from auditor.detect.stages import PRIORITY, STAGES, load_sql
+from auditor.detect.stages import PRIORITY, STAGES, expand_includes, load_sql
 
 
 def test_every_stage_has_a_priority_and_all_its_parameters() -> None:
@@ -16,3 +18,26 @@ def test_every_stage_has_a_priority_and_all_its_parameters() -> None:
         sql = load_sql(stage.sql, **stage.params(det))
         assert "episode_downloads" in sql and stage.meaning
         assert not re.search(r"(?<![:\w]):[a-z_]+\b", sql), f"{stage.sql}: a parameter was left unsubstituted"
+
+
+def test_the_shared_islands_block_is_expanded_in_every_stage_that_includes_it() -> None:
+    det = DetectionSettings()
+    for stage in STAGES:
+        sql = load_sql(stage.sql, **stage.params(det))
+        assert "@include" not in sql and "{" not in sql, stage.sql
+        if stage.kind in ("burst", "app", "api_rate", "novelty"):
+            assert "island_no" in sql, f"{stage.sql} no longer uses sql/include/islands.sql"
+
+
+def test_an_include_takes_exactly_its_placeholders_and_only_identifiers_or_integers() -> None:
+    line = "-- @include islands.sql source=s partition=a,b order=c start=c end=d gap_minutes={gap}\n"
+    sql = expand_includes(line.format(gap=":window_minutes"), "t.sql")
+    assert "PARTITION BY a, b ORDER BY c" in sql and "INTERVAL :window_minutes MINUTE" in sql
+    with pytest.raises(ValueError, match=re.escape("t.sql: include islands.sql takes")):
+        expand_includes("-- @include islands.sql source=s partition=a\n", "t.sql")
+    with pytest.raises(ValueError, match=re.escape("t.sql: include islands.sql takes")):
+        expand_includes(line.format(gap="5").replace("\n", " extra=x\n"), "t.sql")
+    with pytest.raises(ValueError, match="not an identifier"):
+        expand_includes(line.format(gap="5;DROP"), "t.sql")
+    with pytest.raises(ValueError, match="not an identifier"):
+        expand_includes(line.replace("source=s", "source=s.t").format(gap="5"), "t.sql")

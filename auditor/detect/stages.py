@@ -3,6 +3,7 @@ hours, exports, low-and-slow novelty) with their baselines and precursors."""
 
 from __future__ import annotations
 
+import re
 from bisect import bisect_right
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -16,9 +17,40 @@ from auditor.detect.episode import Episode, Precursor
 EVIDENCE_CAP = 50  # evidence references kept per finding
 
 
+# `-- @include fragment.sql key=value ...` on a line of its own (see sql/include/islands.sql).
+_INCLUDE = re.compile(r"^[ \t]*-- @include ([a-z_]+\.sql)((?:[ \t]+\w+=\S+)+)[ \t]*$", re.MULTILINE)
+# Include values: identifiers (comma-separated lists of them), integers or an integer :parameter.
+_INCLUDE_VALUE = re.compile(r"[A-Za-z_]\w*(,[A-Za-z_]\w*)*|[0-9]+|:[a-z_]+")
+
+
+def _sql_file(*path: str) -> str:
+    return resources.files("auditor.detect").joinpath("sql", *path).read_text(encoding="utf-8")
+
+
+def _include(name: str, args: str, where: str) -> str:
+    """A fragment from sql/include with its {placeholders} filled from `key=value` args (identifiers from
+    our own SQL files or integers, checked): every placeholder must be given, and nothing else."""
+    text = _sql_file("include", name)
+    body = "\n".join(line for line in text.splitlines() if not line.startswith("--"))
+    given = dict(arg.split("=", 1) for arg in args.split())
+    wanted = set(re.findall(r"\{(\w+)\}", body))
+    if set(given) != wanted:
+        raise ValueError(f"{where}: include {name} takes {sorted(wanted)}, got {sorted(given)}")
+    for key, value in given.items():
+        if not _INCLUDE_VALUE.fullmatch(value):
+            raise ValueError(f"{where}: include {name}: {key}={value!r} is not an identifier list or integer")
+        body = body.replace(f"{{{key}}}", value.replace(",", ", "))
+    return body
+
+
+def expand_includes(text: str, where: str) -> str:
+    """Replace every include line of `text` (the SQL file `where`) with its fragment."""
+    return _INCLUDE.sub(lambda m: _include(m[1], m[2], where), text)
+
+
 def load_sql(name: str, **ints: int) -> str:
-    """Read a packaged SQL stage and substitute integer parameters (never strings)."""
-    text = resources.files("auditor.detect").joinpath("sql", name).read_text(encoding="utf-8")
+    """Read a packaged SQL stage, expand its includes, and substitute integer parameters (never strings)."""
+    text = expand_includes(_sql_file(name), name)
     for key, value in ints.items():
         text = text.replace(f":{key}", str(int(value)))
     return text

@@ -3,21 +3,16 @@
 -- Portable SQL: SQLGlot parses it for DuckDB and Spark.
 
 CREATE OR REPLACE TEMP VIEW episode_downloads AS
-WITH islands AS (
-    SELECT platform, actor, hour,
-           CASE WHEN lag(hour) OVER (PARTITION BY platform, actor ORDER BY hour) = hour - INTERVAL 1 HOUR
-                THEN 0 ELSE 1 END AS is_new
-    FROM api_hot
+WITH hot_hours AS (
+    SELECT platform, actor, hour, hour + INTERVAL 1 HOUR AS hour_end FROM api_hot
 ),
+-- An hour that starts where the one before ends continues its episode (a gap of 0 minutes).
+-- @include islands.sql source=hot_hours partition=platform,actor order=hour start=hour end=hour_end gap_minutes=0
+,
 episodes AS (
-    SELECT platform, actor, min(hour) AS episode_start, max(hour) + INTERVAL 1 HOUR AS episode_end
-    FROM (
-        SELECT platform, actor, hour,
-               sum(is_new) OVER (PARTITION BY platform, actor ORDER BY hour
-                                 ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS episode_no
-        FROM islands
-    ) numbered
-    GROUP BY platform, actor, episode_no
+    SELECT platform, actor, min(hour) AS episode_start, max(hour_end) AS episode_end
+    FROM islands
+    GROUP BY platform, actor, island_no
 )
 SELECT ep.episode_start, CAST(NULL AS BIGINT) AS peak_repos, d.*
 FROM episodes ep

@@ -6,7 +6,7 @@
 -- Network: the same IPv4 /24 (an attacker's host or hosting range rotates addresses inside one), or the
 -- same address for anything else (IPv6). A window counts when it holds :min_repos distinct restricted
 -- repositories and :min_users distinct token owners; windows are :window_minutes long and start every
--- half window, and overlapping windows merge into one episode (gaps-and-islands), as bulk_download.sql.
+-- half window, and overlapping windows merge into one episode (gaps-and-islands: sql/include/islands.sql).
 -- Output: view app_downloads (every restricted download through an app, with its network), temp table
 -- app_episode_downloads (episode_downloads' columns plus token_owner, the account whose token it was,
 -- and network) and view episode_downloads over it.
@@ -42,24 +42,13 @@ bursts AS (
     FROM windows
     WHERE repos_in_window >= :min_repos AND users_in_window >= :min_users
 ),
-islands AS (
-    SELECT platform, app_id, network, w, burst_start, burst_end, repos_in_window,
-           CASE WHEN burst_start <= max(burst_end) OVER (
-                    PARTITION BY platform, app_id, network ORDER BY burst_start, w
-                    ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING) + INTERVAL :window_minutes MINUTE
-                THEN 0 ELSE 1 END AS is_new
-    FROM bursts
-),
+-- @include islands.sql source=bursts partition=platform,app_id,network order=burst_start,w start=burst_start end=burst_end gap_minutes=:window_minutes
+,
 episodes AS (
     SELECT platform, app_id, network, min(burst_start) AS episode_start, max(burst_end) AS episode_end,
            max(repos_in_window) AS peak_repos
-    FROM (
-        SELECT platform, app_id, network, burst_start, burst_end, repos_in_window,
-               sum(is_new) OVER (PARTITION BY platform, app_id, network ORDER BY burst_start, w
-                                 ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS episode_no
-        FROM islands
-    ) numbered
-    GROUP BY platform, app_id, network, episode_no
+    FROM islands
+    GROUP BY platform, app_id, network, island_no
 )
 SELECT ep.episode_start, ep.peak_repos, d.platform, 'app:' || d.app_id AS actor,
        CAST(NULL AS VARCHAR) AS identity, d.ts, d.repo, d.tier, d.action, d.credential_type, d.credential_id,

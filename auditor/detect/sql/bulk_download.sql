@@ -28,26 +28,14 @@ bursts AS (
     FROM windows
     WHERE repos_in_window >= :min_repos
 ),
-islands AS (
-    -- Bursts of one actor less than a window apart merge into one episode (gaps-and-islands). Both
-    -- windows order by (burst_start, w), a total order, so ties cannot number a burst into the wrong episode.
-    SELECT platform, actor, w, burst_start, burst_end, repos_in_window,
-           CASE WHEN burst_start <= max(burst_end) OVER (
-                    PARTITION BY platform, actor ORDER BY burst_start, w
-                    ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING) + INTERVAL :window_minutes MINUTE
-                THEN 0 ELSE 1 END AS is_new
-    FROM bursts
-),
+-- Bursts of one actor less than a window apart merge into one episode.
+-- @include islands.sql source=bursts partition=platform,actor order=burst_start,w start=burst_start end=burst_end gap_minutes=:window_minutes
+,
 episodes AS (
     SELECT platform, actor, min(burst_start) AS episode_start, max(burst_end) AS episode_end,
            max(repos_in_window) AS peak_repos
-    FROM (
-        SELECT platform, actor, burst_start, burst_end, repos_in_window,
-               sum(is_new) OVER (PARTITION BY platform, actor ORDER BY burst_start, w
-                                 ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS episode_no
-        FROM islands
-    ) numbered
-    GROUP BY platform, actor, episode_no
+    FROM islands
+    GROUP BY platform, actor, island_no
 )
 SELECT ep.episode_start, ep.peak_repos, d.*
 FROM episodes ep

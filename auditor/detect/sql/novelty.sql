@@ -27,25 +27,15 @@ windowed AS (
     FROM daily
 ),
 hot_days AS (
-    SELECT platform, actor, day FROM windowed WHERE new_in_7d >= :min_new_repos
+    SELECT platform, actor, CAST(day AS TIMESTAMP) AS hot_at FROM windowed WHERE new_in_7d >= :min_new_repos
 ),
-islands AS (
-    -- Hot days less than a week apart form one episode.
-    SELECT platform, actor, day,
-           CASE WHEN day - INTERVAL 7 DAY <= max(day) OVER (
-                    PARTITION BY platform, actor ORDER BY day ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING)
-                THEN 0 ELSE 1 END AS is_new
-    FROM hot_days
-),
+-- Hot days less than a week apart form one episode.
+-- @include islands.sql source=hot_days partition=platform,actor order=hot_at start=hot_at end=hot_at gap_minutes=10080
+,
 islands_numbered AS (
-    SELECT platform, actor, min(day) AS first_hot, max(day) + INTERVAL 1 DAY AS episode_end
-    FROM (
-        SELECT platform, actor, day,
-               sum(is_new) OVER (PARTITION BY platform, actor ORDER BY day
-                                 ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS episode_no
-        FROM islands
-    ) numbered
-    GROUP BY platform, actor, episode_no
+    SELECT platform, actor, CAST(min(hot_at) AS DATE) AS first_hot, max(hot_at) + INTERVAL 1 DAY AS episode_end
+    FROM islands
+    GROUP BY platform, actor, island_no
 ),
 suffixes AS (
     -- New repositories from each day of the first hot day's 7-day window up to that hot day.
