@@ -1,13 +1,15 @@
 """The stage registry: every registered stage yields a kind the overlap priority knows, and its SQL
-takes exactly the parameters the registry gives it."""
+takes exactly the parameters the registry gives it; its shared islands block and its typed episodes."""
 
 from __future__ import annotations
 
 import re
+from datetime import datetime
 
 import pytest
 
 from auditor.config.models import DetectionSettings
+from auditor.detect.episode import Episode
 from auditor.detect.stages import PRIORITY, STAGES, expand_includes, load_sql
 
 
@@ -41,3 +43,23 @@ def test_an_include_takes_exactly_its_placeholders_and_only_identifiers_or_integ
         expand_includes(line.format(gap="5;DROP"), "t.sql")
     with pytest.raises(ValueError, match="not an identifier"):
         expand_includes(line.replace("source=s", "source=s.t").format(gap="5"), "t.sql")
+
+
+def test_an_episode_comes_from_a_summary_row_and_a_missing_column_fails_loudly() -> None:
+    at = datetime(2026, 3, 2, 9, 0)
+    lists = ("repos", "tier1_repos", "credential_types", "ips", "countries", "app_ids", "credential_ids")
+    row = {"platform": "github", "actor": "jo", "first_seen": at, "last_seen": at, "downloads": 12}
+    row |= {"peak_repos": None, "distinct_repos": 11, "event_identity": None, "evidence": ["sha:1"]}
+    row |= {name: None for name in lists} | {"user_agents": ["git/2.4"]}
+    e = Episode.from_row(row, "novelty")
+    assert (e.kind, e.repos, e.user_agents, e.evidence, e.precursors, e.baseline) == (
+        "novelty",
+        [],
+        ["git/2.4"],
+        ["sha:1"],
+        [],
+        {},
+    )
+    del row["event_identity"]
+    with pytest.raises(KeyError, match="event_identity"):
+        Episode.from_row(row, "burst")
