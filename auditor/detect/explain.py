@@ -10,7 +10,7 @@ from auditor.config.models import DetectionSettings
 from auditor.detect.apps import APP_KIND, app_reasons
 from auditor.detect.context import UNLINKED_REASON
 from auditor.detect.replay import credential_phrase, network_reason
-from auditor.detect.scoring import Baseline
+from auditor.detect.scoring import Baseline, credential_replay
 
 MAX_PRECURSOR_LINES = 6
 
@@ -124,6 +124,11 @@ def reasons_for(e: dict[str, Any], b: Baseline, det: DetectionSettings, ctx: dic
     network = network_reason(e, det.precursor_lookback_hours)
     if network:
         reasons.append(network)
+    if credential_replay(e):  # the credential baselines' new network and country, with the replay indicator
+        reasons.append(
+            f"Credential replay: {credential_phrase(e)} used from a network and a country outside the credential's "
+            "own history, where its owner did not sign in (details below)."
+        )
     if e.get("routine") and e.get("score", 0) <= 20 and e["kind"] != APP_KIND:
         reasons.append(
             f"Routine for this account: similar activity on {e['routine_days']} other day(s) in the previous 35 "
