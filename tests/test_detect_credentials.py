@@ -24,7 +24,6 @@ DAY0 = datetime(2026, 7, 6)  # a Monday; day 19 is Saturday 25 July, day 21 Mond
 OFFICE = "198.51.100.7"  # gh_event's default IP, country DE
 UPN = "dev@acme.example"
 PAT = {"programmatic_access_type": "Fine-grained personal access token", "token_id": "4711"}
-TOKEN = "personal access token 4711 (fine-grained)"
 AGENT = "git/2.45.1"
 
 
@@ -107,6 +106,19 @@ def _finding(ws: Workspace, actor: str, start: datetime) -> Finding:
 
 
 MONDAY = DAY0 + timedelta(days=21, hours=9)
+CREDENTIAL_KINDS = {"credential_new_network", "credential_new_country", "credential_new_agent"}
+
+
+def _monday_pull(
+    t: Tenant, ws: Workspace, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, kind: str, **extra: Any
+) -> list[str]:
+    """The routine Monday pull of the ten team repos with one thing changed (`extra`): only `kind` of the
+    credential signals fires, the episode stays below medium, and its finding's reasons come back."""
+    t.pull(MONDAY, [f"acme/r{k}" for k in range(10)], **extra)
+    e, score = _episode(t.run(ws, tmp_path, monkeypatch), "dev", MONDAY)
+    assert _kinds(e) & CREDENTIAL_KINDS == {kind}
+    assert score < 45  # weak on its own: the Monday pull stays routine
+    return _finding(ws, "dev", MONDAY).reasons
 
 
 def test_a_new_network_of_the_credential_is_named_with_its_type_and_usual_network(
@@ -114,49 +126,34 @@ def test_a_new_network_of_the_credential_is_named_with_its_type_and_usual_networ
 ) -> None:
     t = Tenant()
     t.signins.append(_signin(900, MONDAY - timedelta(minutes=3), "192.0.2.10"))
-    t.pull(MONDAY, [f"acme/r{k}" for k in range(10)], actor_ip="192.0.2.10")
-    e, score = _episode(t.run(ws, tmp_path, monkeypatch), "dev", MONDAY)
-    assert _kinds(e) & {"credential_new_network", "credential_new_country", "credential_new_agent"} == {
-        "credential_new_network"
-    }
-    assert score < 45  # weak on its own: the Monday pull stays routine
-    line = (
-        f"{TOKEN[0].upper()}{TOKEN[1:]} first used from network 192.0.2.0/24 (DE) after 21 days from "
+    reasons = _monday_pull(t, ws, tmp_path, monkeypatch, "credential_new_network", actor_ip="192.0.2.10")
+    assert (
+        "Personal access token 4711 (fine-grained) first used from network 192.0.2.0/24 (DE) after 21 days from "
         "198.51.100.0/24 (DE), during the activity."
-    )
-    assert line in _finding(ws, "dev", MONDAY).reasons
+    ) in reasons
 
 
 def test_a_new_country_of_the_credential_is_named_with_its_network(
     ws: Workspace, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    t = Tenant()  # the same office network, geolocated elsewhere (a VPN exit, a GeoIP update)
-    t.pull(MONDAY, [f"acme/r{k}" for k in range(10)], actor_location={"country_code": "AT"})
-    e, score = _episode(t.run(ws, tmp_path, monkeypatch), "dev", MONDAY)
-    assert _kinds(e) & {"credential_new_network", "credential_new_country", "credential_new_agent"} == {
-        "credential_new_country"
-    }
-    assert score < 45
+    # The same office network, geolocated elsewhere (a VPN exit, a GeoIP update).
+    reasons = _monday_pull(
+        Tenant(), ws, tmp_path, monkeypatch, "credential_new_country", actor_location={"country_code": "AT"}
+    )
     assert (
         "Personal access token 4711 (fine-grained) first used from country AT (network 198.51.100.0/24) after 21 "
         "days from DE (network 198.51.100.0/24), during the activity."
-    ) in _finding(ws, "dev", MONDAY).reasons
+    ) in reasons
 
 
 def test_workstation_rebuild_new_agent_same_place_known_repos_stays_below_medium(
     ws: Workspace, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    t = Tenant()
-    t.pull(MONDAY, [f"acme/r{k}" for k in range(10)], user_agent="git/2.47.0")
-    e, score = _episode(t.run(ws, tmp_path, monkeypatch), "dev", MONDAY)
-    assert _kinds(e) & {"credential_new_network", "credential_new_country", "credential_new_agent"} == {
-        "credential_new_agent"
-    }
-    assert score < 45
+    reasons = _monday_pull(Tenant(), ws, tmp_path, monkeypatch, "credential_new_agent", user_agent="git/2.47.0")
     assert (
         'Personal access token 4711 (fine-grained) first used with user agent "git/2.47.0" from network '
         '198.51.100.0/24 after 21 days with "git/2.45.1", during the activity.'
-    ) in _finding(ws, "dev", MONDAY).reasons
+    ) in reasons
 
 
 def test_conference_new_country_with_the_owners_mfa_sign_in_there_stays_below_medium(
@@ -185,7 +182,7 @@ def test_token_rotation_has_no_baseline_and_stays_below_medium(
     )  # fmt: skip
     t.pull(tuesday, [f"acme/r{k}" for k in range(6)], token_id="4712")
     e, score = _episode(t.run(ws, tmp_path, monkeypatch), "dev", tuesday)
-    assert not _kinds(e) & {"credential_new_network", "credential_new_country", "credential_new_agent"}
+    assert not _kinds(e) & CREDENTIAL_KINDS
     assert score < 45
 
 
@@ -228,7 +225,7 @@ def test_a_replayed_pat_from_a_new_foreign_network_scores_at_least_medium(
     night = _replay(t)
     e, score = _episode(t.run(ws, tmp_path, monkeypatch), "dev", night)
     assert score >= 45 and _get(e, "replay")
-    assert {"credential_new_network", "credential_new_country", "credential_new_agent"} <= _kinds(e)
+    assert _kinds(e) >= CREDENTIAL_KINDS
     # Without the credential baselines the same episode stays low: they lift it.
     plain = dict(e) | {"precursors": [p for p in _get(e, "precursors") if not p[0].startswith("credential_new_")]}
     det = AuditorConfig().detection

@@ -13,24 +13,33 @@
 -- Parameters (integers): :lookback_hours, :learning_days.
 -- Portable SQL: SQLGlot parses it for DuckDB and Spark.
 
-WITH cred_events AS (
+WITH cred_rows AS (
     -- Only the episodes' accounts, as precursors.sql's actor_events: the history of their credentials.
-    SELECT ev.platform, ev.actor, ev.ts, ev.country, ev.user_agent, ev.credential_type, ev.credential_id,
-           ev.app_id,
-           coalesce(ev.credential_id, 'app ' || ev.app_id, ev.credential_type) AS cred,
-           coalesce(
-               nullif(regexp_extract(ev.ip, '^([0-9]+[.][0-9]+[.][0-9]+)[.][0-9]+$', 1), '') || '.0/24',
-               nullif(lower(regexp_extract(ev.ip, '^([0-9a-fA-F]{1,4}:[0-9a-fA-F]{1,4}:[0-9a-fA-F]{1,4}:[0-9a-fA-F]{1,4}):', 1)), '')
-                   || '::/64',
-               ev.ip
-           ) AS network
+    SELECT ev.platform, ev.actor, coalesce(ev.credential_id, 'app ' || ev.app_id, ev.credential_type) AS cred,
+           ev.ts, ev.ip, ev.country, ev.user_agent, ev.credential_type, ev.credential_id, ev.app_id
     FROM events ev
     JOIN (SELECT DISTINCT platform, actor FROM episodes) a ON a.platform = ev.platform AND a.actor = ev.actor
     WHERE ev.credential_id IS NOT NULL OR ev.app_id IS NOT NULL OR ev.credential_type IS NOT NULL
 ),
+cred_uses AS (
+    -- One row per credential and (address, country, user agent): the networks are derived from these few.
+    SELECT platform, actor, cred, ip, country, user_agent, min(ts) AS first_at, count(*) AS uses,
+           max(credential_type) AS ctype, max(credential_id) AS cid, max(app_id) AS app
+    FROM cred_rows
+    GROUP BY platform, actor, cred, ip, country, user_agent
+),
+cred_events AS (
+    SELECT platform, actor, cred, first_at AS ts, uses, country, user_agent, ctype, cid, app,
+           coalesce(
+               nullif(regexp_extract(ip, '^([0-9]+[.][0-9]+[.][0-9]+)[.][0-9]+$', 1), '') || '.0/24',
+               nullif(lower(regexp_extract(ip, '^([0-9a-fA-F]{1,4}:[0-9a-fA-F]{1,4}:[0-9a-fA-F]{1,4}:[0-9a-fA-F]{1,4}):', 1)), '')
+                   || '::/64',
+               ip
+           ) AS network
+    FROM cred_uses
+),
 creds AS (
-    SELECT platform, actor, cred, min(ts) AS started, max(credential_type) AS ctype,
-           max(credential_id) AS cid, max(app_id) AS app
+    SELECT platform, actor, cred, min(ts) AS started, max(ctype) AS ctype, max(cid) AS cid, max(app) AS app
     FROM cred_events
     GROUP BY platform, actor, cred
 ),
@@ -55,15 +64,15 @@ labels AS (
 firsts AS (
     -- Per credential and value: first use, uses, and where (a network's country, a country's network).
     SELECT platform, actor, cred, 'network' AS dim, network AS val, min(country) AS place,
-           min(ts) AS first_at, count(*) AS uses
+           min(ts) AS first_at, sum(uses) AS uses
     FROM cred_events WHERE network IS NOT NULL GROUP BY platform, actor, cred, network
     UNION ALL
     SELECT platform, actor, cred, 'country' AS dim, country AS val, min(network) AS place,
-           min(ts) AS first_at, count(*) AS uses
+           min(ts) AS first_at, sum(uses) AS uses
     FROM cred_events WHERE country IS NOT NULL GROUP BY platform, actor, cred, country
     UNION ALL
     SELECT platform, actor, cred, 'agent' AS dim, user_agent AS val, min(network) AS place,
-           min(ts) AS first_at, count(*) AS uses
+           min(ts) AS first_at, sum(uses) AS uses
     FROM cred_events WHERE user_agent IS NOT NULL GROUP BY platform, actor, cred, user_agent
 ),
 fresh AS (
