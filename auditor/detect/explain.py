@@ -11,7 +11,7 @@ from auditor.detect.apps import APP_KIND, app_reasons
 from auditor.detect.context import UNLINKED_REASON
 from auditor.detect.episode import Episode
 from auditor.detect.replay import credential_phrase, network_reason
-from auditor.detect.scoring import Baseline
+from auditor.detect.scoring import Baseline, credential_replay
 
 MAX_PRECURSOR_LINES = 6
 
@@ -125,6 +125,11 @@ def reasons_for(e: Episode, b: Baseline, det: DetectionSettings, ctx: dict[str, 
     network = network_reason(e, det.precursor_lookback_hours)
     if network:
         reasons.append(network)
+    if credential_replay(e):  # the credential baselines' new network and country, with the replay indicator
+        reasons.append(
+            f"Credential replay: {credential_phrase(e)} used from a network and a country outside the credential's "
+            "own history, where its owner did not sign in (details below)."
+        )
     if e.routine and e.score <= 20 and e.kind != APP_KIND:
         reasons.append(
             f"Routine for this account: similar activity on {e.routine_days} other day(s) in the previous 35 "

@@ -1,5 +1,13 @@
 """AN0732 scoring: an episode's volume against its fixed threshold and its baselines (actor, peer group,
-repositories), who the actor is, and what preceded it; bounded 0-100 with severity bands."""
+repositories), who the actor is, and what preceded it; bounded 0-100 with severity bands.
+
+Credential baselines (credential_baselines.sql): a credential first used from a network, country or user
+agent it never used in its history is weak on its own (a rebuilt workstation, a trip, a new office): it
+weighs as the account's `first_use` (5, once; both together count once, so nothing is counted twice).
+Only with the replay indicator (the owner did not sign in from that network or country, replay.py) do a
+new network AND a new country of the credential make `credential_replay`, a strong signal (15) that
+lifts the candidate and learning caps and keeps a routine account's episode at its full score. A
+brand-new credential has no baseline and fires none of them (token rotation)."""
 
 from __future__ import annotations
 
@@ -12,9 +20,17 @@ from auditor.detect.apps import APP_KIND, app_score
 from auditor.detect.episode import Episode
 
 # Identity and credential signals: they keep an episode's full score even when it looks routine.
-STRONG_PRECURSOR_WEIGHT = {"impossible_travel": 15, "new_country": 10, "idp_risk": 10, "new_credential": 10}
+STRONG_PRECURSOR_WEIGHT = {
+    "impossible_travel": 15,
+    "new_country": 10,
+    "idp_risk": 10,
+    "new_credential": 10,
+    "credential_replay": 15,  # a credential's new network and country, where its owner did not sign in
+}
 # Signals that are common on their own (a new IP, a new client): they add, but never override routine.
 WEAK_PRECURSOR_WEIGHT = {"first_use": 5, "api_rate": 10}
+# A credential's first use from a new network, country or user agent: weighs as the account's first_use.
+CREDENTIAL_NOVELTY = ("credential_new_network", "credential_new_country", "credential_new_agent")
 REPLAY_WEIGHT = 10  # downloads from a network the owner did not sign in from (detect/replay.py): weak, adds up
 CLASS_WEIGHT = {"non_developer": 15, "contractor": 15, "external": 15, "privileged": 10}
 ROUTINE_CAP = 20
@@ -109,7 +125,15 @@ def baseline_of(e: Episode, det: DetectionSettings) -> Baseline:
 
 
 def strong_precursors(e: Episode) -> set[str]:
-    return {kind for kind, _, _ in e.precursors if kind in STRONG_PRECURSOR_WEIGHT}
+    return {kind for kind, _, _ in e.precursors if kind in STRONG_PRECURSOR_WEIGHT} | credential_replay(e)
+
+
+def credential_replay(e: Episode) -> set[str]:
+    """{'credential_replay'} when a credential of the episode was first used from a new network and a new
+    country, and its owner did not sign in from there (replay.py): a replayed token, not a trip."""
+    kinds = {kind for kind, _, _ in e.precursors}
+    fresh = {"credential_new_network", "credential_new_country"} <= kinds
+    return {"credential_replay"} if fresh and e.replay else set()
 
 
 def mark_routine(episodes: list[Episode]) -> None:
@@ -160,6 +184,8 @@ def score_episode(e: Episode, b: Baseline, det: DetectionSettings, account_class
             score += 10
     weights = [STRONG_PRECURSOR_WEIGHT.get(k, 0) for k in strong]
     weak = [kind for kind, _, _ in e.precursors if kind in WEAK_PRECURSOR_WEIGHT]
+    novel = any(kind in CREDENTIAL_NOVELTY for kind, _, _ in e.precursors)
+    weak += ["first_use"] if novel and "first_use" not in weak else []  # counted once with the account's
     weights += [WEAK_PRECURSOR_WEIGHT[k] for k in sorted(set(weak))]
     weights.append(5 if weak.count("first_use") >= 2 else 0)
     weights.append(REPLAY_WEIGHT if e.replay else 0)

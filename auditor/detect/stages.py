@@ -172,8 +172,8 @@ def _episode_table(engine: Engine, episodes: list[Episode]) -> None:
 
 
 def attach_history(engine: Engine, episodes: list[Episode], det: DetectionSettings) -> None:
-    """Load the episodes once, then add `precursors` from precursors.sql and `baseline` (feature row) from
-    baselines.sql to every episode (which must carry key and upn)."""
+    """Load the episodes once, then add `precursors` from precursors.sql and credential_baselines.sql, and
+    `baseline` (feature row) from baselines.sql, to every episode (which must carry key and upn)."""
     for e in episodes:
         e.precursors, e.baseline = [], {}
     if not episodes:
@@ -181,7 +181,14 @@ def attach_history(engine: Engine, episodes: list[Episode], det: DetectionSettin
     _episode_table(engine, episodes)
     by_key = {e.key: e for e in episodes}
     stage = load_sql("precursors.sql", lookback_hours=det.precursor_lookback_hours, learning_days=det.learning_days)
-    for row in sorted(engine.query(stage), key=lambda r: (r["at"], r["kind"], r["detail"])):
+    rows = engine.query(stage)
+    # Each credential's own baseline (networks, countries, user agents): credential_baselines.sql.
+    rows += engine.query(
+        load_sql(
+            "credential_baselines.sql", lookback_hours=det.precursor_lookback_hours, learning_days=det.learning_days
+        )
+    )
+    for row in sorted(rows, key=lambda r: (r["at"], r["kind"], r["detail"])):
         by_key[row["episode_key"]].precursors.append(Precursor(row["kind"], row["detail"], row["at"]))
     sql = load_sql("baselines.sql", history_days=det.history_days, learning_days=det.learning_days)
     for row in engine.query(sql):
