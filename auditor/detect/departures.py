@@ -95,7 +95,8 @@ def read_departures_file(path: Path) -> list[tuple[object, ...]]:
 
 
 def refresh_departures(con: duckdb.DuckDBPyConnection, settings: DepartureSettings) -> None:
-    """Rebuild `departures` inside the caller's transaction from identities and the configured file."""
+    """Rebuild `departures` inside the caller's transaction from identities, the collected directory changes
+    (group removals only from `leaver_groups`) and the configured file."""
     con.execute("DELETE FROM departures")
     con.execute(_FROM_IDENTITIES)
     con.execute(_FROM_CHANGES, {"groups": list(settings.leaver_groups)})
@@ -170,7 +171,7 @@ def departure_coverage(con: duckdb.DuckDBPyConnection, settings: DepartureSettin
         return []
     row = con.execute("SELECT count(*) FROM directory_changes WHERE kind = 'group_removal'").fetchone()
     held = int(row[0]) if row else 0
-    entra = con.execute("SELECT count(*) FROM snapshots WHERE platform = 'entra'").fetchone()
+    entra = con.execute("SELECT count(*) FROM snapshots WHERE kind = 'collect' AND platform = 'entra'").fetchone()
     if not held and not (entra and entra[0]):
         return []
     return [
