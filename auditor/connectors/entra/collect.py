@@ -129,7 +129,7 @@ class EntraCollector:
             self.out.pages[endpoint.key] = pages
 
     async def _signins(self) -> None:
-        since = quote(self.since.strftime("%Y-%m-%dT%H:%M:%SZ"), safe=":")
+        since = _odata_time(self.since)
         pages = await self._get(ep.SIGNINS, ep.SIGNINS.path.format(since=since))
         if pages is None:
             return
@@ -151,7 +151,7 @@ class EntraCollector:
     async def _audits(self) -> None:
         """Directory audits of each leaving activity since the high-water mark; the first refusal is one gap
         for all of them (the same permission decides every query)."""
-        since = quote(self.audits_since.strftime("%Y-%m-%dT%H:%M:%SZ"), safe=":")
+        since = _odata_time(self.audits_since)
         collected: list[Page] = []
         for activity in ep.AUDIT_ACTIVITIES:
             url = ep.DIRECTORY_AUDITS.path.format(activity=quote(activity.replace("'", "''")), since=since)
@@ -209,6 +209,11 @@ class EntraCollector:
                 self.out.gaps.append(self._gap(endpoint, exc, "sign-in log export unknown"))
             else:
                 self.out.gaps.append(Gap(exc.endpoint, endpoint.needs, "sign-in log export unknown"))
+
+
+def _odata_time(moment: datetime) -> str:
+    """A UTC time as an OData DateTimeOffset literal for $filter (URL-quoted, colons kept)."""
+    return quote(moment.strftime("%Y-%m-%dT%H:%M:%SZ"), safe=":")
 
 
 def collect(
