@@ -113,3 +113,39 @@ def test_the_classification_view_shows_the_leave_date(ws: Workspace, tmp_path: P
     out = CliRunner().invoke(cli, ["--workspace", str(ws.root), "accounts", "--format", "json"]).output
     leave = {r["login"]: r["leave_date"] for r in json.loads(out)}
     assert leave == {"lea": "2026-09-26", "sam": None}
+
+
+def _change(ws: Workspace, change_id: str, identity: str, kind: str, at: str, group: str | None = None) -> None:
+    """A row as the Entra connector writes it from the directory audit log or deleted items."""
+    ws.con.execute(
+        "INSERT INTO directory_changes VALUES (?, 'acme', ?, NULL, ?, ?, NULL, ?, ?, 'sha', 1)",
+        [change_id, identity, kind, datetime.fromisoformat(at), group, "Remove member from group"],
+    )
+
+
+def test_activity_after_removal_from_a_leaver_group_says_which_group(ws: Workspace, tmp_path: Path) -> None:
+    _setup(ws, tmp_path)
+    _change(ws, "a1", "u-sam", "group_removal", "2026-09-21T09:30:00", "GitHub Users")
+    _change(ws, "a2", "u-sam", "group_removal", "2026-09-21T09:31:00", "Payments Standup")
+    run_detection(ws, AuditorConfig())  # no leaver groups: a group removal is not a departure
+    assert not any("Departing" in r for r in _by_actor(ws)["sam"].reasons)
+    plain = _by_actor(ws)["sam"].score
+    run_detection(ws, parse_config('departures:\n  leaver_groups: ["All Employees", "GitHub Users"]\n', "c"))
+    reasons = [r for r in _by_actor(ws)["sam"].reasons if r.startswith("Departing")]
+    assert reasons == [
+        "Departing person: removed from group 'GitHub Users' on 2026-09-21, 2 days before this activity (entra)."
+    ]
+    assert _by_actor(ws)["sam"].score > plain
+
+
+def test_activity_after_deletion_scores_like_after_disablement(ws: Workspace, tmp_path: Path) -> None:
+    _setup(ws, tmp_path)
+    _change(ws, "deleted:u-sam", "u-sam", "deleted", "2026-09-21T08:00:00")
+    run_detection(ws, AuditorConfig())
+    deleted = _by_actor(ws)["sam"]
+    assert "Departing person: account deleted on 2026-09-21, 2 days before this activity (entra)." in deleted.reasons
+    ws.con.execute("DELETE FROM directory_changes")
+    departures = tmp_path / "departures.csv"
+    departures.write_text("login,date,kind\nsam,2026-09-21,disabled\n", encoding="utf-8")
+    run_detection(ws, parse_config(f"departures:\n  departures_file: {departures}\n", "c"))
+    assert _by_actor(ws)["sam"].score == deleted.score

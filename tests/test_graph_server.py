@@ -285,3 +285,46 @@ def test_directory_is_deterministic(tenant: Path) -> None:
 def test_serve_help_has_an_example() -> None:
     result = CliRunner().invoke(cli, ["sandbox", "serve", "graph", "--help"])
     assert result.exit_code == 0 and "Example" in result.output
+
+
+def test_directory_audits_filter_and_page_newest_first(server: GraphServer, tenant: Path) -> None:
+    users = json.loads((tenant / "entra" / "users.json").read_text(encoding="utf-8"))["value"]
+    leaver = next(u for u in users if u.get("employeeLeaveDateTime"))
+    every, _ = get_all(server, "/v1.0/auditLogs/directoryAudits")
+    stamps = [a["activityDateTime"] for a in every]
+    assert stamps == sorted(stamps, reverse=True)
+    assert {a["activityDisplayName"] for a in every} == {"Disable account", "Remove member from group", "Delete user"}
+    name = q("activityDisplayName eq 'Remove member from group'")
+    removals, pages = get_all(server, f"/v1.0/auditLogs/directoryAudits?$filter={name}&$top=1")
+    assert pages == len(removals) >= 2
+    removed = {(a["targetResources"][0]["userPrincipalName"], a["targetResources"][1]["displayName"]) for a in removals}
+    assert any(upn == leaver["userPrincipalName"] for upn, _ in removed)
+    assert ("former.rowan.hale@acme.example", "GitHub Users") in removed
+    # The leaver's membership ends with the removal.
+    _, _, groups = get(server, "/v1.0/groups?$filter=" + q("displayName eq 'GitHub Users'"))
+    members, _ = get_all(server, f"/v1.0/groups/{groups['value'][0]['id']}/members?$select=id")
+    assert leaver["id"] not in {m["id"] for m in members}
+    (deletion,) = [a for a in every if a["activityDisplayName"] == "Delete user"]
+    at = deletion["activityDateTime"][:19]
+    for clause, found in ((f"ge {at}Z", 1), (f"gt {at}.5Z", 0), (f"le {at}.5Z", 1), (f"lt {at}Z", 0)):
+        wanted = q(f"activityDisplayName eq 'Delete user' and activityDateTime {clause}")
+        _, _, body = get(server, f"/v1.0/auditLogs/directoryAudits?$filter={wanted}")
+        assert len(body["value"]) == found, clause
+    status, _, body = get(server, "/v1.0/auditLogs/directoryAudits?$filter=" + q("category eq 'UserManagement'"))
+    assert (status, body["error"]["code"]) == (400, "Request_UnsupportedQuery")
+
+
+def test_deleted_users_carry_entras_renamed_upn(server: GraphServer) -> None:
+    path = "/v1.0/directory/deletedItems/microsoft.graph.user?$select=id,userPrincipalName,deletedDateTime"
+    _, _, body = get(server, path)
+    (user,) = body["value"]
+    assert user["userPrincipalName"] == user["id"].replace("-", "") + "former.rowan.hale@acme.example"
+    assert set(user) == {"@odata.type", "id", "userPrincipalName", "deletedDateTime"}
+
+
+def test_departure_endpoints_name_their_permission_when_forbidden(tenant: Path) -> None:
+    with serve_graph(tenant, forbid=("/v1.0/directory/deletedItems", "/v1.0/auditLogs/directoryAudits")) as strict:
+        _, _, body = get(strict, "/v1.0/directory/deletedItems/microsoft.graph.user")
+        assert "User.Read.All" in body["error"]["message"]
+        status, _, body = get(strict, "/v1.0/auditLogs/directoryAudits")
+        assert status == 403 and "AuditLog.Read.All" in body["error"]["message"]

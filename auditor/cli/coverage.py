@@ -102,18 +102,28 @@ def unlinked_rows(con: Any) -> list[dict[str, Any]]:
 @click.pass_obj
 def coverage(app: AppContext, fmt: str, as_json: bool) -> None:
     """List coverage gaps (platform, source, needs, consequence), active accounts with no IdP identity
-    linked (kind identity_gap, `accounts`), and each log source's retention and span.
+    linked (kind identity_gap, `accounts`), and each log source's retention and span. With Entra
+    collected and no `departures.leaver_groups`, a gap says group removals are not departure signals.
 
     \b
     Example:
       auditor coverage --format json | jq '.[] | select(.kind == "gap")'
     """
+    from auditor.detect.departures import departure_coverage
     from auditor.importers.link_rules import apply_link_rules
 
     ws = app.workspace()
+    cfg = app.config()
     with ws.transaction() as con:
-        apply_link_rules(con, app.config().linking)
+        apply_link_rules(con, cfg.linking)
     rows = coverage_rows(ws.con)
+    settings = [
+        dict.fromkeys(FIELDS)
+        | {"kind": "gap", "platform": "entra", "source": source, "needs": needs, "consequence": consequence}
+        for source, needs, consequence in departure_coverage(ws.con, cfg.departures)
+    ]
+    at = sum(1 for r in rows if r["kind"] == "gap")
+    rows[at:at] = settings
     if not echo_listing(rows, FIELDS, "json" if as_json else fmt):
         _table(rows)
 

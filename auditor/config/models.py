@@ -208,10 +208,13 @@ class LinkingRules(Strict):
 
 class DepartureSettings(Strict):
     """Departing people: downloads in the `window_days` before a leave date, or after an account was
-    disabled, raise a finding's score. `departures_file`: optional CSV (login or upn, date[, kind])."""
+    disabled, deleted or removed, raise a finding's score. `departures_file`: optional CSV (login or upn,
+    date[, kind]). `leaver_groups`: Entra groups whose removal means the person left (e.g. "All
+    Employees"); removal from any other group is not a departure, and an empty list means none is."""
 
     window_days: int = Field(default=14, ge=1, le=180)
     departures_file: Path | None = None
+    leaver_groups: list[str] = []
 
 
 class ApprovedAutomation(Strict):

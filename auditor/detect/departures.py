@@ -1,6 +1,8 @@
-"""Departing and departed people: the `departures` table (Entra leave dates and disabled accounts, and
-an optional departures CSV), and what it says about an AN0732 episode: downloads in the days before a
-leave date, or after an account was disabled, deleted or removed, raise the score and say so with the date."""
+"""Departing and departed people: the `departures` table (Entra leave dates and disabled accounts, the
+deleted users and leaving activities the Entra connector collected into `directory_changes`, and an
+optional departures CSV), and what it says about an AN0732 episode: downloads in the days before a leave
+date, or after an account was disabled, deleted or removed from a leaver group, raise the score and say
+so with the date."""
 
 from __future__ import annotations
 
@@ -17,8 +19,8 @@ from auditor.detect.episode import Episode
 from auditor.errors import InputError
 
 KINDS = ("leave_date", "disabled", "deleted", "group_removal")
-DATED_WEIGHT = 20  # activity inside the window before a leave date, or after leaving, disablement or deletion
-UNDATED_WEIGHT = 10  # the IdP says disabled, but not since when; a group removal before the activity
+DATED_WEIGHT = 20  # activity inside the window before a leave date, or after leaving, disablement, deletion or removal
+UNDATED_WEIGHT = 10  # the IdP says disabled, but not since when
 
 _FROM_IDENTITIES = """
 INSERT INTO departures (platform, login, upn, identity_id, kind, "at", detail, source)
@@ -26,7 +28,19 @@ SELECT NULL, NULL, lower(upn), identity_id, 'leave_date', leave_at, 'employeeLea
 FROM identities WHERE leave_at IS NOT NULL
 UNION ALL
 SELECT NULL, NULL, lower(upn), identity_id, 'disabled', NULL, 'accountEnabled is false', 'entra'
-FROM identities WHERE account_enabled = false
+FROM identities i WHERE account_enabled = false
+  AND NOT EXISTS (SELECT 1 FROM directory_changes c WHERE c.identity_id = i.identity_id
+                  AND c.kind IN ('disabled', 'deleted') AND c."at" IS NOT NULL)
+"""
+
+# Collected deletions, disablements and group removals: a removal only from a configured leaver group;
+# the UPN the directory knows (a deleted user's was read back without Entra's prefix).
+_FROM_CHANGES = """
+INSERT INTO departures (platform, login, upn, identity_id, kind, "at", detail, source)
+SELECT NULL, NULL, lower(coalesce(i.upn, c.upn)), c.identity_id, c.kind, c."at",
+       CASE WHEN c.kind = 'group_removal' THEN c.group_name ELSE c.activity END, 'entra'
+FROM directory_changes c LEFT JOIN identities i ON i.identity_id = c.identity_id
+WHERE c.kind <> 'group_removal' OR lower(c.group_name) IN (SELECT lower(unnest($groups::VARCHAR[])))
 """
 
 _FROM_FILE = """
@@ -46,6 +60,7 @@ class Departure:
     kind: str
     at: datetime | None
     source: str
+    detail: str | None = None  # for a group removal: the group's name
 
 
 def _date(text: str, where: str) -> datetime:
@@ -80,9 +95,11 @@ def read_departures_file(path: Path) -> list[tuple[object, ...]]:
 
 
 def refresh_departures(con: duckdb.DuckDBPyConnection, settings: DepartureSettings) -> None:
-    """Rebuild `departures` inside the caller's transaction from identities and the configured file."""
+    """Rebuild `departures` inside the caller's transaction from identities, the collected directory changes
+    (group removals only from `leaver_groups`) and the configured file."""
     con.execute("DELETE FROM departures")
     con.execute(_FROM_IDENTITIES)
+    con.execute(_FROM_CHANGES, {"groups": list(settings.leaver_groups)})
     if settings.departures_file is not None:
         rows = read_departures_file(settings.departures_file)
         con.execute(
@@ -96,7 +113,7 @@ def refresh_departures(con: duckdb.DuckDBPyConnection, settings: DepartureSettin
 
 
 def load_departures(con: duckdb.DuckDBPyConnection) -> list[Departure]:
-    rows = con.execute('SELECT platform, login, upn, kind, "at", source FROM departures').fetchall()
+    rows = con.execute('SELECT platform, login, upn, kind, "at", source, detail FROM departures').fetchall()
     return [Departure(*r) for r in rows]
 
 
@@ -132,7 +149,8 @@ def _signal(d: Departure, start: datetime, window_days: int) -> tuple[str, int] 
     if d.kind == "leave_date":
         return f"left on {on}, {days} days before this activity", DATED_WEIGHT
     if d.kind == "group_removal":
-        return f"removed from a group on {on}, {days} days before this activity", UNDATED_WEIGHT
+        group = f"group {d.detail!r}" if d.detail else "a leaver group"
+        return f"removed from {group} on {on}, {days} days before this activity", DATED_WEIGHT
     return f"account {d.kind} on {on}, {days} days before this activity", DATED_WEIGHT
 
 
@@ -144,3 +162,22 @@ def departure_signals(e: Episode, found: list[Departure], window_days: int) -> l
         if signal is not None:
             out.append((f"{signal[0]} ({d.source})", signal[1]))
     return out
+
+
+def departure_coverage(con: duckdb.DuckDBPyConnection, settings: DepartureSettings) -> list[tuple[str, str, str]]:
+    """(source, needs, consequence) for `auditor coverage`: with no leaver groups configured, the group
+    removals collected from Entra are not departure signals."""
+    if settings.leaver_groups:
+        return []
+    row = con.execute("SELECT count(*) FROM directory_changes WHERE kind = 'group_removal'").fetchone()
+    held = int(row[0]) if row else 0
+    entra = con.execute("SELECT count(*) FROM snapshots WHERE kind = 'collect' AND platform = 'entra'").fetchone()
+    if not held and not (entra and entra[0]):
+        return []
+    return [
+        (
+            "departures.leaver_groups",
+            'the Entra groups whose removal means a person left (e.g. "All Employees", "GitHub Users")',
+            f"no group removal is a departure signal ({held} collected from the directory audit log are ignored)",
+        )
+    ]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from auditor.importers.timerule import OUT_OF_RANGE, implausible_sql
 
-SCHEMA_VERSION = 12
+SCHEMA_VERSION = 13
 
 _BAD_TS = implausible_sql("ts")
 
@@ -284,6 +284,20 @@ MIGRATIONS: list[tuple[int, list[str]]] = [
                 platform VARCHAR, login VARCHAR, upn VARCHAR, identity_id VARCHAR, kind VARCHAR NOT NULL,
                 "at" TIMESTAMP, detail VARCHAR, source VARCHAR NOT NULL)""",
             "ALTER TABLE identities ADD COLUMN leave_at TIMESTAMP",
+        ],
+    ),
+    (
+        13,
+        [
+            # Directory changes the Entra connector collected (deleted users, and user deletions,
+            # disablements and group removals from the directory audit log). Kept across runs (the audit
+            # log is read incrementally; Entra forgets deleted users after 30 days); `departures` is
+            # derived from it on refresh, so the configured leaver groups apply to past removals too.
+            # change_id: the audit record's id, or 'deleted:<object id>' for a deleted user.
+            """CREATE TABLE directory_changes (
+                change_id VARCHAR PRIMARY KEY, tenant VARCHAR NOT NULL, identity_id VARCHAR, upn VARCHAR,
+                kind VARCHAR NOT NULL, "at" TIMESTAMP, group_id VARCHAR, group_name VARCHAR, activity VARCHAR,
+                evidence_sha256 VARCHAR, line_no BIGINT)""",
         ],
     ),
 ]

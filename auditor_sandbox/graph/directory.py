@@ -6,6 +6,8 @@ Sources, all files `auditor sandbox generate` writes:
   GitLab enterprise apps (membership of the "GitHub Users" / "GitLab Users" assignment groups);
 - `ground_truth.json` - the window and the incident actors (risk data, the consented OAuth app).
 
+Directory audits and deleted users (how people left) are derived in `audits`.
+
 Account classes come from the user attributes the generator sets (guest, contractor, admin titles,
 engineering departments), so nothing depends on rebuilding the model with the same sizes. Ids of
 derived objects are UUIDs hashed from the tenant id and the object's name: same files, same ids.
@@ -61,6 +63,8 @@ class Directory:
     app_role_assigned_to: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
     risky_users: list[dict[str, Any]] = field(default_factory=list)
     risk_detections: list[dict[str, Any]] = field(default_factory=list)
+    directory_audits: list[dict[str, Any]] = field(default_factory=list)  # newest first
+    deleted_users: list[dict[str, Any]] = field(default_factory=list)
     incidents: dict[str, tuple[str, datetime]] = field(default_factory=dict)  # scenario -> (user id, start)
     _by_key: dict[str, dict[str, Any]] = field(default_factory=dict)
 
@@ -102,6 +106,7 @@ def account_class(user: dict[str, Any]) -> str:
 def load_directory(sandbox_dir: Path) -> Directory:
     """Read a generated sandbox directory and derive the whole directory state from it."""
     from auditor_sandbox.graph.apps import add_apps
+    from auditor_sandbox.graph.audits import add_audits
     from auditor_sandbox.graph.risk import OFFLINE, add_risk
 
     users = _read_users(sandbox_dir / "entra" / "users.json")
@@ -123,6 +128,7 @@ def load_directory(sandbox_dir: Path) -> Directory:
     _add_roles(d)
     add_apps(d)
     add_risk(d)
+    add_audits(d, _parse_time(str(truth["end"])) if "end" in truth else start + timedelta(days=90))
     return d
 
 

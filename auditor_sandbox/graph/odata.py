@@ -256,3 +256,34 @@ def split_and(raw: str) -> list[str]:
             start = match.end()
     clauses.append(raw[start:].strip())
     return [c for c in clauses if c]
+
+
+_AUDIT_TIME = re.compile(r"^\s*activityDateTime\s+(ge|gt|le|lt|eq)\s+(\S+(?: \d\d:\d\d)?)\s*$", re.IGNORECASE)
+_AUDIT_NAME = re.compile(r"^\s*activityDisplayName\s+eq\s+'((?:[^']|'')*)'\s*$", re.IGNORECASE)
+
+
+def audit_filter(items: Sequence[Mapping[str, Any]], raw: str | None) -> list[Mapping[str, Any]]:
+    """Directory audits matching `activityDisplayName eq '...'` and `activityDateTime ge|gt|le|lt|eq X`
+    clauses joined by `and` (what this sandbox implements of Graph's filter); anything else is a 400."""
+    if raw is None:
+        return list(items)
+    names: list[str] = []
+    bounds: list[tuple[str, int]] = []
+    for clause in split_and(raw):
+        name = _AUDIT_NAME.match(clause)
+        when = _AUDIT_TIME.match(clause)
+        if name is not None:
+            names.append(name.group(1).replace("''", "'").lower())
+        elif when is not None:
+            bounds.append((when.group(1).lower(), to_micros(when.group(2))))
+        else:
+            raise bad_request(f"Unsupported or invalid filter clause: '{clause.strip()}'.", "Request_UnsupportedQuery")
+    checks = {"ge": int.__ge__, "gt": int.__gt__, "le": int.__le__, "lt": int.__lt__, "eq": int.__eq__}
+
+    def keep(item: Mapping[str, Any]) -> bool:
+        if any(str(item.get("activityDisplayName") or "").lower() != n for n in names):
+            return False
+        at = to_micros(str(item["activityDateTime"]))
+        return all(checks[op](at, value) for op, value in bounds)
+
+    return [item for item in items if keep(item)]

@@ -14,7 +14,16 @@ from dataclasses import dataclass
 from typing import Any
 
 from auditor_sandbox.graph.directory import Directory, sign_in_activity
-from auditor_sandbox.graph.odata import GraphError, Query, bad_request, eq_filter, next_link, select_item, signin_filter
+from auditor_sandbox.graph.odata import (
+    GraphError,
+    Query,
+    audit_filter,
+    bad_request,
+    eq_filter,
+    next_link,
+    select_item,
+    signin_filter,
+)
 
 GRAPH = "https://graph.microsoft.com"
 USER_DEFAULT = ("businessPhones", "displayName", "givenName", "jobTitle", "mail", "mobilePhone", "officeLocation",
@@ -155,6 +164,22 @@ class Endpoints:
         if offset + size < hi - lo:
             head += f'"@odata.nextLink":{json.dumps(next_link(req.base, req.path, req.query, offset + size))},'
         return b"".join((head.encode(), b'"value":[', b",".join(blobs), b"]}"))
+
+    # ---- how people left: directory audits and deleted users ---------------------------
+    def directory_audits(self, req: Request) -> bytes:
+        """Newest first; $filter on activityDisplayName (eq) and activityDateTime (ge/gt/le/lt/eq)."""
+        rows = audit_filter(self.d.directory_audits, req.query.filter)
+        return self._page(req, rows, "auditLogs/directoryAudits", dict)
+
+    def deleted_users(self, req: Request) -> bytes:
+        """Soft-deleted users (Entra keeps them 30 days), under their renamed UPN; $select as for /users."""
+        known = {k for u in self.d.deleted_users for k in u} | USER_PROPS | {"deletedDateTime"}
+        rows = eq_filter(self.d.deleted_users, req.query.filter)
+
+        def render(u: Mapping[str, Any]) -> dict[str, Any]:
+            return {"@odata.type": "#microsoft.graph.user", **select_item(u, req.query.select, known, "user")}
+
+        return self._page(req, rows, "directory/deletedItems/microsoft.graph.user", render)
 
     # ---- apps and consent ---------------------------------------------------------------
     def grants(self, req: Request) -> bytes:

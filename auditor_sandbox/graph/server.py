@@ -42,6 +42,8 @@ _ROUTES: tuple[tuple[re.Pattern[str], str], ...] = tuple(
         (f"{_VERSION}/roleManagement/directory/roleEligibilitySchedules", "role_eligibility"),
         (f"{_VERSION}/roleManagement/directory/roleDefinitions", "role_definitions"),
         (f"{_VERSION}/auditLogs/signIns", "signins"),
+        (f"{_VERSION}/auditLogs/directoryAudits", "directory_audits"),
+        (f"{_VERSION}/directory/deletedItems/microsoft\\.graph\\.user", "deleted_users"),
         (f"{_VERSION}/oauth2PermissionGrants", "grants"),
         (f"{_VERSION}/servicePrincipals", "service_principals"),
         (f"{_VERSION}/servicePrincipals/{_ID}", "service_principal"),
@@ -61,6 +63,7 @@ _PERMISSIONS = (
     ("/oauth2permissiongrants", "DelegatedPermissionGrant.Read.All"),
     ("/serviceprincipals", "Application.Read.All"),
     ("/groups", "GroupMember.Read.All"),
+    ("/directory/deleteditems", "User.Read.All"),
     ("/users", "User.Read.All"),
 )
 

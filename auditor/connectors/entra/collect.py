@@ -45,15 +45,19 @@ class Collected:
     diagnostic: Page | None = None
     gaps: list[Gap] = field(default_factory=list)
     signins_licensed: bool = False
+    audits_since: datetime | None = None  # where the directory-audit query started; None: not collected
 
     def count(self, key: str) -> int:
         return sum(p.items for p in self.pages.get(key, []))
 
 
 class EntraCollector:
-    """Runs the collection for one source; `since` is the sign-in high-water mark (UTC)."""
+    """Runs the collection for one source; `since` is the sign-in high-water mark (UTC), `audits_since`
+    the directory-audit one (default: `since`)."""
 
-    def __init__(self, source: EntraSource, credential: object, since: datetime) -> None:
+    def __init__(
+        self, source: EntraSource, credential: object, since: datetime, audits_since: datetime | None = None
+    ) -> None:
         creds = EntraCredentials.of(credential)
         self.source = source
         self.graph = GraphPages(creds.graph, source.graph_url, source.graph_url)
@@ -62,13 +66,14 @@ class EntraCollector:
         if self.arm_root is not None and creds.arm is not None:
             self.arm = GraphPages(creds.arm, self.arm_root, self.arm_root)  # ARM's own token audience
         self.since = since
+        self.audits_since = audits_since or since
         self.limit = asyncio.Semaphore(source.max_concurrency)
         self.out = Collected()
 
     async def run(self) -> Collected:
         await self._users()  # first: a 401 here stops the run before anything else is asked
         tasks = [self._optional(e) for e in ep.OPTIONAL]
-        tasks += [self._signins(), self._groups(), self._diagnostic()]
+        tasks += [self._signins(), self._groups(), self._diagnostic(), self._deleted_users(), self._audits()]
         await asyncio.gather(*tasks)
         await self._assignments()
         return self.out
@@ -124,7 +129,7 @@ class EntraCollector:
             self.out.pages[endpoint.key] = pages
 
     async def _signins(self) -> None:
-        since = quote(self.since.strftime("%Y-%m-%dT%H:%M:%SZ"), safe=":")
+        since = _odata_time(self.since)
         pages = await self._get(ep.SIGNINS, ep.SIGNINS.path.format(since=since))
         if pages is None:
             return
@@ -136,6 +141,26 @@ class EntraCollector:
         pages = await self._get(ep.SIGNINS_NON_INTERACTIVE, url, statuses=(400, 403, 404))
         if pages is not None:
             self.out.pages["signins_non_interactive"] = pages
+
+    async def _deleted_users(self) -> None:
+        """Soft-deleted users (all of them: Entra keeps them 30 days, so the list stays short)."""
+        pages = await self._get(ep.DELETED_USERS)
+        if pages is not None:
+            self.out.pages["deleted_users"] = pages
+
+    async def _audits(self) -> None:
+        """Directory audits of each leaving activity since the high-water mark; the first refusal is one gap
+        for all of them (the same permission decides every query)."""
+        since = _odata_time(self.audits_since)
+        collected: list[Page] = []
+        for activity in ep.AUDIT_ACTIVITIES:
+            url = ep.DIRECTORY_AUDITS.path.format(activity=quote(activity.replace("'", "''")), since=since)
+            pages = await self._get(ep.DIRECTORY_AUDITS, url)
+            if pages is None:
+                return
+            collected += pages
+        self.out.pages["directory_audits"] = collected
+        self.out.audits_since = self.audits_since
 
     async def _groups(self) -> None:
         for name in self.source.groups:
@@ -186,16 +211,24 @@ class EntraCollector:
                 self.out.gaps.append(Gap(exc.endpoint, endpoint.needs, "sign-in log export unknown"))
 
 
-def collect(source: EntraSource, credential: object, since: datetime) -> Collected:
+def _odata_time(moment: datetime) -> str:
+    """A UTC time as an OData DateTimeOffset literal for $filter (URL-quoted, colons kept)."""
+    return quote(moment.strftime("%Y-%m-%dT%H:%M:%SZ"), safe=":")
+
+
+def collect(
+    source: EntraSource, credential: object, since: datetime, audits_since: datetime | None = None
+) -> Collected:
     """Run the whole collection in one event loop (msgraph-sdk is asyncio only). `credential` is an
-    `EntraCredentials` pair, or one credential (a bearer token then serves Graph only)."""
-    return asyncio.run(_run(source, credential, since))
+    `EntraCredentials` pair, or one credential (a bearer token then serves Graph only). Sign-ins from
+    `since`, directory audits from `audits_since` (default `since`)."""
+    return asyncio.run(_run(source, credential, since, audits_since))
 
 
-async def _run(source: EntraSource, credential: object, since: datetime) -> Collected:
+async def _run(source: EntraSource, credential: object, since: datetime, audits_since: datetime | None) -> Collected:
     creds = EntraCredentials.of(credential)
     try:
-        return await EntraCollector(source, creds, since).run()
+        return await EntraCollector(source, creds, since, audits_since).run()
     finally:
         for cred in {id(c): c for c in (creds.graph, creds.arm) if c is not None}.values():
             close = getattr(cred, "close", None)

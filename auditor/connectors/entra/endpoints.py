@@ -60,6 +60,27 @@ SIGNINS_NON_INTERACTIVE = Endpoint(
     "AuditLog.Read.All, Entra ID P1 or P2, and the beta endpoint",
     "no non-interactive sign-ins: token refreshes from new places go unseen",
 )
+DELETED_USERS = Endpoint(
+    "deleted_users",
+    "/v1.0/directory/deletedItems/microsoft.graph.user?$select=id,userPrincipalName,mail,deletedDateTime&$top=999",
+    "User.Read.All",
+    "deleted users unknown: activity after an Entra account was deleted is not raised (Entra keeps deleted users "
+    "only 30 days: a longer pause between collections loses them)",
+)
+DIRECTORY_AUDITS = Endpoint(
+    "directory_audits",
+    "/v1.0/auditLogs/directoryAudits?$filter=activityDisplayName eq '{activity}' and activityDateTime ge {since}"
+    "&$top=999",
+    "AuditLog.Read.All and Directory.Read.All",
+    "user deletions, disablements and group removals unknown: activity after someone was disabled or removed is "
+    "raised only from accountEnabled (undated) and the departures file",
+)
+# Directory-audit activities that say a person left, and the departure kind each one records.
+AUDIT_ACTIVITIES = {
+    "Disable account": "disabled",
+    "Delete user": "deleted",
+    "Remove member from group": "group_removal",
+}
 GRANTS = Endpoint(
     "oauth2_grants",
     "/v1.0/oauth2PermissionGrants?$top=999",

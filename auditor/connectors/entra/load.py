@@ -33,12 +33,18 @@ def signins_key(tenant: str) -> str:
     return f"{SOURCE_PREFIX}{tenant}:signins"
 
 
+def audits_key(tenant: str) -> str:
+    """The collect_state key of this tenant's directory-audit high-water mark."""
+    return f"{SOURCE_PREFIX}{tenant}:directory_audits"
+
+
 @dataclass
 class CollectSummary(KitSummary):
     """What `auditor collect entra` printed: counts per resource and the gaps."""
 
     tenant: str = ""
     signins_imported: int = 0
+    departures_seen: int = 0
 
     platform: ClassVar[str] = "entra"
     label: ClassVar[str] = "Entra"
@@ -50,7 +56,13 @@ class CollectSummary(KitSummary):
         return {"signins_imported": self.signins_imported}
 
     def notes(self) -> list[str]:
-        return [f"{self.signins_imported} new sign-ins imported."]
+        out = [f"{self.signins_imported} new sign-ins imported."]
+        if "deleted_users" in self.counts or "directory_audits" in self.counts:
+            out.append(
+                f"{self.departures_seen} deleted users, disablements and group removals recorded (Entra keeps "
+                "deleted users 30 days and directory audits 7 days, or 30 with P1/P2: collect at least that often)."
+            )
+        return out
 
 
 def _store(ws: Workspace, pages: list[Page]) -> list[Path]:
@@ -93,8 +105,10 @@ def load_collected(ws: Workspace, tenant: str, collected: Collected, since: date
             _apps(ws, snap, stored, collected)
             _risk(con, snap, stored)
             summary.signins_imported = _signins(ws, collected, work, tenant)
+            summary.departures_seen = _directory_changes(ws, collected, tenant)
             _coverage(con, snap, tenant, collected)
             _high_water(con, tenant, since)
+            _audits_high_water(con, tenant, collected)
     finally:
         shutil.rmtree(work, ignore_errors=True)
     return summary
@@ -230,6 +244,43 @@ def _signins(ws: Workspace, collected: Collected, work: Path, tenant: str) -> in
     stage_records(ws, [(sha, path) for sha, (_, path) in stored.items()], "$.value[*]")
     what = f"{SOURCE_PREFIX}{tenant} sign-in pages"
     return import_staged(ws, ENTRA_SIGNIN_GRAPH, work, what)[0]
+
+
+def _directory_changes(ws: Workspace, collected: Collected, tenant: str) -> int:
+    """Deleted users and leaving activities into `directory_changes` (kept across runs: `departures` is
+    derived from them with the configured leaver groups); the pages are already in the evidence store. A
+    deleted user's listing wins over the 'Delete user' audit record of the same person. Returns how many
+    rows this run wrote."""
+    from auditor.connectors.entra.changes import transform_deleted_users, transform_directory_audits
+
+    audits = collected.pages.get("directory_audits", [])
+    deleted = collected.pages.get("deleted_users", [])
+    rows = {c.change_id: c for p in audits for c in transform_directory_audits(p)}
+    rows.update({c.change_id: c for p in deleted for c in transform_deleted_users(p)})
+    if rows:
+        ws.con.executemany(
+            'INSERT OR REPLACE INTO directory_changes (change_id, tenant, identity_id, upn, kind, "at", group_id, '
+            "group_name, activity, evidence_sha256, line_no) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            [
+                (c.change_id, tenant, c.identity_id, c.upn, c.kind, c.at, c.group_id, c.group_name, c.activity,
+                 c.sha256, c.position)
+                for c in rows.values()
+            ],
+        )  # fmt: skip
+    return len(rows)
+
+
+def _audits_high_water(con: duckdb.DuckDBPyConnection, tenant: str, collected: Collected) -> None:
+    """The newest directory-audit record held for this tenant (or where the query started), when the
+    audits were collected at all: a refused query leaves the mark where it was."""
+    since = collected.audits_since
+    if since is None:
+        return
+    row = con.execute(
+        "SELECT max(\"at\") FROM directory_changes WHERE tenant = ? AND activity <> 'deletedItems'", [tenant]
+    ).fetchone()
+    mark = row[0] if row and row[0] is not None and row[0] > since else since
+    write_mark(con, audits_key(tenant), mark)
 
 
 def _coverage(con: duckdb.DuckDBPyConnection, snap: str, tenant: str, collected: Collected) -> None:
