@@ -33,6 +33,7 @@ def _app_across_users(ctx: Context, kit: Kit, rng: random.Random) -> None:
     cast = set(ctx.tenant.cast.values())
     devs = [p for p in ctx.tenant.people if p.account_class == "developer" and p.github and p.index not in cast]
     owners = rng.sample(devs, min(OWNERS, len(devs)))
+    kit.taken.update(p.index for p in owners)
     pool = restricted(ctx, "github")
     repos = rng.sample(pool, min(len(pool), 4 * len(owners)))
     network = f"{catalog.ASHBURN.ip_prefix}.{rng.randrange(1, 255)}"

@@ -10,6 +10,7 @@ from __future__ import annotations
 import random
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from datetime import timedelta
 from functools import partial
 from typing import Any
 
@@ -119,6 +120,38 @@ class Kit:
         self.gh = ctx.gh
         self.out = out
         self.seed = ctx.tenant.seed
+        self.taken: set[int] = set()  # people later scenarios picked for themselves (see `pick`)
+
+    def pick(self, rng: random.Random, role: str, *fits: Callable[[Person], bool]) -> Person:
+        """A person for a scenario added after the cast: the first of `fits` (best fit first) that anyone
+        outside the cast, not picked by another scenario, not unlinked and active all window passes; people
+        who never travel are preferred, so the history is their usual one. Small tenants fall back."""
+        cast = set(self.ctx.tenant.cast.values())
+        free = [
+            p
+            for p in self.ctx.tenant.people
+            if p.index not in cast
+            and p.index not in self.taken
+            and not p.gitlab_unlinked
+            and p.active_until is None
+            and p.active_from <= 0
+        ]
+        for ok in fits:
+            fitting = [p for p in free if ok(p)]
+            pool = [p for p in fitting if not self.ctx.travels(p)] or fitting
+            if pool:
+                chosen = rng.choice(pool)
+                self.taken.add(chosen.index)
+                return chosen
+        raise ValueError(f"tenant too small: no candidate for scenario role {role!r}")
+
+    def late_day(self, rng: random.Random, weekday: int | None = None) -> int:
+        """A day after the history period (min(20, days/3) days), on `weekday` (0 = Monday) when given."""
+        history = min(20, self.ctx.days // 3)
+        days = list(range(history + 3, self.ctx.days - 1))
+        if weekday is not None:
+            days = [d for d in days if (self.ctx.start + timedelta(days=d)).weekday() == weekday] or days
+        return rng.choice(days)
 
     def add(self, events: Sequence[Event]) -> None:
         for ev in events:
@@ -177,12 +210,27 @@ class Kit:
                 ts,
                 author_id=p.gitlab.account_id,
                 author_name=p.display_name,
-                author_email=p.mail,
+                author_email=p.gitlab_email,
                 ip=ip,
                 entity=project_entity(repo),
                 target=project_entity(repo),
                 message=message,
             ),
+        )
+
+    def git_run(
+        self,
+        start: int,
+        repos: Sequence[Repo],
+        gap: tuple[int, int],
+        rng: random.Random,
+        actor: str,
+        cred: Credential,
+        action: str = "git.clone",
+    ) -> tuple[list[Event], int]:
+        """One GitHub git event per repo (a clone by default) at increasing times; events and the last time."""
+        return self.clones(
+            start, repos, gap, rng, lambda ts, r: [(GITHUB, ts, self.gh.git(action, ts, actor, r, cred))]
         )
 
     def clones(

@@ -169,16 +169,17 @@ def test_ground_truth_points_at_logged_activity(small: tuple[Path, SandboxSummar
             author = names.get(s["identity"], s["actor"])
             seen = {r["entity_path"] for r in gitlab if r["author_name"] == author and lo <= _ms(r["created_at"]) <= hi}
         assert set(s["repos"]) <= seen, s["name"]
-        if s["label"] == "incident" and s["actor"].startswith("app:"):
-            assert s["technique"] == "T1213.003" and s["identity"] is None  # an app has no IdP identity
+        if s["label"] == "incident" and (s["actor"].startswith("app:") or s["actor"].endswith("-bot")):
+            assert s["technique"] == "T1213.003" and s["identity"] is None  # an app or a bot has no IdP identity
         elif s["label"] == "incident":
             assert s["technique"] == "T1213.003" and s["identity"]
             if s["name"] not in BEHAVIOUR_ONLY:
                 assert _precursor_seen(s, lo, github, gitlab, signins, names), s["name"]
 
 
-# Incidents whose only signal is behaviour against baselines (no sign-in or credential precursor).
-BEHAVIOUR_ONLY = {"api-token-content-scraping", "contractor-low-and-slow"}
+# Incidents with no sign-in or credential precursor: behaviour against baselines, or a stolen token whose
+# mark is the sign-in that is missing (its owner never signed in from where it was used).
+BEHAVIOUR_ONLY = {"api-token-content-scraping", "contractor-low-and-slow", "developer-pat-replay"}
 
 
 def _precursor_seen(
