@@ -125,24 +125,21 @@ class Kit:
     def pick(self, rng: random.Random, role: str, *fits: Callable[[Person], bool]) -> Person:
         """A person for a scenario added after the cast: the first of `fits` (best fit first) that anyone
         outside the cast, not picked by another scenario, not unlinked and active all window passes; people
-        who never travel are preferred, so the history is their usual one. Small tenants fall back."""
+        who never travel are preferred, so the history is their usual one. A tenant too small for that
+        lends a cast member or an already picked person."""
         cast = set(self.ctx.tenant.cast.values())
-        free = [
-            p
-            for p in self.ctx.tenant.people
-            if p.index not in cast
-            and p.index not in self.taken
-            and not p.gitlab_unlinked
-            and p.active_until is None
-            and p.active_from <= 0
+        settled = [
+            p for p in self.ctx.tenant.people if not p.gitlab_unlinked and p.active_until is None and p.active_from <= 0
         ]
-        for ok in fits:
-            fitting = [p for p in free if ok(p)]
-            pool = [p for p in fitting if not self.ctx.travels(p)] or fitting
-            if pool:
-                chosen = rng.choice(pool)
-                self.taken.add(chosen.index)
-                return chosen
+        free = [p for p in settled if p.index not in cast and p.index not in self.taken]
+        for people in (free, settled):
+            for ok in fits:
+                fitting = [p for p in people if ok(p)]
+                pool = [p for p in fitting if not self.ctx.travels(p)] or fitting
+                if pool:
+                    chosen = rng.choice(pool)
+                    self.taken.add(chosen.index)
+                    return chosen
         raise ValueError(f"tenant too small: no candidate for scenario role {role!r}")
 
     def late_day(self, rng: random.Random, weekday: int | None = None) -> int:
