@@ -9,14 +9,16 @@ from __future__ import annotations
 import random
 
 from auditor_sandbox import catalog
-from auditor_sandbox.plan import GITHUB, HOUR_MS, MIN_MS, Context, Event
+from auditor_sandbox.plan import GITHUB, GITLAB_API, HOUR_MS, MIN_MS, Context, Event
+from auditor_sandbox.records_gitlab import gitlab_api_log
 from auditor_sandbox.scenarios import Kit, restricted
 from auditor_sandbox.tenant import GITHUB_ORG, Repo, city_ip
 
 REPLAY = "developer-pat-replay"
 WORM = "build-account-worm"
 UNLINKED = "gitlab-unlinked-risky-signin"
-TOKEN_INCIDENTS = (REPLAY, WORM, UNLINKED)
+DEPARTED = "departed-pat-after-disable"
+TOKEN_INCIDENTS = (REPLAY, WORM, UNLINKED, DEPARTED)
 SATURDAY = 5
 PATS = frozenset({"classic_pat", "fine_grained_pat"})
 REPLAY_AGENT = "go-git/5.12"  # a script's git client, never the developer's own
@@ -27,11 +29,12 @@ UNLINKED_PROJECTS = 17
 
 
 def build_token_scenarios(ctx: Context, kit: Kit) -> None:
-    """Place the three incidents on their own days (the build account's usual builds run all window)."""
+    """Place the incidents on their own days (the build account's usual builds run all window)."""
     seed = ctx.tenant.seed
     _pat_replay(ctx, kit, random.Random(f"acme:{seed}:scenario:{REPLAY}"))
     _build_worm(ctx, kit, random.Random(f"acme:{seed}:scenario:{WORM}"))
     _unlinked_gitlab(ctx, kit, random.Random(f"acme:{seed}:scenario:{UNLINKED}"))
+    _departed_pat(ctx, kit, random.Random(f"acme:{seed}:scenario:{DEPARTED}"))
 
 
 def _pat_replay(ctx: Context, kit: Kit, rng: random.Random) -> None:
@@ -182,4 +185,52 @@ def _unlinked_gitlab(ctx: Context, kit: Kit, rng: random.Random) -> None:
         f"a VPS in {city.country}; within {round((end - signin_ts) / HOUR_MS * 60)} minutes their GitLab account, "
         f"registered with a private e-mail and no SAML identity, cloned {len(repos)} projects of other groups "
         "from the same address: nothing on the GitLab side names the person.",
+    )
+
+
+def _departed_pat(ctx: Context, kit: Kit, rng: random.Random) -> None:
+    """Two days after the departing developer's leave date (Entra disabled; GitLab blocked only later, at
+    offboarding), their personal access token downloads archives of restricted projects over the API."""
+    p = ctx.tenant.person("departing_dev")
+    acct = p.gitlab
+    assert acct is not None and p.active_until is not None
+    day = p.active_until + 2
+    if day >= ctx.days - 1:
+        return  # the leave date falls at the window's end: no room for use after it
+    token = next((c for c in (acct.api, acct.git) if c.kind == "PersonalAccessToken"), acct.api)
+    ip = city_ip(rng, p.home)
+    start = ctx.local_ms(day, p.home, rng.uniform(21.0, 23.0))
+    pool = sorted((r for r in ctx.tenant.repos_on("gitlab") if r.restricted), key=lambda r: r.full_name)
+    repos = rng.sample(pool, min(12, len(pool)))
+
+    def make(ts: int, r: Repo) -> list[Event]:
+        api = gitlab_api_log(
+            rng,
+            ts,
+            user_id=acct.account_id,
+            username=acct.login,
+            ip=ip,
+            agent="curl/8.5.0",
+            kind="archive",
+            project=r,
+            auth_kind="PersonalAccessToken",
+            token_id=token.token_id,
+        )
+        download = kit.gl_event(p, "repository_download_operation", ts + 40, ip, r, "Repository Download Started")
+        return [(GITLAB_API, ts, api), download]
+
+    events, end = kit.clones(start, repos, (30_000, 120_000), rng, make)
+    kit.add(events)
+    kit.truth(
+        DEPARTED,
+        "incident",
+        "gitlab",
+        acct.login,
+        p.upn,
+        repos,
+        start,
+        end + 40,
+        "Two days after a developer's leave date, with their Entra account disabled but their GitLab account not "
+        f"yet blocked, their personal access token (token {token.token_id}) downloaded archives of {len(repos)} "
+        "restricted projects over the API from a home address late in the evening.",
     )

@@ -5,6 +5,7 @@ automation accounts, and which person plays which role in the labelled scenarios
 from __future__ import annotations
 
 import random
+from collections.abc import Callable
 from dataclasses import replace
 from datetime import datetime, timedelta
 
@@ -334,7 +335,7 @@ def mark_unlinked_gitlab(
     e-mail and no SAML identity, so nothing links it to Entra; drawn from its own RNG, so nothing else moves."""
     rng = random.Random(f"acme:{seed}:cast-unlinked")
     free = [p for p in people if p.gitlab is not None and p.index not in set(cast.values())]
-    fits = (
+    fits: tuple[Callable[[Person], bool], ...] = (
         lambda p: (
             p.account_class == "developer" and p.github is None and repo_counts.get((p.team or "", "gitlab"), 0) >= 2
         ),

@@ -177,9 +177,14 @@ def test_ground_truth_points_at_logged_activity(small: tuple[Path, SandboxSummar
                 assert _precursor_seen(s, lo, github, gitlab, signins, names), s["name"]
 
 
-# Incidents with no sign-in or credential precursor: behaviour against baselines, or a stolen token whose
-# mark is the sign-in that is missing (its owner never signed in from where it was used).
-BEHAVIOUR_ONLY = {"api-token-content-scraping", "contractor-low-and-slow", "developer-pat-replay"}
+# Incidents with no sign-in or credential precursor: behaviour against baselines, a stolen token whose mark is
+# the sign-in that is missing (its owner never signed in from where it was used), or use after a leave date.
+BEHAVIOUR_ONLY = {
+    "api-token-content-scraping",
+    "contractor-low-and-slow",
+    "developer-pat-replay",
+    "departed-pat-after-disable",
+}
 
 
 def _precursor_seen(
