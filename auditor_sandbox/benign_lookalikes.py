@@ -9,7 +9,7 @@ import random
 from datetime import timedelta
 
 from auditor_sandbox import catalog
-from auditor_sandbox.plan import GITHUB, MIN_MS, Context, Event
+from auditor_sandbox.plan import MIN_MS, Context, Event
 from auditor_sandbox.scenarios import Kit, restricted, seed_offset
 from auditor_sandbox.tenant import Person, Repo, city_ip
 
@@ -59,15 +59,11 @@ def _app_unapproved(ctx: Context, kit: Kit, rng: random.Random) -> None:
         runs, _ = kit.git_run(ts, [repo] * rng.randrange(90, 111), (3_000, 7_000), rng, actor, token)
         events.extend(runs)
     kit.add(events)
-    kit.truth(
+    kit.window_truth(
         APP_UNAPPROVED,
-        "benign",
         "github",
         login,
-        None,
         [repo],
-        ctx.start_ms,
-        ctx.end_ms - 1,
         "A docs-preview GitHub App, in no approved-automation rule, clones one repository about a hundred times "
         "within ten minutes every morning (one preview build per open pull request): one repository, however "
         "often, is no bulk access.",
@@ -93,12 +89,10 @@ def _rebuild(ctx: Context, kit: Kit, rng: random.Random) -> None:
             *clones,
         ]
     )
-    kit.truth(
+    kit.person_truth(
         REBUILD,
         "benign",
-        "github",
-        p.github.login,
-        p.upn,
+        p,
         repos,
         t0 + 25 * MIN_MS,
         end,
@@ -144,12 +138,10 @@ def _conference(ctx: Context, kit: Kit, rng: random.Random) -> None:
             *clones,
         ]
     )
-    kit.truth(
+    kit.person_truth(
         CONFERENCE,
         "benign",
-        "github",
-        p.github.login,
-        p.upn,
+        p,
         repos,
         start,
         end,
@@ -166,19 +158,7 @@ def _rotation(ctx: Context, kit: Kit, rng: random.Random) -> None:
     day = kit.late_day(rng, rng.randrange(0, 5))
     new = kit.token("fine_grained_pat", 70_000_032 + seed_offset(ctx))
     granted = ctx.local_ms(day, p.home, rng.uniform(9.0, 10.0))
-    events: list[Event] = [
-        (
-            GITHUB,
-            granted,
-            kit.gh.other(
-                "personal_access_token.access_granted",
-                granted,
-                kit.gh_actor(p, p.home, p.office_ip, p.device[2]),
-                token_id=new.token_id,
-                user=p.github.login,
-            ),
-        )
-    ]
+    events = [kit.pat_granted(granted, kit.gh_actor(p, p.home, p.office_ip, p.device[2]), new, p.github.login)]
     team = _team_repos(ctx, p) or restricted(ctx, "github")
     actor = kit.gh_actor(p, p.home, p.office_ip, p.github.git_agent)
     used: set[Repo] = set()
@@ -195,12 +175,10 @@ def _rotation(ctx: Context, kit: Kit, rng: random.Random) -> None:
         used.update(picked)
         times += [ts, last]
     kit.add(events)
-    kit.truth(
+    kit.person_truth(
         ROTATION,
         "benign",
-        "github",
-        p.github.login,
-        p.upn,
+        p,
         sorted(used, key=lambda r: r.full_name),
         min(times),
         max(times),
@@ -221,15 +199,11 @@ def _weekly_mirror(ctx: Context, kit: Kit, rng: random.Random) -> None:
         runs, _ = kit.git_run(kit.at(day, 1.0 + rng.uniform(0, 0.2)), repos, (2_000, 6_000), rng, actor, bot.credential)
         events.extend(runs)
     kit.add(events)
-    kit.truth(
+    kit.window_truth(
         WEEKLY_MIRROR,
-        "benign",
         "github",
         bot.login,
-        None,
         [r for r in repos if r.restricted],
-        ctx.start_ms,
-        ctx.end_ms - 1,
         "The disaster-recovery mirror (a machine user in no approved-automation rule) clones every GitHub "
         "repository each Saturday night from its one data-centre address.",
     )

@@ -58,12 +58,10 @@ def _pat_replay(ctx: Context, kit: Kit, rng: random.Random) -> None:
     actor = kit.gh_actor(p, city, ip, REPLAY_AGENT)
     events, end = kit.git_run(start, repos, (8_000, 25_000), rng, actor, pat)
     kit.add(events)
-    kit.truth(
+    kit.person_truth(
         REPLAY,
         "incident",
-        "github",
-        p.github.login,
-        p.upn,
+        p,
         repos,
         start,
         end,
@@ -172,12 +170,10 @@ def _unlinked_gitlab(ctx: Context, kit: Kit, rng: random.Random) -> None:
 
     events, end = kit.clones(start, repos, (45_000, 80_000), rng, make)
     kit.add(events)
-    kit.truth(
+    kit.person_truth(
         UNLINKED,
         "incident",
-        "gitlab",
-        p.gitlab.login,
-        p.upn,
+        p,
         repos,
         start,
         end,
@@ -185,6 +181,7 @@ def _unlinked_gitlab(ctx: Context, kit: Kit, rng: random.Random) -> None:
         f"a VPS in {city.country}; within {round((end - signin_ts) / HOUR_MS * 60)} minutes their GitLab account, "
         f"registered with a private e-mail and no SAML identity, cloned {len(repos)} projects of other groups "
         "from the same address: nothing on the GitLab side names the person.",
+        platform="gitlab",
     )
 
 
@@ -221,16 +218,15 @@ def _departed_pat(ctx: Context, kit: Kit, rng: random.Random) -> None:
 
     events, end = kit.clones(start, repos, (30_000, 120_000), rng, make)
     kit.add(events)
-    kit.truth(
+    kit.person_truth(
         DEPARTED,
         "incident",
-        "gitlab",
-        acct.login,
-        p.upn,
+        p,
         repos,
         start,
         end + 40,
         "Two days after a developer's leave date, with their Entra account disabled but their GitLab account not "
         f"yet blocked, their personal access token (token {token.token_id}) downloaded archives of {len(repos)} "
         "restricted projects over the API from a home address late in the evening.",
+        platform="gitlab",
     )

@@ -182,6 +182,59 @@ class Kit:
             }
         )
 
+    def person_truth(
+        self,
+        name: str,
+        label: str,
+        p: Person,
+        repos: Sequence[Repo],
+        start: int,
+        end: int,
+        description: str,
+        platform: str = "github",
+    ) -> None:
+        """`truth` for a person's scenario: the actor is their account on `platform`, the identity their UPN."""
+        account = p.github if platform == "github" else p.gitlab
+        assert account is not None
+        self.truth(name, label, platform, account.login, p.upn, repos, start, end, description)
+
+    def window_truth(self, name: str, platform: str, login: str, repos: Sequence[Repo], description: str) -> None:
+        """`truth` for benign automation that runs all window: no IdP identity, first to last millisecond."""
+        self.truth(name, "benign", platform, login, None, repos, self.ctx.start_ms, self.ctx.end_ms - 1, description)
+
+    def credential_grant(self, ts: int, actor: str, pat: Credential) -> Event:
+        """A classic PAT authorised for the organisation's SAML SSO (`org_credential_authorization.grant`)."""
+        return (
+            GITHUB,
+            ts,
+            self.gh.other(
+                "org_credential_authorization.grant",
+                ts,
+                actor,
+                token_id=pat.token_id,
+                token_scopes=pat.scopes,
+                credential_type="personal access token",
+            ),
+        )
+
+    def pat_granted(self, ts: int, actor: str, pat: Credential, login: str) -> Event:
+        """A fine-grained PAT granted access to the organisation (`personal_access_token.access_granted`)."""
+        return (
+            GITHUB,
+            ts,
+            self.gh.other("personal_access_token.access_granted", ts, actor, token_id=pat.token_id, user=login),
+        )
+
+    def oauth_consent(self, ts: int, actor: str, app: tuple[str, int]) -> Event:
+        """A person consents to an OAuth app (`oauth_authorization.create`); `app` is (name, id)."""
+        return (
+            GITHUB,
+            ts,
+            self.gh.other(
+                "oauth_authorization.create", ts, actor, oauth_application_id=app[1], oauth_application_name=app[0]
+            ),
+        )
+
     def at(self, day: int, hours: float) -> int:
         return self.ctx.day_ms(day) + int(hours * HOUR_MS)
 

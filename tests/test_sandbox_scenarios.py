@@ -4,9 +4,7 @@ records have the shape that names it (what makes it an incident, or what keeps i
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -15,6 +13,7 @@ import yaml
 from auditor_sandbox.benign_lookalikes import LOOKALIKES, REBUILD_AGENT
 from auditor_sandbox.generate import generate_tenant
 from auditor_sandbox.incidents_tokens import REPLAY_AGENT, TOKEN_INCIDENTS
+from tests.helpers import epoch_ms, read_ndjson
 
 Records = list[dict[str, Any]]
 
@@ -27,24 +26,14 @@ def tenant(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     return {
         "out": out,
         "truth": {s["name"]: s for s in json.loads((out / "ground_truth.json").read_text())["scenarios"]},
-        "github": list(_lines(out / "github/audit-log.ndjson")),
-        "gitlab": list(_lines(out / "gitlab/audit-events.ndjson")),
-        "signins": list(_lines(out / "entra/signins.ndjson")),
+        "github": list(read_ndjson(out / "github/audit-log.ndjson")),
+        "gitlab": list(read_ndjson(out / "gitlab/audit-events.ndjson")),
+        "signins": list(read_ndjson(out / "entra/signins.ndjson")),
     }
 
 
-def _lines(path: Path) -> Iterator[dict[str, Any]]:
-    with path.open(encoding="utf-8") as fh:
-        for line in fh:
-            yield json.loads(line)
-
-
-def _ms(iso: str) -> int:
-    return int(datetime.fromisoformat(iso.replace("Z", "+00:00")).timestamp() * 1000)
-
-
 def _during(records: Records, s: dict[str, Any], actor: str) -> Records:
-    lo, hi = _ms(s["start"]), _ms(s["end"])
+    lo, hi = epoch_ms(s["start"]), epoch_ms(s["end"])
     return [r for r in records if r["actor"] == actor and lo <= r["@timestamp"] <= hi]
 
 
@@ -65,9 +54,9 @@ def test_replayed_pat_is_the_owners_weekday_token_used_where_the_owner_never_sig
     assert {r["user_agent"] for r in clones} == {REPLAY_AGENT}
     tokens = {r["token_id"] for r in clones}
     assert len(tokens) == 1 and "personal access token" in clones[0]["programmatic_access_type"].lower()
-    before = [r for r in github if r["actor"] == s["actor"] and r["@timestamp"] < _ms(s["start"])]
+    before = [r for r in github if r["actor"] == s["actor"] and r["@timestamp"] < epoch_ms(s["start"])]
     assert any(r.get("token_id") in tokens for r in before)  # the same token, used before from the usual places
-    assert datetime.fromtimestamp(_ms(s["start"]) / 1000, UTC).weekday() in (5, 6)  # Saturday night (UTC)
+    assert datetime.fromtimestamp(epoch_ms(s["start"]) / 1000, UTC).weekday() in (5, 6)  # Saturday night (UTC)
     ips = {r["actor_ip"] for r in clones}
     owner = [r for r in tenant["signins"] if r["properties"]["userPrincipalName"] == s["identity"]]
     assert owner and not [r for r in owner if r["callerIpAddress"] in ips]
@@ -86,7 +75,7 @@ def test_worm_clones_every_restricted_repo_then_creates_public_repos(tenant: dic
     names = {r["repo"].split("/", 1)[1] for r in created}
     assert "Shai-Hulud" in names and any(n.endswith("-migration") for n in names)
     assert min(r["@timestamp"] for r in created) > clones[-1]["@timestamp"]
-    usual = [r for r in github if r["actor"] == s["actor"] and r["@timestamp"] < _ms(s["start"])]
+    usual = [r for r in github if r["actor"] == s["actor"] and r["@timestamp"] < epoch_ms(s["start"])]
     assert usual and {r["token_id"] for r in usual} == {clones[0]["token_id"]}  # its own token, every workday
 
 
@@ -97,15 +86,15 @@ def test_unlinked_gitlab_account_has_no_email_and_follows_a_risky_signin(tenant:
     assert account["identities"] == [] and account["email"] != s["identity"]
     events = [r for r in tenant["gitlab"] if r["author_id"] == account["id"]]
     assert events and not [r for r in events if "author_email" in r["details"]]
-    lo, hi = _ms(s["start"]), _ms(s["end"])
-    pulls = [r for r in events if lo <= _ms(r["created_at"]) <= hi]
+    lo, hi = epoch_ms(s["start"]), epoch_ms(s["end"])
+    pulls = [r for r in events if lo <= epoch_ms(r["created_at"]) <= hi]
     assert {r["entity_path"] for r in pulls} == set(s["repos"]) and hi - lo <= 25 * 60_000
     risky = [
         r
         for r in tenant["signins"]
         if r["properties"]["userPrincipalName"] == s["identity"]
         and r["properties"]["riskLevelDuringSignIn"] == "high"
-        and _ms(r["time"]) < lo
+        and epoch_ms(r["time"]) < lo
     ]
     assert risky and {r["ip_address"] for r in pulls} == {risky[-1]["callerIpAddress"]}
 
@@ -114,16 +103,18 @@ def test_departed_pat_is_used_after_the_leave_date_of_a_disabled_account(tenant:
     s, out = tenant["truth"]["departed-pat-after-disable"], tenant["out"]
     users = json.loads((out / "entra/users.json").read_text())["value"]
     leaver = next(u for u in users if u["userPrincipalName"] == s["identity"])
-    assert leaver["accountEnabled"] is False and _ms(leaver["employeeLeaveDateTime"]) < _ms(s["start"])
-    lo, hi = _ms(s["start"]), _ms(s["end"])
+    assert leaver["accountEnabled"] is False and epoch_ms(leaver["employeeLeaveDateTime"]) < epoch_ms(s["start"])
+    lo, hi = epoch_ms(s["start"]), epoch_ms(s["end"])
     api = [
         r
-        for r in _lines(out / "gitlab/api_json.log")
-        if r["username"] == s["actor"] and lo <= _ms(r["time"]) <= hi and r["token_type"] == "PersonalAccessToken"
+        for r in read_ndjson(out / "gitlab/api_json.log")
+        if r["username"] == s["actor"] and lo <= epoch_ms(r["time"]) <= hi and r["token_type"] == "PersonalAccessToken"
     ]
     assert {r["meta.project"] for r in api} == set(s["repos"]) and len(s["repos"]) >= 10
     assert not [
-        r for r in tenant["signins"] if r["properties"]["userPrincipalName"] == s["identity"] and lo <= _ms(r["time"])
+        r
+        for r in tenant["signins"]
+        if r["properties"]["userPrincipalName"] == s["identity"] and lo <= epoch_ms(r["time"])
     ]
 
 
@@ -142,7 +133,7 @@ def test_unapproved_app_clones_one_repo_about_a_hundred_times_a_day(tenant: dict
 def test_rebuild_is_a_new_client_at_the_usual_address_on_known_repos(tenant: dict[str, Any]) -> None:
     s, github = tenant["truth"]["workstation-rebuild"], tenant["github"]
     clones = [r for r in _during(github, s, s["actor"]) if r["action"] == "git.clone" and r["repo"] in s["repos"]]
-    before = [r for r in github if r["actor"] == s["actor"] and r["@timestamp"] < _ms(s["start"])]
+    before = [r for r in github if r["actor"] == s["actor"] and r["@timestamp"] < epoch_ms(s["start"])]
     assert {r["user_agent"] for r in clones} == {REBUILD_AGENT}
     assert REBUILD_AGENT not in {r["user_agent"] for r in before}
     assert {r["actor_ip"] for r in clones} <= {r.get("actor_ip") for r in before}
@@ -155,10 +146,10 @@ def test_conference_has_an_mfa_signin_from_a_new_country(tenant: dict[str, Any])
     country = {r["actor_location"]["country_code"] for r in clones}
     assert len(country) == 1 and 3 <= len(s["repos"]) <= 4
     mine = [r for r in tenant["signins"] if r["properties"]["userPrincipalName"] == s["identity"]]
-    there = [r for r in mine if r["location"] in country and _ms(r["time"]) < _ms(s["start"])]
+    there = [r for r in mine if r["location"] in country and epoch_ms(r["time"]) < epoch_ms(s["start"])]
     assert any(r["properties"]["authenticationRequirement"] == "multiFactorAuthentication" for r in there)
     assert there[0]["properties"]["status"]["errorCode"] == 0
-    home = [r for r in mine if _ms(r["time"]) < _ms(s["start"]) - 3 * 86_400_000]
+    home = [r for r in mine if epoch_ms(r["time"]) < epoch_ms(s["start"]) - 3 * 86_400_000]
     assert home and country.isdisjoint({r["location"] for r in home})
 
 
