@@ -1,6 +1,7 @@
 """Labelled scenarios: the timeline, the toolkit that builds scenario records and ground-truth rows.
 
-The incidents live in `incidents.py` / `incidents_gitlab.py`, the benign workflows in `benign.py`.
+The incidents live in `incidents*.py` (`incidents_tokens.py`: the stolen-token ones of issue #15), the
+benign workflows in `benign.py` and their look-alikes of those incidents in `benign_lookalikes.py`.
 Scenario records are few, so they are built eagerly with each scenario's own RNG and handed to the
 writer as one burst per day; they do not change when `events=N` scales normal activity.
 """
