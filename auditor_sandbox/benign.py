@@ -18,69 +18,47 @@ def build_benign(ctx: Context, tl: Timeline, kit: Kit, automation: AutomationPla
     """Ground-truth rows for the automation, plus the one-off benign bulk workflows."""
     bots = ctx.tenant.bots
     first, last = ctx.start_ms, ctx.end_ms - 1
-    kit.truth(
+    kit.window_truth(
         "nightly-backup",
-        "benign",
         "github",
         bots["backup"].login,
-        None,
         automation.backup_repos,
-        first,
-        last,
         "The backup machine user clones every restricted GitHub repository each night at about 02:00 UTC.",
     )
-    kit.truth(
+    kit.window_truth(
         "ci-builds",
-        "benign",
         "github",
         bots["ci"].login,
-        None,
         automation.ci_repos,
-        first,
-        last,
         "The CI GitHub App clones repositories for a nightly build and for builds during the working day.",
     )
-    kit.truth(
+    kit.window_truth(
         "github-mirror",
-        "benign",
         "github",
         bots["gh_mirror"].login,
-        None,
         automation.gh_mirror_repos,
-        first,
-        last,
         "The mirror machine user fetches a fixed set of repositories every six hours.",
     )
-    kit.truth(
+    kit.window_truth(
         "gitlab-mirror",
-        "benign",
         "gitlab",
         bots["gl_mirror"].login,
-        None,
         automation.gl_mirror_repos,
-        first,
-        last,
         "The GitLab mirror service user pulls a fixed set of projects every four hours.",
     )
-    kit.truth(
+    kit.window_truth(
         "weekly-archive-backup",
-        "benign",
         "github",
         bots["archive"].login,
-        None,
         automation.archive_repos,
-        first,
-        last,
         "The archive machine user downloads a zip of every restricted GitHub repository each Sunday night.",
     )
     release = ctx.tenant.person("release_eng")
     assert release.github is not None
-    kit.truth(
+    kit.person_truth(
         "release-day-fetch",
         "benign",
-        "github",
-        release.github.login,
-        release.upn,
+        release,
         automation.release_repos,
         first,
         last,
@@ -176,20 +154,12 @@ def _new_laptop(ctx: Context, kit: Kit, day: int, rng: random.Random) -> None:
     team = [r for r in ctx.tenant.team_repos.get((p.team or "", "github"), ())]
     repos = rng.sample(team, min(12, len(team)))
     actor = kit.gh_actor(p, p.home, p.office_ip, "git/2.46.0")
-    clones, end = kit.clones(
-        t0 + 20 * MIN_MS,
-        repos,
-        (30_000, 60_000),
-        rng,
-        lambda ts, r: [(GITHUB, ts, kit.gh.git("git.clone", ts, actor, r, key))],
-    )
+    clones, end = kit.git_run(t0 + 20 * MIN_MS, repos, (30_000, 60_000), rng, actor, key)
     kit.add(events + clones)
-    kit.truth(
+    kit.person_truth(
         "new-laptop-clones",
         "benign",
-        "github",
-        acct.login,
-        p.upn,
+        p,
         repos,
         t0 + 20 * MIN_MS,
         end,
@@ -232,20 +202,12 @@ def _onboarding(ctx: Context, kit: Kit, day: int, rng: random.Random) -> None:
     repos = list(ctx.tenant.team_repos.get((p.team or "", "github"), ()))
     actor = kit.gh_actor(p, p.home, p.office_ip, acct.git_agent)
     start = t0 + 2 * HOUR_MS
-    clones, end = kit.clones(
-        start,
-        repos,
-        (90_000, 300_000),
-        rng,
-        lambda ts, r: [(GITHUB, ts, kit.gh.git("git.clone", ts, actor, r, acct.git))],
-    )
+    clones, end = kit.git_run(start, repos, (90_000, 300_000), rng, actor, acct.git)
     kit.add(events + clones)
-    kit.truth(
+    kit.person_truth(
         "new-hire-onboarding",
         "benign",
-        "github",
-        acct.login,
-        p.upn,
+        p,
         repos,
         start,
         end,

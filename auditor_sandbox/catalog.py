@@ -62,6 +62,8 @@ PARTNER_CITIES: tuple[City, ...] = (
     _c("Pune", "Maharashtra", "IN", 18.5204, 73.8567, 5.5, "117.214"),
     _c("Krakow", "Lesser Poland", "PL", 50.0647, 19.9450, 2, "89.64"),
 )
+HELSINKI_VPS = _c("Helsinki", "Uusimaa", "FI", 60.1699, 24.9384, 3, "95.216")  # a rented VPS network
+COPENHAGEN = _c("Copenhagen", "Capital Region", "DK", 55.6761, 12.5683, 2, "87.49")  # a conference city
 CI_RUNNER_CITY = _c("Boydton", "Virginia", "US", 36.6676, -78.3875, -4, "20.81")
 DATACENTER_CITY = _c("Frankfurt am Main", "Hesse", "DE", 50.1109, 8.6821, 2, "185.12")
 

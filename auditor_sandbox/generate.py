@@ -16,9 +16,11 @@ from pathlib import Path
 
 from auditor_sandbox.activity import ActivityPlanner
 from auditor_sandbox.benign import build_benign
+from auditor_sandbox.benign_lookalikes import build_lookalikes
 from auditor_sandbox.documents import write_config, write_ground_truth, write_users
 from auditor_sandbox.incidents import build_incidents
 from auditor_sandbox.incidents_apps import build_app_scenarios
+from auditor_sandbox.incidents_tokens import build_token_scenarios
 from auditor_sandbox.inventory_github import INVENTORY_FILE as GITHUB_INVENTORY
 from auditor_sandbox.inventory_github import build_github_inventory, scan_access, write_inventory
 from auditor_sandbox.inventory_gitlab import INVENTORY_FILE as GITLAB_INVENTORY
@@ -75,6 +77,8 @@ def build_sandbox(*, seed: int = 7, users: int = 300, repos: int = 400, days: in
     build_incidents(ctx, timeline, kit)
     build_benign(ctx, timeline, kit, activity.automation)
     build_app_scenarios(ctx, kit)
+    build_token_scenarios(ctx, kit)
+    build_lookalikes(ctx, kit)
     return Sandbox(tenant, timeline, ctx, activity, scenarios)
 
 

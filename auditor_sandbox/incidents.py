@@ -44,34 +44,15 @@ def _finance(ctx: Context, kit: Kit, day: int, rng: random.Random) -> None:
     )
     pat = kit.token("classic_pat", 70_000_001 + seed_offset(ctx), "repo,read:org")
     grant_ts = start - rng.randrange(8, 20) * MIN_MS
-    kit.add(
-        [
-            (
-                GITHUB,
-                grant_ts,
-                kit.gh.other(
-                    "org_credential_authorization.grant",
-                    grant_ts,
-                    kit.gh_actor(p, city, ip, device[2]),
-                    token_id=pat.token_id,
-                    token_scopes=pat.scopes,
-                    credential_type="personal access token",
-                ),
-            )
-        ]
-    )
+    kit.add([kit.credential_grant(grant_ts, kit.gh_actor(p, city, ip, device[2]), pat)])
     repos = rng.sample(restricted(ctx, "github"), min(35, len(restricted(ctx, "github"))))
     actor = kit.gh_actor(p, city, ip, "git/2.45.1")
-    events, end = kit.clones(
-        start, repos, (25_000, 60_000), rng, lambda ts, r: [(GITHUB, ts, kit.gh.git("git.clone", ts, actor, r, pat))]
-    )
+    events, end = kit.git_run(start, repos, (25_000, 60_000), rng, actor, pat)
     kit.add(events)
-    kit.truth(
+    kit.person_truth(
         "finance-pat-bulk-clone",
         "incident",
-        "github",
-        p.github.login,
-        p.upn,
+        p,
         repos,
         start,
         end,
@@ -86,21 +67,7 @@ def _contractor(ctx: Context, kit: Kit, day: int, rng: random.Random) -> None:
     start = kit.at(day, rng.uniform(18.0, 21.0))
     pat = kit.token("fine_grained_pat", 70_000_002 + seed_offset(ctx))
     pre = start - rng.randrange(6, 48) * HOUR_MS
-    kit.add(
-        [
-            (
-                GITHUB,
-                pre,
-                kit.gh.other(
-                    "personal_access_token.access_granted",
-                    pre,
-                    kit.gh_actor(p, p.home, p.home_ip, p.device[2]),
-                    token_id=pat.token_id,
-                    user=p.github.login,
-                ),
-            )
-        ]
-    )
+    kit.add([kit.pat_granted(pre, kit.gh_actor(p, p.home, p.home_ip, p.device[2]), pat, p.github.login)])
     ip = city_ip(rng, p.home)
     api_actor = kit.gh_actor(p, p.home, ip, "python-requests/2.32.3")
     pool = restricted(ctx, "github", exclude_team=p.team)
@@ -114,12 +81,10 @@ def _contractor(ctx: Context, kit: Kit, day: int, rng: random.Random) -> None:
 
     events, end = kit.clones(start, repos, (60_000, 130_000), rng, make)
     kit.add(events)
-    kit.truth(
+    kit.person_truth(
         "contractor-zip-download",
         "incident",
-        "github",
-        p.github.login,
-        p.upn,
+        p,
         repos,
         start,
         end + 350,
@@ -143,22 +108,7 @@ def _admin(ctx: Context, kit: Kit, day: int, rng: random.Random) -> None:
     )
     pat = kit.token("classic_pat", 70_000_003 + seed_offset(ctx), "repo,admin:org,read:org")
     grant_ts = far_ts + rng.randrange(5, 15) * MIN_MS
-    kit.add(
-        [
-            (
-                GITHUB,
-                grant_ts,
-                kit.gh.other(
-                    "org_credential_authorization.grant",
-                    grant_ts,
-                    kit.gh_actor(p, far, far_ip, catalog.DEVICES[1][2]),
-                    token_id=pat.token_id,
-                    token_scopes=pat.scopes,
-                    credential_type="personal access token",
-                ),
-            )
-        ]
-    )
+    kit.add([kit.credential_grant(grant_ts, kit.gh_actor(p, far, far_ip, catalog.DEVICES[1][2]), pat)])
     pool = restricted(ctx, "github")
     tier1 = [r for r in pool if r.tier == 1]
     rest = [r for r in pool if r.tier == 0]
@@ -168,16 +118,12 @@ def _admin(ctx: Context, kit: Kit, day: int, rng: random.Random) -> None:
     rng.shuffle(repos)
     start = grant_ts + rng.randrange(10, 25) * MIN_MS
     actor = kit.gh_actor(p, far, far_ip, "git/2.46.0")
-    events, end = kit.clones(
-        start, repos, (35_000, 80_000), rng, lambda ts, r: [(GITHUB, ts, kit.gh.git("git.clone", ts, actor, r, pat))]
-    )
+    events, end = kit.git_run(start, repos, (35_000, 80_000), rng, actor, pat)
     kit.add(events)
-    kit.truth(
+    kit.person_truth(
         "admin-impossible-travel-clone",
         "incident",
-        "github",
-        p.github.login,
-        p.upn,
+        p,
         repos,
         start,
         end,
@@ -193,21 +139,7 @@ def _oauth(ctx: Context, kit: Kit, day: int, rng: random.Random) -> None:
     token = kit.token("oauth", 70_000_004 + seed_offset(ctx), "repo,read:org", app)
     start = kit.at(day, rng.uniform(13.0, 16.0))
     pre = start - rng.randrange(2, 30) * HOUR_MS
-    kit.add(
-        [
-            (
-                GITHUB,
-                pre,
-                kit.gh.other(
-                    "oauth_authorization.create",
-                    pre,
-                    kit.gh_actor(p, p.home, p.office_ip, p.device[2]),
-                    oauth_application_id=app[1],
-                    oauth_application_name=app[0],
-                ),
-            )
-        ]
-    )
+    kit.add([kit.oauth_consent(pre, kit.gh_actor(p, p.home, p.office_ip, p.device[2]), app)])
     city = catalog.ASHBURN
     ips = [city_ip(rng, city) for _ in range(3)]
     pool = restricted(ctx, "github", exclude_team=p.team)
@@ -232,12 +164,10 @@ def _oauth(ctx: Context, kit: Kit, day: int, rng: random.Random) -> None:
 
     events, end = kit.clones(start, repos, (30_000, 90_000), rng, make)
     kit.add(events)
-    kit.truth(
+    kit.person_truth(
         "oauth-app-bulk-api",
         "incident",
-        "github",
-        p.github.login,
-        p.upn,
+        p,
         repos,
         start,
         end + 5_000,
@@ -253,30 +183,14 @@ def _low_slow(ctx: Context, kit: Kit, window: tuple[int, int], rng: random.Rando
     pat = kit.token("fine_grained_pat", 70_000_005 + seed_offset(ctx))
     pre = kit.at(first, 0) - rng.randrange(30, 60) * HOUR_MS
     pre = max(pre, ctx.day_ms(1))
-    kit.add(
-        [
-            (
-                GITHUB,
-                pre,
-                kit.gh.other(
-                    "personal_access_token.access_granted",
-                    pre,
-                    kit.gh_actor(p, p.home, p.home_ip, p.device[2]),
-                    token_id=pat.token_id,
-                    user=p.github.login,
-                ),
-            )
-        ]
-    )
+    kit.add([kit.pat_granted(pre, kit.gh_actor(p, p.home, p.home_ip, p.device[2]), pat, p.github.login)])
     pool = restricted(ctx, "github", exclude_team=p.team)
     rng.shuffle(pool)
     taken, times = kit.daily_clones(p, range(first, first + length), pool, pat, rng)
-    kit.truth(
+    kit.person_truth(
         "low-and-slow-clones",
         "incident",
-        "github",
-        p.github.login,
-        p.upn,
+        p,
         taken,
         min(times),
         max(times),

@@ -33,6 +33,7 @@ def _app_across_users(ctx: Context, kit: Kit, rng: random.Random) -> None:
     cast = set(ctx.tenant.cast.values())
     devs = [p for p in ctx.tenant.people if p.account_class == "developer" and p.github and p.index not in cast]
     owners = rng.sample(devs, min(OWNERS, len(devs)))
+    kit.taken.update(p.index for p in owners)
     pool = restricted(ctx, "github")
     repos = rng.sample(pool, min(len(pool), 4 * len(owners)))
     network = f"{catalog.ASHBURN.ip_prefix}.{rng.randrange(1, 255)}"
@@ -44,19 +45,7 @@ def _app_across_users(ctx: Context, kit: Kit, rng: random.Random) -> None:
         assert p.github is not None
         token = kit.token("oauth", 70_000_021 + i + seed_offset(ctx), "repo,read:org", APP)
         consent = kit.at(max(0, day - rng.randrange(10, 40)), rng.uniform(10.0, 11.0))  # weeks before, at work
-        events.append(
-            (
-                GITHUB,
-                consent,
-                kit.gh.other(
-                    "oauth_authorization.create",
-                    consent,
-                    kit.gh_actor(p, p.home, p.office_ip, p.device[2]),
-                    oauth_application_id=APP[1],
-                    oauth_application_name=APP[0],
-                ),
-            )
-        )
+        events.append(kit.oauth_consent(consent, kit.gh_actor(p, p.home, p.office_ip, p.device[2]), APP))
         mine = repos[len(taken) : len(taken) + (4 if i < 2 else 3)]
         for repo in mine:
             actor = kit.gh_actor(p, catalog.ASHBURN, f"{network}.{rng.randrange(10, 14)}", agent)
@@ -91,15 +80,11 @@ def _one_repo_daily(ctx: Context, kit: Kit, rng: random.Random) -> None:
             events.append((GITHUB, ts, ctx.gh.git("git.clone", ts, actor, repo, bot.credential)))
             ts += rng.randrange(4_000, 8_000)
     kit.add(events)
-    kit.truth(
+    kit.window_truth(
         APP_BENIGN,
-        "benign",
         "github",
         bot.login,
-        None,
         [repo],
-        ctx.start_ms,
-        ctx.end_ms - 1,
         "The CI GitHub App clones one monorepo about a hundred times within ten minutes every morning (a build "
         "matrix): one repository, however often, is no bulk access.",
     )

@@ -35,18 +35,7 @@ def _owner_archive(ctx: Context, kit: Kit, day: int, rng: random.Random) -> None
     kit.add(
         [
             kit.signin(rng, p, grant_ts - 4 * MIN_MS, "GitHub Enterprise Cloud", p.home, p.home_ip),
-            (
-                GITHUB,
-                grant_ts,
-                kit.gh.other(
-                    "org_credential_authorization.grant",
-                    grant_ts,
-                    kit.gh_actor(p, p.home, p.home_ip, p.device[2]),
-                    token_id=pat.token_id,
-                    token_scopes=pat.scopes,
-                    credential_type="personal access token",
-                ),
-            ),
+            kit.credential_grant(grant_ts, kit.gh_actor(p, p.home, p.home_ip, p.device[2]), pat),
         ]
     )
     pool = restricted(ctx, "github")
@@ -55,12 +44,10 @@ def _owner_archive(ctx: Context, kit: Kit, day: int, rng: random.Random) -> None
         start, repos, (40_000, 100_000), rng, lambda ts, r: [(GITHUB, ts, kit.gh.zip(ts, actor, r, pat))]
     )
     kit.add(events)
-    kit.truth(
+    kit.person_truth(
         "owner-archive-classic-pat",
         "incident",
-        "github",
-        p.github.login,
-        p.upn,
+        p,
         repos,
         start,
         end,
@@ -85,17 +72,13 @@ def _travel_dev(ctx: Context, kit: Kit, day: int, rng: random.Random) -> None:
     pool = restricted(ctx, "github", exclude_team=p.team)
     repos = rng.sample(pool, min(8, len(pool)))
     start = far_ts + rng.randrange(5, 20) * MIN_MS
-    actor, key = kit.gh_actor(p, far, far_ip, p.github.git_agent), p.github.git
-    events, end = kit.clones(
-        start, repos, (150_000, 300_000), rng, lambda ts, r: [(GITHUB, ts, kit.gh.git("git.clone", ts, actor, r, key))]
-    )
+    actor = kit.gh_actor(p, far, far_ip, p.github.git_agent)
+    events, end = kit.git_run(start, repos, (150_000, 300_000), rng, actor, p.github.git)
     kit.add(events)
-    kit.truth(
+    kit.person_truth(
         "travel-out-of-team-clones",
         "incident",
-        "github",
-        p.github.login,
-        p.upn,
+        p,
         repos,
         start,
         end,
@@ -119,12 +102,10 @@ def _api_scraper(ctx: Context, kit: Kit, day: int, rng: random.Random) -> None:
         events.append((GITHUB, ts, kit.gh.api(ts, actor, rng.choice(routes), p.github.api, repo)))
         ts += rng.randrange(400, 1_600)
     kit.add(events)
-    kit.truth(
+    kit.person_truth(
         "api-token-content-scraping",
         "incident",
-        "github",
-        p.github.login,
-        p.upn,
+        p,
         repos,
         start,
         ts,
@@ -139,12 +120,10 @@ def _contractor_slow(ctx: Context, kit: Kit, first: int, rng: random.Random) -> 
     pool = restricted(ctx, "github", exclude_team=p.team)
     rng.shuffle(pool)
     taken, times = kit.daily_clones(p, range(first, min(first + 6, ctx.days)), pool, p.github.git, rng)
-    kit.truth(
+    kit.person_truth(
         "contractor-low-and-slow",
         "incident",
-        "github",
-        p.github.login,
-        p.upn,
+        p,
         taken,
         min(times),
         max(times),
@@ -169,15 +148,14 @@ def _guest_export(ctx: Context, kit: Kit, day: int, rng: random.Random) -> None:
             kit.gl_event(p, "project_export_file_download_started", start, ip, target, "Export file download started"),
         ]
     )
-    kit.truth(
+    kit.person_truth(
         "gitlab-guest-project-export",
         "incident",
-        "gitlab",
-        p.gitlab.login,
-        p.upn,
+        p,
         [target],
         start,
         start,
         "An external guest with Maintainer on one project exported the whole project (repository, issues, "
         "wiki) late in the evening from a country new for them.",
+        platform="gitlab",
     )

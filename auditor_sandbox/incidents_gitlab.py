@@ -41,17 +41,16 @@ def departing_export(ctx: Context, kit: Kit, day: int, rng: random.Random) -> No
 
     events, end = kit.clones(start, repos, (90_000, 240_000), rng, make)
     kit.add(events)
-    kit.truth(
+    kit.person_truth(
         "gitlab-departing-export",
         "incident",
-        "gitlab",
-        p.gitlab.login,
-        p.upn,
+        p,
         repos,
         start,
         end + 20_000,
         "A developer about to leave signed in with high risk and downloaded project exports and archives "
         "of about fifteen restricted GitLab projects.",
+        platform="gitlab",
     )
 
 
@@ -121,15 +120,14 @@ def guest_pat_api(ctx: Context, kit: Kit, day: int, rng: random.Random) -> None:
 
     events, end = kit.clones(start, repos, (60_000, 180_000), rng, make)
     kit.add(events)
-    kit.truth(
+    kit.person_truth(
         "gitlab-guest-pat-api",
         "incident",
-        "gitlab",
-        acct.login,
-        p.upn,
+        p,
         repos,
         start,
         end + 20_000,
         "An external guest account created a personal access token from a new country and used the API "
         "to download archives and files of about twenty restricted GitLab projects.",
+        platform="gitlab",
     )

@@ -121,7 +121,7 @@ def _members(tenant: Tenant, staff: list[Person]) -> list[dict[str, Any]]:
         for p in staff
         if p.github is not None
     ]
-    for key in ("backup", "gh_mirror"):
+    for key in ("backup", "gh_mirror", "build", "dr_mirror"):
         bot = tenant.bots[key]
         out.append({"login": bot.login, "id": bot.account_id, "role": "member"})
     return out

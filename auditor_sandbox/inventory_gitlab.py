@@ -24,6 +24,7 @@ from auditor_sandbox.writers import iso_utc
 INVENTORY_FILE = "inventory/gitlab.json"
 PARTNERS = "acme-partners"
 HOST = "gitlab.acme.example"
+PRIVATE_MAIL_DOMAIN = "mailbox.example"  # a personal mail provider: an address no IdP user has
 VERSION = "17.5.2-ee"
 GUEST, REPORTER, DEVELOPER, MAINTAINER, OWNER = 10, 20, 30, 40, 50
 ROLE = {5: "minimal_access", 10: "guest", 15: "planner", 20: "reporter", 30: "developer", 40: "maintainer", 50: "owner"}
@@ -139,17 +140,20 @@ class _Builder:
         acct = p.gitlab
         assert acct is not None
         seen = self.at(self.rng.uniform(0, 6))
+        # An unlinked account registered with a private address and never tied to SAML: nothing names its person.
         self.user(
             acct.account_id,
             acct.login,
             p.display_name,
-            p.mail,
+            f"{acct.login}@{PRIVATE_MAIL_DOMAIN}" if p.gitlab_unlinked else p.mail,
             p.created,
             external=p.account_class == "external",
             last_sign_in_at=seen,
             current_sign_in_at=seen,
             last_activity_on=seen[:10],
-            identities=[{"provider": "saml", "extern_uid": p.upn, "saml_provider_id": None}],
+            identities=[]
+            if p.gitlab_unlinked
+            else [{"provider": "saml", "extern_uid": p.upn, "saml_provider_id": None}],
         )
 
     # ---- groups and projects

@@ -85,6 +85,12 @@ class Person:
     activity: float
     active_from: int = -(10**6)
     active_until: int | None = None
+    gitlab_unlinked: bool = False  # GitLab account on a private e-mail without SAML identity: no IdP link
+
+    @property
+    def gitlab_email(self) -> str | None:
+        """The e-mail GitLab's audit events show for this person (none for an unlinked account)."""
+        return None if self.gitlab_unlinked else self.mail
 
     @property
     def is_developer(self) -> bool:

@@ -75,6 +75,15 @@ class Context:
         """UTC epoch ms of `local_hours` on `day` in `city`, never before that UTC day starts."""
         return max(self.day_ms(day), self.day_ms(day) + int((local_hours - city.utc_offset) * HOUR_MS))
 
+    def travels(self, person: Person) -> bool:
+        """Whether the person takes a work trip in the window (scenarios that need a settled history avoid them)."""
+        return person.index in self._trips
+
+    def trip(self, person: Person) -> tuple[int, int, City, str] | None:
+        """The person's work trip (first day, last day, city, IP there), if they take one."""
+        trips = self._trips.get(person.index)
+        return trips[0] if trips else None
+
     def where(self, person: Person, day: int, rng: random.Random) -> Where | None:
         """Home (office or home IP), a trip city, or None on a travel day."""
         for first, last, city, ip in self._trips.get(person.index, ()):

@@ -5,6 +5,7 @@ automation accounts, and which person plays which role in the labelled scenarios
 from __future__ import annotations
 
 import random
+from collections.abc import Callable
 from dataclasses import replace
 from datetime import datetime, timedelta
 
@@ -254,6 +255,12 @@ def build_bots(rng: random.Random, ids: Ids) -> dict[str, Bot]:
          "git/2.43.0", True),
         ("archive", "github", "acme-archive-bot", 41_000_031, "backup", dc_ip(26),
          ids.cred("classic_pat", "repo"), "Go-http-client/1.1", False),
+        # Added later, last (their draws come after every other) and with ids below the archive bot's, so
+        # the GitLab inventory's next user id stays put.
+        ("build", "github", "acme-build-bot", 41_000_019, "ci", dc_ip(27),
+         ids.cred("classic_pat", "repo,read:org,workflow"), "git/2.43.0", False),
+        ("dr_mirror", "github", "acme-dr-mirror-bot", 41_000_029, "mirror", dc_ip(28), ids.cred("ssh_key"),
+         "git/2.43.0", False),
     ]  # fmt: skip
     bots = [
         Bot(key, platform, login, account_id, purpose, catalog.CI_RUNNER_CITY if key == "ci" else dc, ips, cred,
@@ -318,4 +325,28 @@ def apply_lifecycle(
     out[hire.index] = replace(hire, created=hired_at, active_from=hire_day)
     leaver = out[cast["departing_dev"]]
     out[leaver.index] = replace(leaver, active_until=leave_day)
+    return out
+
+
+def mark_unlinked_gitlab(
+    people: list[Person], cast: dict[str, int], repo_counts: dict[tuple[str, str], int], seed: int
+) -> list[Person]:
+    """One GitLab developer outside the cast (GitLab-only when there is one) whose account uses a private
+    e-mail and no SAML identity, so nothing links it to Entra; drawn from its own RNG, so nothing else moves."""
+    rng = random.Random(f"acme:{seed}:cast-unlinked")
+    free = [p for p in people if p.gitlab is not None and p.index not in set(cast.values())]
+    fits: tuple[Callable[[Person], bool], ...] = (
+        lambda p: (
+            p.account_class == "developer" and p.github is None and repo_counts.get((p.team or "", "gitlab"), 0) >= 2
+        ),
+        lambda p: p.account_class == "developer" and repo_counts.get((p.team or "", "gitlab"), 0) >= 2,
+        lambda p: p.is_developer,
+        lambda p: True,
+    )
+    pool = next((fitting for ok in fits if (fitting := [p for p in free if ok(p)])), [])
+    if not pool:
+        raise ValueError("tenant too small: no GitLab account outside the scenario cast")
+    chosen = rng.choice(pool)
+    out = list(people)
+    out[chosen.index] = replace(chosen, gitlab_unlinked=True)
     return out

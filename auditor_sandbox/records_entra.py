@@ -80,12 +80,15 @@ class EntraRecords:
         risk: str = "none",
         risk_events: tuple[str, ...] = (),
         device: tuple[str, str, str] | None = None,
+        mfa: bool | None = None,
     ) -> str:
-        """One sign-in: `time` with 7 fraction digits, properties as Graph's signIn resource."""
+        """One sign-in: `time` with 7 fraction digits, properties as Graph's signIn resource; `mfa` forces the
+        authentication requirement (else it is drawn)."""
         who, user_type, identity = self._person(person)
         stamp = f"{iso_ms(ts)[:-1]}{rng.randrange(10_000):04d}"
         request_id, correlation = fast_uuid(rng), fast_uuid(rng)
-        mfa = interactive and rng.random() < 0.35
+        drawn = interactive and rng.random() < 0.35  # drawn even when `mfa` is given: the stream stays put
+        mfa = drawn if mfa is None else mfa
         status = (
             '{"errorCode":0}'
             if error == 0

@@ -1,6 +1,7 @@
 """Labelled scenarios: the timeline, the toolkit that builds scenario records and ground-truth rows.
 
-The incidents live in `incidents.py` / `incidents_gitlab.py`, the benign workflows in `benign.py`.
+The incidents live in `incidents*.py` (`incidents_tokens.py`: the stolen-token ones of issue #15), the
+benign workflows in `benign.py` and their look-alikes of those incidents in `benign_lookalikes.py`.
 Scenario records are few, so they are built eagerly with each scenario's own RNG and handed to the
 writer as one burst per day; they do not change when `events=N` scales normal activity.
 """
@@ -10,6 +11,7 @@ from __future__ import annotations
 import random
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from datetime import timedelta
 from functools import partial
 from typing import Any
 
@@ -119,6 +121,35 @@ class Kit:
         self.gh = ctx.gh
         self.out = out
         self.seed = ctx.tenant.seed
+        self.taken: set[int] = set()  # people later scenarios picked for themselves (see `pick`)
+
+    def pick(self, rng: random.Random, role: str, *fits: Callable[[Person], bool]) -> Person:
+        """A person for a scenario added after the cast: the first of `fits` (best fit first) that anyone
+        outside the cast, not picked by another scenario, not unlinked and active all window passes; people
+        who never travel are preferred, so the history is their usual one. A tenant too small for that
+        lends a cast member or an already picked person."""
+        cast = set(self.ctx.tenant.cast.values())
+        settled = [
+            p for p in self.ctx.tenant.people if not p.gitlab_unlinked and p.active_until is None and p.active_from <= 0
+        ]
+        free = [p for p in settled if p.index not in cast and p.index not in self.taken]
+        for people in (free, settled):
+            for ok in fits:
+                fitting = [p for p in people if ok(p)]
+                pool = [p for p in fitting if not self.ctx.travels(p)] or fitting
+                if pool:
+                    chosen = rng.choice(pool)
+                    self.taken.add(chosen.index)
+                    return chosen
+        raise ValueError(f"tenant too small: no candidate for scenario role {role!r}")
+
+    def late_day(self, rng: random.Random, weekday: int | None = None) -> int:
+        """A day after the history period (min(20, days/3) days), on `weekday` (0 = Monday) when given."""
+        history = min(20, self.ctx.days // 3)
+        days = list(range(history + 3, self.ctx.days - 1))
+        if weekday is not None:
+            days = [d for d in days if (self.ctx.start + timedelta(days=d)).weekday() == weekday] or days
+        return rng.choice(days)
 
     def add(self, events: Sequence[Event]) -> None:
         for ev in events:
@@ -152,6 +183,59 @@ class Kit:
             }
         )
 
+    def person_truth(
+        self,
+        name: str,
+        label: str,
+        p: Person,
+        repos: Sequence[Repo],
+        start: int,
+        end: int,
+        description: str,
+        platform: str = "github",
+    ) -> None:
+        """`truth` for a person's scenario: the actor is their account on `platform`, the identity their UPN."""
+        account = p.github if platform == "github" else p.gitlab
+        assert account is not None
+        self.truth(name, label, platform, account.login, p.upn, repos, start, end, description)
+
+    def window_truth(self, name: str, platform: str, login: str, repos: Sequence[Repo], description: str) -> None:
+        """`truth` for benign automation that runs all window: no IdP identity, first to last millisecond."""
+        self.truth(name, "benign", platform, login, None, repos, self.ctx.start_ms, self.ctx.end_ms - 1, description)
+
+    def credential_grant(self, ts: int, actor: str, pat: Credential) -> Event:
+        """A classic PAT authorised for the organisation's SAML SSO (`org_credential_authorization.grant`)."""
+        return (
+            GITHUB,
+            ts,
+            self.gh.other(
+                "org_credential_authorization.grant",
+                ts,
+                actor,
+                token_id=pat.token_id,
+                token_scopes=pat.scopes,
+                credential_type="personal access token",
+            ),
+        )
+
+    def pat_granted(self, ts: int, actor: str, pat: Credential, login: str) -> Event:
+        """A fine-grained PAT granted access to the organisation (`personal_access_token.access_granted`)."""
+        return (
+            GITHUB,
+            ts,
+            self.gh.other("personal_access_token.access_granted", ts, actor, token_id=pat.token_id, user=login),
+        )
+
+    def oauth_consent(self, ts: int, actor: str, app: tuple[str, int]) -> Event:
+        """A person consents to an OAuth app (`oauth_authorization.create`); `app` is (name, id)."""
+        return (
+            GITHUB,
+            ts,
+            self.gh.other(
+                "oauth_authorization.create", ts, actor, oauth_application_id=app[1], oauth_application_name=app[0]
+            ),
+        )
+
     def at(self, day: int, hours: float) -> int:
         return self.ctx.day_ms(day) + int(hours * HOUR_MS)
 
@@ -177,12 +261,27 @@ class Kit:
                 ts,
                 author_id=p.gitlab.account_id,
                 author_name=p.display_name,
-                author_email=p.mail,
+                author_email=p.gitlab_email,
                 ip=ip,
                 entity=project_entity(repo),
                 target=project_entity(repo),
                 message=message,
             ),
+        )
+
+    def git_run(
+        self,
+        start: int,
+        repos: Sequence[Repo],
+        gap: tuple[int, int],
+        rng: random.Random,
+        actor: str,
+        cred: Credential,
+        action: str = "git.clone",
+    ) -> tuple[list[Event], int]:
+        """One GitHub git event per repo (a clone by default) at increasing times; events and the last time."""
+        return self.clones(
+            start, repos, gap, rng, lambda ts, r: [(GITHUB, ts, self.gh.git(action, ts, actor, r, cred))]
         )
 
     def clones(

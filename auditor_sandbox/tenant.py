@@ -29,7 +29,14 @@ from auditor_sandbox.model import (
     hashed_token,
     make_uuid,
 )
-from auditor_sandbox.population import Ids, apply_lifecycle, build_bots, build_people, choose_cast
+from auditor_sandbox.population import (
+    Ids,
+    apply_lifecycle,
+    build_bots,
+    build_people,
+    choose_cast,
+    mark_unlinked_gitlab,
+)
 
 __all__ = [
     "BUSINESS",
@@ -68,6 +75,7 @@ def build_tenant(seed: int, users: int, repos: int, start: datetime, hire_day: i
         rng, people, {k: len(v) for k, v in team_repos.items()}, random.Random(f"acme:{seed}:cast-extra")
     )
     people = apply_lifecycle(people, cast, start, hire_day, leave_day)
+    people = mark_unlinked_gitlab(people, cast, {k: len(v) for k, v in team_repos.items()}, seed)
     return Tenant(
         seed=seed,
         tenant_id=make_uuid(rng),

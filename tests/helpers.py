@@ -26,6 +26,20 @@ def served(platform: str, *args: str) -> Iterator[str]:
         proc.wait(timeout=10)
 
 
+def read_ndjson(path: Path) -> Iterator[dict[str, Any]]:
+    """The records of an NDJSON file, one per line (the sandbox's logs)."""
+    with path.open(encoding="utf-8") as fh:
+        for line in fh:
+            yield json.loads(line)
+
+
+def epoch_ms(iso: str) -> int:
+    """Epoch milliseconds of an ISO 8601 time ('Z' or an offset), as the sandbox's ground truth writes it."""
+    from datetime import datetime
+
+    return int(datetime.fromisoformat(iso.replace("Z", "+00:00")).timestamp() * 1000)
+
+
 def write_ndjson(path: Path, records: list[Any]) -> Path:
     path.write_text("".join(json.dumps(r) + "\n" for r in records), encoding="utf-8")
     return path

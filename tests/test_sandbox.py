@@ -6,7 +6,6 @@ import json
 import re
 import subprocess
 import sys
-from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -16,6 +15,7 @@ import yaml
 from click.testing import CliRunner
 
 from auditor_sandbox.generate import SandboxSummary, generate_tenant
+from tests.helpers import epoch_ms, read_ndjson
 
 USERS, REPOS, DAYS = 60, 80, 30
 STREAMS = ("entra/signins.ndjson", "github/audit-log.ndjson", "gitlab/audit-events.ndjson", "gitlab/api_json.log")
@@ -36,16 +36,6 @@ H72_MS = 72 * 3_600_000
 def small(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, SandboxSummary]:
     out = tmp_path_factory.mktemp("acme-small")
     return out, generate_tenant(out, seed=7, users=USERS, repos=REPOS, days=DAYS)
-
-
-def _lines(path: Path) -> Iterator[dict[str, Any]]:
-    with path.open(encoding="utf-8") as fh:
-        for line in fh:
-            yield json.loads(line)
-
-
-def _ms(iso: str) -> int:
-    return int(datetime.fromisoformat(iso.replace("Z", "+00:00")).timestamp() * 1000)
 
 
 def test_same_seed_same_bytes_other_seed_differs(tmp_path: Path, small: tuple[Path, SandboxSummary]) -> None:
@@ -72,10 +62,10 @@ def test_summary_matches_files(small: tuple[Path, SandboxSummary]) -> None:
 
 def test_github_records_have_stream_fields(small: tuple[Path, SandboxSummary]) -> None:
     out, summary = small
-    start, end = _ms(summary.start.isoformat()), _ms(summary.end.isoformat())
+    start, end = epoch_ms(summary.start.isoformat()), epoch_ms(summary.end.isoformat())
     ids: set[str] = set()
     last = 0
-    for rec in _lines(out / "github/audit-log.ndjson"):
+    for rec in read_ndjson(out / "github/audit-log.ndjson"):
         assert isinstance(rec["@timestamp"], int) and rec["@timestamp"] == rec["created_at"]
         assert start <= rec["@timestamp"] < end and rec["@timestamp"] >= last
         last = rec["@timestamp"]
@@ -94,17 +84,17 @@ def test_github_records_have_stream_fields(small: tuple[Path, SandboxSummary]) -
 def test_gitlab_and_entra_records_have_vendor_fields(small: tuple[Path, SandboxSummary]) -> None:
     out, _ = small
     ids: set[str] = set()
-    for rec in _lines(out / "gitlab/audit-events.ndjson"):
+    for rec in read_ndjson(out / "gitlab/audit-events.ndjson"):
         assert rec["id"] not in ids and GITLAB_TIME.match(rec["created_at"])
         ids.add(rec["id"])
         for key in ("author_id", "author_name", "entity_id", "entity_type", "entity_path", "event_type", "details"):
             assert key in rec
         if rec["event_type"] == "repository_git_operation":
             assert rec["details"]["custom_message"]["action"] in ("git-upload-pack", "git-receive-pack")
-    for rec in _lines(out / "gitlab/api_json.log"):
+    for rec in read_ndjson(out / "gitlab/api_json.log"):
         assert GITLAB_TIME.match(rec["time"]) and rec["route"].startswith("/api/:version/")
         assert rec["path"].startswith("/api/v4/") and rec["token_type"] and "username" in rec
-    for rec in _lines(out / "entra/signins.ndjson"):
+    for rec in read_ndjson(out / "entra/signins.ndjson"):
         assert ENTRA_TIME.match(rec["time"]) and rec["category"] in ("SignInLogs", "NonInteractiveUserSignInLogs")
         props = rec["properties"]
         assert props["userPrincipalName"] and props["location"]["geoCoordinates"]["latitude"] is not None
@@ -117,12 +107,12 @@ def test_account_ids_name_one_account_each(small: tuple[Path, SandboxSummary]) -
     """An id never stands for two accounts (importers key accounts by id)."""
     out, _ = small
     github: dict[int, set[str]] = {}
-    for rec in _lines(out / "github/audit-log.ndjson"):
+    for rec in read_ndjson(out / "github/audit-log.ndjson"):
         github.setdefault(rec["actor_id"], set()).add(rec["actor"])
     gitlab: dict[int, set[str]] = {}
-    for rec in _lines(out / "gitlab/audit-events.ndjson"):
+    for rec in read_ndjson(out / "gitlab/audit-events.ndjson"):
         gitlab.setdefault(rec["author_id"], set()).add(rec["author_name"])
-    for rec in _lines(out / "gitlab/api_json.log"):
+    for rec in read_ndjson(out / "gitlab/api_json.log"):
         gitlab.setdefault(rec["user_id"], set())
     assert all(len(names) == 1 for names in github.values())
     assert all(len(names) <= 1 for key, names in gitlab.items() if key != -3)
@@ -139,13 +129,13 @@ def test_ground_truth_points_at_logged_activity(small: tuple[Path, SandboxSummar
     out, _ = small
     truth = json.loads((out / "ground_truth.json").read_text())
     names = _actor_matcher(out)
-    github = list(_lines(out / "github/audit-log.ndjson"))
-    gitlab = list(_lines(out / "gitlab/audit-events.ndjson"))
-    signins = list(_lines(out / "entra/signins.ndjson"))
+    github = list(read_ndjson(out / "github/audit-log.ndjson"))
+    gitlab = list(read_ndjson(out / "gitlab/audit-events.ndjson"))
+    signins = list(read_ndjson(out / "entra/signins.ndjson"))
     labels = [s["label"] for s in truth["scenarios"]]
     assert labels.count("incident") >= 7 and labels.count("benign") >= 6
     for s in truth["scenarios"]:
-        lo, hi = _ms(s["start"]), _ms(s["end"])
+        lo, hi = epoch_ms(s["start"]), epoch_ms(s["end"])
         if s["actor"].startswith("app:"):  # an app as the actor: its tokens' records, whoever owned them
             app_id = int(s["actor"][4:])
             seen = {
@@ -167,18 +157,26 @@ def test_ground_truth_points_at_logged_activity(small: tuple[Path, SandboxSummar
             }
         else:
             author = names.get(s["identity"], s["actor"])
-            seen = {r["entity_path"] for r in gitlab if r["author_name"] == author and lo <= _ms(r["created_at"]) <= hi}
+            seen = {
+                r["entity_path"] for r in gitlab if r["author_name"] == author and lo <= epoch_ms(r["created_at"]) <= hi
+            }
         assert set(s["repos"]) <= seen, s["name"]
-        if s["label"] == "incident" and s["actor"].startswith("app:"):
-            assert s["technique"] == "T1213.003" and s["identity"] is None  # an app has no IdP identity
+        if s["label"] == "incident" and (s["actor"].startswith("app:") or s["actor"].endswith("-bot")):
+            assert s["technique"] == "T1213.003" and s["identity"] is None  # an app or a bot has no IdP identity
         elif s["label"] == "incident":
             assert s["technique"] == "T1213.003" and s["identity"]
             if s["name"] not in BEHAVIOUR_ONLY:
                 assert _precursor_seen(s, lo, github, gitlab, signins, names), s["name"]
 
 
-# Incidents whose only signal is behaviour against baselines (no sign-in or credential precursor).
-BEHAVIOUR_ONLY = {"api-token-content-scraping", "contractor-low-and-slow"}
+# Incidents with no sign-in or credential precursor: behaviour against baselines, a stolen token whose mark is
+# the sign-in that is missing (its owner never signed in from where it was used), or use after a leave date.
+BEHAVIOUR_ONLY = {
+    "api-token-content-scraping",
+    "contractor-low-and-slow",
+    "developer-pat-replay",
+    "departed-pat-after-disable",
+}
 
 
 def _precursor_seen(
@@ -200,13 +198,13 @@ def _precursor_seen(
     if any(
         r["event_type"] == "personal_access_token_created"
         and r["author_name"] == names[s["identity"]]
-        and lo - H72_MS <= _ms(r["created_at"]) < lo
+        and lo - H72_MS <= epoch_ms(r["created_at"]) < lo
         for r in gitlab
     ):
         return True
     return any(
         r["properties"]["userPrincipalName"] == s["identity"]
-        and lo - H72_MS <= _ms(r["time"]) < lo
+        and lo - H72_MS <= epoch_ms(r["time"]) < lo
         and (r["location"] in ("SG", "RO", "TR") or r["properties"]["riskLevelDuringSignIn"] == "high")
         for r in signins
     )
@@ -222,8 +220,8 @@ def test_config_matches_tenant_and_migration_window(small: tuple[Path, SandboxSu
     row = truth["gitlab-migration"]
     assert row["actor"] in migration.actors
     assert migration.not_before is not None and migration.not_after is not None
-    assert migration.not_before.timestamp() * 1000 <= _ms(row["start"]) <= _ms(row["end"])
-    assert _ms(row["end"]) <= migration.not_after.timestamp() * 1000
+    assert migration.not_before.timestamp() * 1000 <= epoch_ms(row["start"]) <= epoch_ms(row["end"])
+    assert epoch_ms(row["end"]) <= migration.not_after.timestamp() * 1000
     approved = {actor for a in config.approved_automation for actor in a.actors}
     assert {"acme-backup-bot", "acme-ci-bot"} <= approved
 
