@@ -12,11 +12,6 @@ from pypdf import PdfReader
 
 from auditor.cli import cli
 
-# Incidents the detection scores below medium today, kept as they happen rather than bent to pass (issue #15):
-# a replayed PAT and a build account's worm both pull mostly repositories their peer group pulls routinely, and
-# the peer-typical cap (40) outweighs the replay indicator and the volume. Remove a name once it is detected.
-AWAITING_DETECTION = {"developer-pat-replay", "build-account-worm"}
-
 
 @pytest.fixture(scope="module")
 def demo(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, object]]:
@@ -46,9 +41,7 @@ def test_demo_imports_cleanly_and_suppresses_automation(demo: tuple[Path, dict[s
 def test_open_findings_hit_the_labelled_bulk_incidents(demo: tuple[Path, dict[str, object]]) -> None:
     out, summary = demo
     truth = json.loads((out / "sandbox" / "ground_truth.json").read_text())
-    incidents = {
-        s["actor"] for s in truth["scenarios"] if s["label"] == "incident" and s["name"] not in AWAITING_DETECTION
-    }
+    incidents = {s["actor"] for s in truth["scenarios"] if s["label"] == "incident"}
     automation = {s["actor"] for s in truth["scenarios"] if s["label"] == "benign" and s["actor"].endswith("-bot")}
     top = summary["top_finding"]
     assert isinstance(top, dict) and top["actor"] in incidents
@@ -72,9 +65,9 @@ def test_eval_scores_the_demo_against_ground_truth(demo: tuple[Path, dict[str, o
     assert {"precision", "recall", "scenarios"} <= set(result)
     assert all({"name", "expected", "got", "ok"} <= set(s) for s in result["scenarios"])
     assert result["precision"] == 1.0  # no benign workflow and no unlabelled account alerts at >= medium
-    # The bursts and the low-and-slow novelty stage together find every incident but those awaiting detection.
+    # The bursts and the low-and-slow novelty stage together find every incident.
     missed = {s["name"] for s in result["scenarios"] if s["expected"] and not s["got"]}
-    assert missed == AWAITING_DETECTION
+    assert missed == set()
     benign = [s for s in result["scenarios"] if not s["expected"]]
     assert benign and all(s["ok"] for s in benign)
 

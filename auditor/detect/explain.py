@@ -32,6 +32,14 @@ def _ago(at: datetime, start: datetime) -> str:
     return f"{minutes} min before" if minutes < 120 else f"{round(minutes / 60)} h before"
 
 
+def _when(at: datetime, e: Episode) -> str:
+    """When a signal happened relative to the episode: before it, during it, or after its last download."""
+    if at > e.last_seen:
+        minutes = round((at - e.last_seen).total_seconds() / 60)
+        return f"{minutes} min after the last download" if minutes < 120 else f"{round(minutes / 60)} h after it"
+    return _ago(at, e.first_seen)
+
+
 def _num(value: float) -> str:
     return f"{value:.0f}" if value == int(value) else f"{value:.1f}"
 
@@ -136,9 +144,17 @@ def reasons_for(e: Episode, b: Baseline, det: DetectionSettings, ctx: dict[str, 
             "days, mostly repositories it pulled before, so it scores low (approve it in approved_automation to "
             "suppress it)."
         )
+    published = sum(1 for kind, _, _ in e.precursors if kind == "publication")
+    if published:
+        noun = "repository" if published == 1 else "repositories"
+        reasons.append(
+            f"Published: {published} {noun} created public or made public by this account around the "
+            "downloads (below, with times): code placed outside the organisation's access control, the "
+            "exfiltration step of the 2025 Shai-Hulud worm."
+        )
     seen: set[str] = set()
     for _kind, detail, at in e.precursors:
-        text = f"{detail[0].upper()}{detail[1:]}, {_ago(at, e.first_seen)}."
+        text = f"{detail[0].upper()}{detail[1:]}, {_when(at, e)}."
         if text not in seen and len(seen) < MAX_PRECURSOR_LINES:
             seen.add(text)
             reasons.append(text)

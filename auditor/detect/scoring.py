@@ -26,6 +26,7 @@ STRONG_PRECURSOR_WEIGHT = {
     "idp_risk": 10,
     "new_credential": 10,
     "credential_replay": 15,  # a credential's new network and country, where its owner did not sign in
+    "publication": 15,  # public repositories created by the same account around the downloads (publication.sql)
 }
 # Signals that are common on their own (a new IP, a new client): they add, but never override routine.
 WEAK_PRECURSOR_WEIGHT = {"first_use": 5, "api_rate": 10}
@@ -45,6 +46,7 @@ PEER_FLOOR = 2
 NEW_FLOOR = 3  # first pulls of repositories an actor may take up in a day without it meaning anything
 MIN_PEERS = 5  # a smaller peer group is no baseline
 PEER_TYPICAL_CAP = 40
+ESTABLISHED_DAYS = 10  # active days in the history window after which the actor's own pattern outweighs its peers'
 # No IdP identity linked: the caps that assume the sign-in context was checked and found clean (learning,
 # candidate) give way to this one. Unknown context is worth a look (medium), never high on its own.
 UNKNOWN_IDENTITY_CAP = 45
@@ -85,8 +87,11 @@ class Baseline:
         return self.exceeds(distinct) and (self.first_time * 2 >= distinct or self.outside_peer * 2 >= distinct)
 
     def peer_typical(self, distinct: int) -> bool:
-        """Mostly repositories the actor's peer group pulls routinely (onboarding, a new laptop)."""
-        return self.peers >= MIN_PEERS and self.outside_peer * 4 < distinct
+        """Mostly repositories the actor's peer group pulls routinely (onboarding, a new laptop), unless an
+        established account (ESTABLISHED_DAYS active in its history) takes mostly repositories it never pulled:
+        that is a break from its own pattern (a worm on a build account, a replayed token), not onboarding."""
+        shift = self.active_days >= ESTABLISHED_DAYS and self.first_time * 2 >= distinct
+        return self.peers >= MIN_PEERS and self.outside_peer * 4 < distinct and not shift
 
     def exceeds(self, distinct: int) -> bool:
         """Above the actor's own robust band and the peer group's p99 (when there are peers), or more

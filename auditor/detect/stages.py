@@ -15,6 +15,7 @@ from auditor.detect.engine import Engine
 from auditor.detect.episode import Episode, Precursor
 
 EVIDENCE_CAP = 50  # evidence references kept per finding
+PUBLICATION_AFTER_HOURS = 24  # a public repository created this long after the downloads still belongs to them
 
 
 # `-- @include fragment.sql key=value ...` on a line of its own (see sql/include/islands.sql).
@@ -172,8 +173,9 @@ def _episode_table(engine: Engine, episodes: list[Episode]) -> None:
 
 
 def attach_history(engine: Engine, episodes: list[Episode], det: DetectionSettings) -> None:
-    """Load the episodes once, then add `precursors` from precursors.sql and credential_baselines.sql, and
-    `baseline` (feature row) from baselines.sql, to every episode (which must carry key and upn)."""
+    """Load the episodes once, then add `precursors` from precursors.sql, credential_baselines.sql and
+    publication.sql, and `baseline` (feature row) from baselines.sql, to every episode (which must carry key
+    and upn)."""
     for e in episodes:
         e.precursors, e.baseline = [], {}
     if not episodes:
@@ -188,6 +190,8 @@ def attach_history(engine: Engine, episodes: list[Episode], det: DetectionSettin
             "credential_baselines.sql", lookback_hours=det.precursor_lookback_hours, learning_days=det.learning_days
         )
     )
+    # Code made public by the same account around the downloads: publication.sql.
+    rows += engine.query(load_sql("publication.sql", after_hours=PUBLICATION_AFTER_HOURS))
     for row in sorted(rows, key=lambda r: (r["at"], r["kind"], r["detail"])):
         by_key[row["episode_key"]].precursors.append(Precursor(row["kind"], row["detail"], row["at"]))
     sql = load_sql("baselines.sql", history_days=det.history_days, learning_days=det.learning_days)
