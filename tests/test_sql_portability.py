@@ -18,6 +18,7 @@ PARAMS = {
     "window_minutes": 30,
     "min_repos": 10,
     "lookback_hours": 72,
+    "after_hours": 24,
     "learning_days": 14,
     "min_new_repos": 15,
     "history_days": 30,
