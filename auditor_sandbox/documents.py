@@ -62,6 +62,8 @@ def write_config(path: Path, automation: list[tuple[str, str, str, str, tuple[st
         "  tiers:",
         f"    - {{tier: 1, name_patterns: [{q(GITHUB_ORG + '/payments-*')}, {q(GITHUB_ORG + '/auth-*')}, "
         f"{q(GITHUB_ORG + '/crypto-*')}, {q(GITLAB_GROUP + '/core/*')}]}}",
+        "departures:",
+        '  leaver_groups: ["GitHub Users", "GitLab Users"]  # removal from these Entra groups means a person left',
         "approved_automation:",
     ]
     for name, actor, platform, purpose, window in automation:
