@@ -1,7 +1,8 @@
 """Benchmark: AN0732 detection over a ~10,000,000-event workspace vs one plain DuckDB aggregate.
 
 Run: .venv/bin/python bench/detect_10m.py [--events 10000000]
-Target (issue #4): <= 60 s and <= 4 GB peak RSS on a 2-core machine. Builds the workspace once
+Targets on a 2-core machine: issue #4 <= 60 s and <= 4 GB peak RSS; issue #15 (with the credential,
+app, departure and publication stages) <= 30 s and <= 3 GB. Builds the workspace once
 (sandbox generation and import are not timed) and keeps it under bench/out for re-runs.
 """
 
@@ -17,7 +18,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from bench.import_github import timed  # the shared wall-time/peak-RSS wrapper of the bench folder
 
 OUT = Path(__file__).resolve().parent / "out"
-TARGET_S, TARGET_GB = 60.0, 4.0
+TARGETS = {"issue #4": (60.0, 4.0), "issue #15": (30.0, 3.0)}  # seconds, GB of peak RSS
 
 
 def build(events: int) -> tuple[Path, Path]:
@@ -71,9 +72,11 @@ def main() -> None:
     print(f"{'':40}{'wall s':>9}{'peak RSS MB':>14}")
     print(f"{'plain DuckDB aggregate (reference)':40}{ref_wall:9.2f}{ref_rss:14,.0f}")
     print(f"{'auditor detect (all stages)':40}{wall:9.2f}{rss:14,.0f}")
-    print(f"{'target':40}{TARGET_S:9.0f}{TARGET_GB * 1024:14,.0f}")
-    verdict = "meets" if wall <= TARGET_S and rss <= TARGET_GB * 1024 else "MISSES"
-    print(f"{verdict} the target")
+    for name, (target_s, target_gb) in TARGETS.items():
+        print(f"{'target, ' + name:40}{target_s:9.0f}{target_gb * 1024:14,.0f}")
+    for name, (target_s, target_gb) in TARGETS.items():
+        verdict = "meets" if wall <= target_s and rss <= target_gb * 1024 else "MISSES"
+        print(f"{verdict} the {name} target")
 
 
 if __name__ == "__main__":
